@@ -1,0 +1,148 @@
+"""Per-recipient messages: the cheap pass a worker runs for every delivery.
+
+A MessageBuilder is made once per campaign from the CompiledMessage: it encodes the fixed
+headers once and splits each body at its placeholders. For a recipient it joins the pieces
+with that recipient's values, quoted-printable encodes the two parts (binascii, in C) and
+writes an RFC 5322 message with CRLF line ends. The standard library's email package would
+re-fold and re-encode everything per message, several times slower; the tests parse what
+this writes with that package to prove it is well formed.
+"""
+
+from __future__ import annotations
+
+import binascii
+import html
+import re
+import secrets
+from dataclasses import dataclass
+from email.header import Header
+from email.utils import formataddr, formatdate
+from urllib.parse import quote
+
+from distribute.config import Settings
+from distribute.rendering import PLACEHOLDER, CompiledMessage
+from distribute.tokens import LinkSigner
+
+DELIVERY_HEADER = "X-Distribute-Delivery"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    email: str
+    name: str | None = None
+    outlet: str | None = None
+
+
+def new_ref() -> str:
+    """A delivery's public reference: random, so links reveal neither address nor sequence."""
+    return secrets.token_urlsafe(12)
+
+
+def clean(value: str | None) -> str:
+    """One line of text: CR, LF and other control characters can never start a new header."""
+    return " ".join(_CONTROL.sub(" ", value or "").split())
+
+
+def _header(name: str, value: str) -> str:
+    """A header with its value RFC 2047-encoded when not ASCII, folded to 78 columns."""
+    value = clean(value)
+    encoded = Header(value, "utf-8" if not value.isascii() else "us-ascii", header_name=name).encode(linesep="\r\n")
+    return f"{name}: {encoded}\r\n"
+
+
+def _address(name: str | None, address: str) -> str:
+    address = clean(address)
+    if not address.isascii():  # an internationalised mailbox: only an SMTPUTF8 relay takes it
+        return f"{Header(clean(name), 'utf-8').encode()} <{address}>" if name else f"<{address}>"
+    return formataddr((clean(name), address), charset="utf-8")
+
+
+def _split(template: str) -> tuple[list[str], list[str]]:
+    """'a DX__X__DX b' -> (['a ', ' b'], ['x']): static pieces and the placeholder between each."""
+    pieces = PLACEHOLDER.split(template)
+    return pieces[0::2], [name.lower() for name in pieces[1::2]]
+
+
+def _qp(text: str) -> bytes:
+    return binascii.b2a_qp(text.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
+
+
+class MessageBuilder:
+    def __init__(self, compiled: CompiledMessage, settings: Settings, *, campaign_ref: str = "preview"):
+        self.compiled = compiled
+        self._base_url = settings.base_url
+        self._unsubscribe = LinkSigner(settings.secret, "unsubscribe")
+        self._domain = settings.sender_domain
+        self._unsubscribe_mailbox = f"unsubscribe@{self._domain}"
+        self._html = _split(compiled.html)
+        self._text = _split(compiled.text)
+        self._boundary = f"=_distribute_{secrets.token_hex(12)}"
+        list_id = f"{compiled.variant}.{campaign_ref}.{self._domain}"
+        fixed = [
+            f"From: {_address(settings.sender_name, settings.sender_address)}\r\n",
+            _header("Subject", compiled.subject),
+            "MIME-Version: 1.0\r\n",
+            # RFC 2919: a phrase and a unique id per list; one list per campaign and variant.
+            f"List-Id: {_address(f'{settings.organisation} {compiled.variant}s', list_id)}\r\n",
+            # RFC 8058: the https link must accept a POST with this body, with no confirmation.
+            "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
+            f"Content-Language: {clean(compiled.language)}\r\n",
+        ]
+        if compiled.reply_to:
+            fixed.append(f"Reply-To: {_address(compiled.reply_to_name, compiled.reply_to)}\r\n")
+        self._fixed_headers = "".join(fixed)
+        self._content_type = f'Content-Type: multipart/alternative; boundary="{self._boundary}"\r\n'
+
+    def values(self, recipient: Recipient, ref: str) -> dict[str, str]:
+        """The recipient's placeholder values, as plain text."""
+        name = clean(recipient.name)
+        outlet = clean(recipient.outlet)
+        who = f"{name} ({recipient.email})" if name else recipient.email
+        return {
+            "greeting": f"Dear {name.split()[0]}," if name else "Hello,",
+            "recipient_line": f"This email was sent to {who}{' at ' + outlet if outlet else ''}.",
+            "unsubscribe_url": self.unsubscribe_url(ref),
+        }
+
+    def unsubscribe_url(self, ref: str) -> str:
+        return f"{self._base_url}/unsubscribe/{self._unsubscribe.sign(ref)}"
+
+    def personalise(self, recipient: Recipient, ref: str) -> tuple[str, str]:
+        """(text, html) for one recipient."""
+        values = self.values(recipient, ref)
+        escaped = {key: html.escape(value) for key, value in values.items()}
+        return _fill(self._text, values), _fill(self._html, escaped)
+
+    def build(self, recipient: Recipient, ref: str) -> bytes:
+        """The whole message, ready for SMTP (CRLF line ends, 7-bit clean)."""
+        text, html_body = self.personalise(recipient, ref)
+        token = self._unsubscribe.sign(ref)
+        mailto = f"mailto:{self._unsubscribe_mailbox}?subject={quote('unsubscribe ' + token)}"
+        head = (
+            f"To: {_address(recipient.name, recipient.email)}\r\n"
+            f"{self._fixed_headers}"
+            f"Date: {formatdate(usegmt=True)}\r\n"
+            f"Message-ID: <{ref}@{self._domain}>\r\n"
+            f"List-Unsubscribe: <{mailto}>,\r\n <{self._base_url}/unsubscribe/{token}>\r\n"
+            f"{DELIVERY_HEADER}: {ref}\r\n"
+            f"{self._content_type}"
+            "\r\n"
+        )
+        boundary = self._boundary.encode()
+        part = b'Content-Type: text/%s; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
+        return b"".join((
+            head.encode("utf-8"),
+            b"--", boundary, b"\r\n", part % b"plain", _qp(text), b"\r\n",
+            b"--", boundary, b"\r\n", part % b"html", _qp(html_body), b"\r\n",
+            b"--", boundary, b"--\r\n",
+        ))
+
+
+def _fill(split: tuple[list[str], list[str]], values: dict[str, str]) -> str:
+    pieces, names = split
+    out = [pieces[0]]
+    for name, piece in zip(names, pieces[1:]):
+        out.append(values[name])
+        out.append(piece)
+    return "".join(out)

@@ -1,0 +1,139 @@
+"""Compile a release into a message template, once per variant (and per campaign).
+
+Jinja2 (autoescaped, StrictUndefined) → premailer (CSS inlined, no network) → HTML; the text
+part comes from the same release fields through a text template. What differs per recipient
+is left as placeholders (see distribute.message) that survive premailer: they are plain
+letters and underscores, which neither HTML serialisation nor URL quoting changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from premailer import Premailer
+
+from distribute.config import Settings
+from distribute.content import body_html, body_text, _wrap
+from distribute.errors import UserError
+from distribute.models import Release
+from distribute.paths import TEMPLATES_DIR
+
+VARIANTS = ("journalist", "supporter")
+
+# Per-recipient values, written into the compiled message as DX__NAME__DX.
+PLACEHOLDERS = ("greeting", "recipient_line", "unsubscribe_url")
+PLACEHOLDER = re.compile(r"DX__([A-Z_]+)__DX")
+
+
+def placeholder(name: str) -> str:
+    return f"DX__{name.upper()}__DX"
+
+
+@dataclass(frozen=True)
+class CompiledMessage:
+    """Everything a worker needs to build any recipient's message, without the database."""
+
+    release_id: int
+    variant: str
+    language: str
+    subject: str
+    html: str
+    text: str
+    reply_to: str | None  # the media contact's address
+    reply_to_name: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "CompiledMessage":
+        return cls(**data)
+
+
+@lru_cache(maxsize=4)
+def environment(templates_dir: str = str(TEMPLATES_DIR)) -> Environment:
+    return Environment(
+        loader=FileSystemLoader(templates_dir),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def embargo_line(release: Release, settings: Settings, now: dt.datetime) -> str | None:
+    if not release.embargo_until or release.embargo_until <= now:
+        return None
+    local = release.embargo_until.astimezone(settings.zone)
+    text = f"Embargoed until {local:%H:%M} {local.tzname()}, {local:%A %-d %B %Y}"
+    if settings.timezone != "UTC":
+        text += f" ({release.embargo_until:%H:%M} UTC)"
+    return text
+
+
+def subject_for(release: Release, variant: str, embargoed: bool) -> str:
+    title = " ".join(release.title.split())
+    return f"EMBARGOED: {title}" if embargoed and variant == "journalist" else title
+
+
+def inline_css(html: str) -> str:
+    return Premailer(
+        html,
+        allow_network=False,  # a <link> to remote CSS is never fetched while rendering
+        allow_loading_external_files=False,
+        disable_validation=True,
+        strip_important=False,
+        cssutils_logging_level=logging.CRITICAL,
+    ).transform(pretty_print=False)
+
+
+def compile_release(release: Release, variant: str, settings: Settings, now: dt.datetime | None = None) -> CompiledMessage:
+    if variant not in VARIANTS:
+        raise UserError(f"unknown variant {variant!r}: choose {' or '.join(VARIANTS)}")
+    now = now or dt.datetime.now(dt.UTC)
+    embargo = embargo_line(release, settings, now) if variant == "journalist" else None
+    subject = subject_for(release, variant, embargo is not None)
+    contact = release.media_contact or None
+    context = {
+        "release": release,
+        "subject": subject,
+        "organisation": settings.organisation,
+        "postal_address": settings.postal_address,
+        "web_url": f"{settings.base_url}/releases/{release.slug}",
+        "embargo_line": embargo,
+        "contact": contact,
+        "preheader": release.subtitle or _first_sentence(release.body),
+        "p": {name: placeholder(name) for name in PLACEHOLDERS},
+    }
+    env = environment()
+    html = env.get_template(f"email/{variant}.html").render(
+        body=body_html(release.body, release.source_format, release.dateline), **context
+    )
+    text = env.get_template(f"email/{variant}.txt").render(
+        body_text=body_text(release.body, release.source_format, release.dateline),
+        boilerplate_text=_wrap(" ".join((release.boilerplate or "").split())),
+        **context,
+    )
+    return CompiledMessage(
+        release_id=release.id,
+        variant=variant,
+        language=release.language,
+        subject=subject,
+        html=inline_css(html),
+        text=re.sub(r"\n{3,}", "\n\n", text).strip() + "\n",
+        reply_to=(contact or {}).get("email"),
+        reply_to_name=(contact or {}).get("name"),
+    )
+
+
+def _first_sentence(body: str) -> str:
+    plain = re.sub(r"[*_`#>\[\]]|\(https?://[^)]*\)", "", " ".join(body.split()))
+    match = re.match(r"(.{20,200}?[.!?])\s", plain + " ")
+    return match.group(1) if match else plain[:150]
