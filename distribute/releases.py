@@ -55,8 +55,10 @@ class ReleaseDraft:
 # capitalised words, an optional ", REGION", an optional date in parentheses, then a dash.
 # Requiring capitals keeps ordinary sentences ("The group – which …") from matching.
 _PLACE_WORD = r"(?:[A-Z][\w.'’-]*|of|de|la|el|al|am|upon)"
+# Words that open sentences, not place names.
+_NOT_PLACE = r"(?!(?:On|In|At|The|A|An|This|That|Today|Yesterday|Tomorrow|We|Our|It|As|For|But|And)\b)"
 DATELINE = re.compile(
-    rf"^(?P<dateline>{_PLACE_WORD}(?:\s{_PLACE_WORD}){{0,3}}"
+    rf"^{_NOT_PLACE}(?P<dateline>{_PLACE_WORD}(?:\s{_PLACE_WORD}){{0,3}}"
     rf"(?:,\s*[A-Z][\w.'’-]*(?:\s[A-Z][\w.'’-]*){{0,2}})?"
     r"(?:\s*\([^)\n]{1,40}\))?)"
     r"\s*(?:–|—|--?)\s+(?=\S)"
@@ -178,7 +180,10 @@ def _front_matter(text: str, source: str) -> tuple[dict[str, tuple[Any, int]], s
                 raise ReleaseError(source, line, f"unknown front matter key {key!r}; known keys: {', '.join(sorted(FRONT_MATTER_KEYS))}")
             if key in values:
                 raise ReleaseError(source, line, f"{key!r} is given twice (first on line {values[key][1]})")
-            values[key] = (loader.construct_object(value_node, deep=True), line)
+            try:
+                values[key] = (loader.construct_object(value_node, deep=True), line)
+            except ValueError as exc:  # YAML read 2026-13-45 as a date and failed
+                raise ReleaseError(source, line, f"{key!r} could not be read: {exc}") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 2 if mark else 2

@@ -100,7 +100,8 @@ def compile_release(release: Release, variant: str, settings: Settings, now: dt.
     now = now or dt.datetime.now(dt.UTC)
     embargo = embargo_line(release, settings, now) if variant == "journalist" else None
     subject = subject_for(release, variant, embargo is not None)
-    contact = release.media_contact or None
+    # Every field present, so the strict templates can ask for any of them.
+    contact = dict.fromkeys(("name", "title", "email", "phone")) | release.media_contact if release.media_contact else None
     context = {
         "release": release,
         "subject": subject,

@@ -1,3 +1,178 @@
-"""Placeholder until filled in."""
+"""`distribute release …`: add, list, show, preview and check releases."""
 
-COMMANDS = []
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.table import Table
+from sqlalchemy import select
+
+from distribute.addresses import normalise
+from distribute.checks import ERROR, check_release
+from distribute.cli.common import App, console, json_option, pass_app, print_json
+from distribute.errors import UserError
+from distribute.message import MessageBuilder, Recipient
+from distribute.models import Contact, Release
+from distribute.releases import get_release, read_release, store_release
+from distribute.rendering import VARIANTS, compile_release
+
+
+@click.group()
+def release() -> None:
+    """Press releases: add them from a file, preview and check them before sending."""
+
+
+@release.command("add")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--title", help="The headline, when the file has none (a pasted plain-text release).")
+@click.option("--format", "fmt", type=click.Choice(["auto", "markdown", "text"]), default="auto", show_default=True,
+              help="How to read FILE: Markdown with a front-matter header, or plain text as pasted.")
+@json_option
+@pass_app
+def add(app: App, file: Path, title: str | None, fmt: str, as_json: bool) -> None:
+    """Store a release read from FILE.
+
+    \b
+    A Markdown file starts with a front-matter header:
+      ---
+      title: "New report: …"
+      dateline: Geneva
+      embargo: 2026-12-01 09:00        # in DISTRIBUTE_TIMEZONE unless a zone is given
+      media_contact: {name: …, email: …, phone: …}
+      call_to_action: {label: …, url: https://…}
+      ---
+    A plain-text file is read as pasted: FOR IMMEDIATE RELEASE / EMBARGOED UNTIL lines, an
+    optional title line, the "City, ST – " dateline, paragraphs, '###', "About …" and
+    "Media contact:" sections.
+
+    Example: distribute release add statement.txt --title "Office destroyed in Aleppo"
+    """
+    draft = read_release(file, zone=app.settings.zone, title=title, fmt=fmt)
+    with app.session() as session:
+        stored = store_release(session, draft)
+        result = {"id": stored.id, "slug": stored.slug, "title": stored.title, "dateline": stored.dateline}
+    if as_json:
+        print_json(result)
+        return
+    console.print(f"release {result['id']} stored as [bold]{result['slug']}[/]")
+    console.print(f"  title:    {stored.title}")
+    console.print(f"  dateline: {stored.dateline or '(none found)'}")
+    if stored.embargo_until:
+        console.print(f"  embargo:  {stored.embargo_until:%Y-%m-%d %H:%M} UTC")
+    console.print(f"next: distribute release check {stored.slug}")
+
+
+def _summary(r: Release) -> dict:
+    return {
+        "id": r.id, "slug": r.slug, "title": r.title, "dateline": r.dateline,
+        "embargo_until": r.embargo_until.isoformat() if r.embargo_until else None,
+        "created_at": r.created_at.isoformat(),
+    }
+
+
+@release.command("list")
+@json_option
+@pass_app
+def list_(app: App, as_json: bool) -> None:
+    """Every release, newest first."""
+    with app.session() as session:
+        rows = [_summary(r) for r in session.scalars(select(Release).order_by(Release.id.desc()))]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("id", "slug", "title", "embargo", box=None)
+    for r in rows:
+        table.add_row(str(r["id"]), r["slug"], r["title"][:70], r["embargo_until"] or "")
+    console.print(table if rows else "no releases yet: distribute release add FILE")
+
+
+@release.command("show")
+@click.argument("ref")
+@json_option
+@pass_app
+def show(app: App, ref: str, as_json: bool) -> None:
+    """One release (by id or slug) with all its fields."""
+    with app.session() as session:
+        r = get_release(session, ref)
+        data = _summary(r) | {
+            "subtitle": r.subtitle, "language": r.language, "media_contact": r.media_contact,
+            "boilerplate": r.boilerplate, "cta_label": r.cta_label, "cta_url": r.cta_url,
+            "source_format": r.source_format, "body": r.body,
+        }
+    if as_json:
+        print_json(data)
+        return
+    for key, value in data.items():
+        if key != "body":
+            console.print(f"[bold]{key}:[/] {value if value is not None else ''}", markup=True)
+    console.print()
+    console.print(data["body"], markup=False)
+
+
+@release.command("preview")
+@click.argument("ref")
+@click.option("--variant", type=click.Choice(VARIANTS), default="journalist", show_default=True)
+@click.option("--contact", "contact_email", metavar="EMAIL", help="Personalise for this contact (default: a sample recipient).")
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="Write the HTML here.")
+@click.option("--eml", type=click.Path(path_type=Path), help="Also write the whole message (.eml) here.")
+@click.option("--text", "text_out", type=click.Path(path_type=Path), help="Also write the plain-text part here.")
+@pass_app
+def preview(app: App, ref: str, variant: str, contact_email: str | None, out: Path, eml: Path | None, text_out: Path | None) -> None:
+    """Write the email a recipient would get, to look at it before sending.
+
+    Example: distribute release preview 1 --variant supporter --out preview.html --eml preview.eml
+    """
+    with app.session() as session:
+        r = get_release(session, ref)
+        recipient = Recipient("jane.doe@example.com", "Jane Doe", "The Example Times")
+        if contact_email:
+            _, key = normalise(contact_email)
+            contact = session.scalar(select(Contact).where(Contact.email_key == key))
+            if contact is None:
+                raise UserError(f"no contact {contact_email!r}: import it first, or preview without --contact")
+            recipient = Recipient(contact.email, contact.name, contact.outlet)
+        builder = MessageBuilder(compile_release(r, variant, app.settings), app.settings)
+    text, html = builder.personalise(recipient, "preview")
+    for path, data in ((out, html), (text_out, text)):
+        if path:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(data, encoding="utf-8")
+    if eml:
+        eml.parent.mkdir(parents=True, exist_ok=True)
+        eml.write_bytes(builder.build(recipient, "preview"))
+    size = len(html.encode()) / 1024
+    console.print(f"{variant} preview for {recipient.email}: {out} ({size:.1f} KB HTML)" + (f", {eml}" if eml else ""))
+
+
+@release.command("check")
+@click.argument("ref")
+@json_option
+@pass_app
+def check(app: App, ref: str, as_json: bool) -> None:
+    """Pre-flight check before sending; exits 1 when there is an error.
+
+    Looks for a missing dateline or media contact, HTML over Gmail's 102 KB clipping limit,
+    images without alt text, links that are not http(s), a supporter variant without a call
+    to action, an embargo time in the past.
+    """
+    with app.session() as session:
+        r = get_release(session, ref)
+        findings = check_release(r, app.settings)
+    errors = sum(f.severity == ERROR for f in findings)
+    if as_json:
+        print_json({"release": r.slug, "ok": errors == 0, "findings": [f.to_dict() for f in findings]})
+    elif not findings:
+        console.print(f"{r.slug}: no problems found")
+    else:
+        table = Table("severity", "variant", "finding", box=None)
+        for f in findings:
+            colour = "red" if f.severity == ERROR else "yellow"
+            table.add_row(f"[{colour}]{f.severity}[/]", f.variant or "both", f.message)
+        console.print(table)
+        console.print(f"{errors} error(s), {len(findings) - errors} warning(s)")
+    if errors:
+        raise click.exceptions.Exit(1)
+
+
+COMMANDS = [release]

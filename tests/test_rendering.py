@@ -1,0 +1,212 @@
+"""The rendered email: both variants, the MIME message, headers, safety and size."""
+
+import datetime as dt
+import email
+import re
+import socket
+import threading
+from email import policy
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import lxml.html
+import pytest
+
+from distribute.config import Settings
+from distribute.message import DELIVERY_HEADER, MessageBuilder, Recipient
+from distribute.models import Release
+from distribute.releases import read_release
+from distribute.rendering import compile_release, inline_css
+from distribute.tokens import LinkSigner
+
+from conftest import FIXTURES, REPO
+
+SETTINGS = Settings(secret_key="test-secret-key", base_url="https://press.example.org", sender="Press Office <press@example.org>")
+
+
+def make_release(path: Path, title: str | None = None, **overrides) -> Release:
+    draft = read_release(path, zone=ZoneInfo("UTC"), title=title)
+    fields = vars(draft) | overrides
+    return Release(id=7, slug="a-release", **fields)
+
+
+@pytest.fixture
+def aleppo() -> Release:
+    return make_release(FIXTURES / "press-release-aleppo.txt", "SETF office in Aleppo destroyed",
+                        media_contact={"name": "Press Desk", "email": "press@setf.example"})
+
+
+@pytest.fixture
+def sample() -> Release:
+    return make_release(REPO / "samples" / "release.md")
+
+
+def parse(raw: bytes) -> email.message.EmailMessage:
+    return email.message_from_bytes(raw, policy=policy.default)
+
+
+@pytest.mark.parametrize("variant", ["journalist", "supporter"])
+def test_fixture_renders_as_email_with_inlined_css_and_text(aleppo, variant):
+    builder = MessageBuilder(compile_release(aleppo, variant, SETTINGS), SETTINGS)
+    raw = builder.build(Recipient("amira@levant.example", "Amira Haddad", "Levant Daily"), "ref123")
+    msg = parse(raw)
+    assert msg.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+    html = msg.get_body(("html",)).get_content()
+    text = msg.get_body(("plain",)).get_content()
+    doc = lxml.html.document_fromstring(html)
+    # CSS is inlined: the layout elements carry style attributes; only the phone @media block stays.
+    assert "max-width:600px" in doc.xpath("//table[contains(@class,'container')]")[0].get("style")
+    assert doc.xpath("//h1")[0].get("style")
+    styles = doc.xpath("//style")
+    assert len(styles) == 1 and "@media" in styles[0].text and "h1 {" not in styles[0].text.split("@media")[0]
+    assert not doc.xpath("//script") and not doc.xpath("//link")
+    assert "Washington, DC" in doc.xpath("//strong[@class='dateline']")[0].text_content()
+    assert "Washington, DC – On Tuesday, the Syrian Emergency Task Force" in text
+    quote = "“We did everything we can do for our people, so please forgive us if you don’t hear back.”"
+    assert quote in html and quote in " ".join(text.split())
+    assert len(html.encode()) < 102 * 1024
+    for line in raw.split(b"\r\n"):
+        assert len(line) <= 998
+    raw.decode("ascii")  # 7-bit clean: safe for any relay
+
+
+def test_journalist_variant_is_a_press_release(sample):
+    compiled = compile_release(sample, "journalist", SETTINGS)
+    assert "For immediate release" in compiled.html and "FOR IMMEDIATE RELEASE" in compiled.text
+    assert "Media contact" in compiled.html and "+41 22 555 01 23" in compiled.text
+    assert "About Example Advocacy Network" in compiled.html
+    assert "Ask your representative" not in compiled.html  # no marketing chrome for the press
+
+
+def test_supporter_variant_has_the_call_to_action_button(sample):
+    compiled = compile_release(sample, "supporter", SETTINGS)
+    doc = lxml.html.document_fromstring(compiled.html)
+    button = doc.xpath("//a[contains(@class,'button')]")[0]
+    assert button.get("href") == "https://example.org/act/clinic-water"
+    assert button.text_content() == "Ask your representative to fund clinic water"
+    assert "Ask your representative to fund clinic water: https://example.org/act/clinic-water" in compiled.text
+    html = MessageBuilder(compiled, SETTINGS).personalise(Recipient("x@y.example", "María López"), "r")[1]
+    assert "Dear María," in html
+
+
+def test_embargo_line_before_and_not_after_the_embargo(sample):
+    sample.embargo_until = dt.datetime(2026, 12, 1, 14, 0, tzinfo=dt.UTC)
+    before = compile_release(sample, "journalist", SETTINGS, now=dt.datetime(2026, 11, 30, tzinfo=dt.UTC))
+    assert before.subject.startswith("EMBARGOED: ")
+    assert "Embargoed until 14:00 UTC, Tuesday 1 December 2026" in before.html
+    assert "For immediate release" not in before.html
+    after = compile_release(sample, "journalist", SETTINGS, now=dt.datetime(2026, 12, 2, tzinfo=dt.UTC))
+    assert not after.subject.startswith("EMBARGOED") and "For immediate release" in after.html
+    ny = Settings(secret_key="k", timezone="America/New_York")
+    assert "Embargoed until 09:00 EST, Tuesday 1 December 2026 (14:00 UTC)" in compile_release(
+        sample, "journalist", ny, now=dt.datetime(2026, 11, 30, tzinfo=dt.UTC)).html
+
+
+def test_headers_rfc8058_list_id_message_id_and_delivery_id(sample):
+    builder = MessageBuilder(compile_release(sample, "journalist", SETTINGS), SETTINGS, campaign_ref="c42")
+    msg = parse(builder.build(Recipient("amira@levant.example", "Amira Haddad"), "Ref_abc-1"))
+    token = LinkSigner("test-secret-key", "unsubscribe").sign("Ref_abc-1")
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert msg["List-Unsubscribe"] == (
+        f"<mailto:unsubscribe@example.org?subject=unsubscribe%20{token}>, <https://press.example.org/unsubscribe/{token}>"
+    )
+    assert msg["List-Id"] == "Example Advocacy Network journalists <journalist.c42.example.org>"
+    assert msg["Message-ID"] == "<Ref_abc-1@example.org>"
+    assert msg[DELIVERY_HEADER] == "Ref_abc-1"
+    assert msg["From"] == "Press Office <press@example.org>"
+    assert msg["Reply-To"] == "Nadia Benali <press@example.org>"
+    assert msg["To"] == "Amira Haddad <amira@levant.example>"
+    assert email.utils.parsedate_to_datetime(msg["Date"]).tzinfo is not None
+    assert msg["Subject"] == sample.title
+
+
+def test_personalised_links_survive_css_inlining(sample):
+    """premailer rewrites attribute values; the per-recipient URL must come out exactly as signed."""
+    builder = MessageBuilder(compile_release(sample, "journalist", SETTINGS), SETTINGS)
+    _, html = builder.personalise(Recipient("a@b.example", "A B"), "Ref with-odd_chars")
+    expected = builder.unsubscribe_url("Ref with-odd_chars")
+    hrefs = [a.get("href") for a in lxml.html.document_fromstring(html).iter("a")]
+    assert expected in hrefs
+    token = expected.rsplit("/", 1)[1]
+    assert LinkSigner("test-secret-key", "unsubscribe").unsign(token) == "Ref with-odd_chars"
+    assert "DX__" not in html
+
+
+def test_non_ascii_subject_and_names_are_encoded(sample):
+    sample.title = "Crise à Alep : « jamais plus »"
+    builder = MessageBuilder(compile_release(sample, "journalist", SETTINGS), SETTINGS)
+    raw = builder.build(Recipient("sofia@diario.example", "Sofía Reyes, \"El Diario\""), "r1")
+    head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    assert "=?utf-8?" in head.split("Subject:", 1)[1].split("\r\n")[0]
+    msg = parse(raw)
+    assert msg["Subject"] == "Crise à Alep : « jamais plus »"
+    assert msg["To"].addresses[0].display_name == "Sofía Reyes, \"El Diario\""
+    assert msg["To"].addresses[0].addr_spec == "sofia@diario.example"
+
+
+@pytest.mark.parametrize("field", ["name", "outlet", "title"])
+def test_crlf_in_any_field_never_makes_a_header(sample, field):
+    evil = "Evil\r\nBcc: victim@example.com\r\nX-Injected: 1"
+    recipient = Recipient("a@b.example", evil if field == "name" else "A", evil if field == "outlet" else None)
+    if field == "title":
+        sample.title = evil
+    builder = MessageBuilder(compile_release(sample, "journalist", SETTINGS), SETTINGS)
+    msg = parse(builder.build(recipient, "r1"))
+    assert msg["Bcc"] is None and msg["X-Injected"] is None
+    assert len(msg.get_all("To")) == 1
+
+
+def test_release_text_cannot_inject_markup_or_template_code(tmp_path):
+    path = tmp_path / "r.md"
+    path.write_text(
+        "---\ntitle: \"<b>Bold</b> {{ 7*7 }}\"\nsubtitle: \"{% raw %}x\"\n---\n"
+        "LONDON – <script>alert(1)</script> {{ config }} <img src=x onerror=alert(1)> "
+        "[click](javascript:alert(1)) DX__UNSUBSCRIBE_URL__DX\n"
+    )
+    release = make_release(path)
+    for variant in ("journalist", "supporter"):
+        compiled = compile_release(release, variant, SETTINGS)
+        doc = lxml.html.document_fromstring(compiled.html)
+        assert not doc.xpath("//script") and not doc.xpath("//img") and not doc.xpath("//b")
+        assert "&lt;b&gt;Bold&lt;/b&gt; {{ 7*7 }}" in compiled.html
+        assert "{{ config }}" in compiled.html and "49" not in compiled.html
+        assert not any((a.get("href") or "").startswith("javascript") for a in doc.iter("a"))
+
+
+def test_compiled_message_round_trips_for_workers(sample):
+    compiled = compile_release(sample, "supporter", SETTINGS)
+    assert type(compiled).from_dict(compiled.to_dict()) == compiled
+
+
+def test_inlining_an_external_stylesheet_opens_no_connection():
+    """A <link> to a remote stylesheet must not be fetched while rendering."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(5)
+    server.settimeout(0.5)
+    port = server.getsockname()[1]
+    accepted = []
+
+    def accept():
+        try:
+            accepted.append(server.accept())
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=accept)
+    thread.start()
+    html = (f'<html><head><link rel="stylesheet" href="http://127.0.0.1:{port}/evil.css">'
+            '<style>p { color: red; }</style></head><body><p>x</p></body></html>')
+    out = inline_css(html)
+    thread.join()
+    server.close()
+    assert accepted == []
+    assert 'style="color:red"' in out.replace(" ", "")
+
+
+def test_per_recipient_values_are_html_escaped(sample):
+    builder = MessageBuilder(compile_release(sample, "supporter", SETTINGS), SETTINGS)
+    text, html = builder.personalise(Recipient("a@b.example", "<b>Bob</b> & Co", "<i>Outlet</i>"), "r")
+    assert "&lt;b&gt;Bob&lt;/b&gt; &amp; Co" in html and "<b>Bob</b>" not in html
+    assert "<b>Bob</b> & Co" in text  # the text part is text
