@@ -1,22 +1,132 @@
-"""The Celery application, configured from Settings. Tasks join it in the delivery pipeline."""
+"""The Celery application and its tasks. Tasks take ids only; the database holds the rest.
+
+Production: `celery -A worker worker` and `celery -A worker beat` (the sweep). Embedded: the
+same app on an in-process broker, with a worker thread started by the command (see embedded).
+"""
 
 from __future__ import annotations
 
-from celery import Celery
+import secrets
+import threading
+from dataclasses import dataclass
+from functools import cached_property
+
+from celery import Celery, signals
 
 from distribute.config import Settings
+from distribute.db import make_engine, make_sessionmaker
+
+START, SEND_BATCH, SWEEP = "distribute.start_campaign", "distribute.send_batch", "distribute.sweep"
 
 
-def create_celery(settings: Settings) -> Celery:
-    app = Celery("distribute", broker=settings.broker_url or "memory://")
+class CeleryBroker:
+    """The pipeline's view of the broker: put work on it, by id."""
+
+    def __init__(self, app: Celery):
+        self.app = app
+
+    def enqueue(self, campaign_id: int, delivery_ids: list[int]) -> None:
+        self.app.send_task(SEND_BATCH, args=[campaign_id, delivery_ids])
+
+    def start(self, campaign_id: int) -> None:
+        self.app.send_task(START, args=[campaign_id])
+
+
+@dataclass
+class Runtime:
+    """One per process, made on first use (after a prefork worker has forked)."""
+
+    settings: Settings
+    app: Celery
+
+    @cached_property
+    def engine(self):
+        return make_engine(self.settings.database_url)
+
+    @cached_property
+    def sessions(self):
+        return make_sessionmaker(self.engine)
+
+    @cached_property
+    def broker(self) -> CeleryBroker:
+        return CeleryBroker(self.app)
+
+    @cached_property
+    def sender(self):
+        from distribute.ratelimit import rate_limiter_from_settings
+        from distribute.sender import Sender
+        from distribute.transport import transport_from_settings
+
+        return Sender(self.settings, self.sessions, lambda: transport_from_settings(self.settings),
+                      rate_limiter_from_settings(self.settings))
+
+
+def create_celery(settings: Settings, *, broker_url: str | None = None) -> Celery:
+    # memory://localhost/: an in-process broker for the embedded mode (one process, worker threads).
+    app = Celery("distribute", broker=broker_url or settings.broker_url or "memory://localhost/")
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],
-        # Tasks acknowledge after they finish, so a killed worker's task is delivered again;
-        # the database, not the broker, decides whether a message was already sent.
+        task_ignore_result=True,
+        # Acknowledge after the task ran, so a killed worker's task is delivered again; the
+        # database, not the broker, decides whether a message was already sent.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
+        broker_transport_options={
+            "visibility_timeout": settings.visibility_timeout_seconds,
+            # Look for unacknowledged tasks past their visibility timeout often enough to matter
+            # when the timeout is short (kombu scans every interval × throttle seconds).
+            "unacked_restore_interval": max(1.0, min(10.0, settings.visibility_timeout_seconds / 2)),
+            "unacked_restore_throttle": 1 if settings.visibility_timeout_seconds < 120 else 10,
+        },
+        beat_schedule={"sweep": {"task": SWEEP, "schedule": settings.sweep_seconds}},
+        worker_hijack_root_logger=False,
     )
+    if not (broker_url or settings.broker_url):
+        # kombu's in-memory queues are shared by the whole process: a queue of its own keeps
+        # one embedded run's tasks from a worker of another (tests run many in one process).
+        app.conf.task_default_queue = f"distribute-embedded-{secrets.token_hex(4)}"
+        # The in-memory transport polls; the default second would pace every hop of a small send.
+        app.conf.broker_transport_options = {"polling_interval": 0.05}
+    lock = threading.Lock()
+    holder: dict[str, Runtime] = {}
+
+    def runtime() -> Runtime:
+        with lock:
+            if "rt" not in holder:
+                holder["rt"] = Runtime(settings, app)
+            return holder["rt"]
+
+    app.runtime = runtime  # type: ignore[attr-defined]
+
+    # shared=False: each app keeps its own tasks (Celery otherwise binds them to every app).
+    @app.task(name=START, shared=False)
+    def start_campaign_task(campaign_id: int) -> None:
+        from distribute.fanout import start_campaign
+
+        rt = runtime()
+        start_campaign(rt.sessions, rt.settings, rt.broker, campaign_id)
+
+    @app.task(name=SEND_BATCH, shared=False)
+    def send_batch_task(campaign_id: int, delivery_ids: list[int]) -> None:
+        from distribute.fanout import enqueue_pending
+
+        rt = runtime()
+        rt.sender.send_batch(campaign_id, delivery_ids)
+        enqueue_pending(rt.sessions, rt.settings, rt.broker, campaign_id)  # keep the campaign's batches flowing
+
+    @app.task(name=SWEEP, shared=False)
+    def sweep_task() -> None:
+        from distribute.sweeper import sweep
+
+        rt = runtime()
+        sweep(rt.sessions, rt.settings, rt.broker)
+
+    @signals.worker_process_shutdown.connect(weak=False)
+    def _close_transport(**_):
+        if "rt" in holder and "sender" in holder["rt"].__dict__:
+            holder["rt"].sender.close()
+
     return app

@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -37,6 +37,30 @@ class Settings(BaseSettings):
     organisation: str = "Example Advocacy Network"
     postal_address: str = "1 Example Street, Washington, DC 20001, USA"
     timezone: str = "UTC"
+
+    # Delivery pipeline.
+    batch_size: int = Field(100, ge=1, le=10_000)  # delivery ids per broker message
+    # Batches of one campaign on the broker at once; more are added as workers finish them, so
+    # a million-recipient campaign never floods the broker and leases stay meaningful.
+    batches_in_flight: int = Field(20, ge=1, le=10_000)
+    # How long a claim (or a queued row's place on the broker) holds before the reconciler takes
+    # the row back. Longer than a batch takes to send; short in tests.
+    lease_seconds: float = Field(300, gt=0)
+    sweep_seconds: float = Field(10, gt=0)  # how often the scheduler and reconciler run
+    retry_base_seconds: float = Field(60, ge=0)  # first retry after a 4xx; doubles each time
+    retry_max_seconds: float = Field(3600, ge=0)
+    delivery_lifetime_seconds: float = Field(2 * 86400, gt=0)  # then a deferred delivery ends failed
+    # The circuit breaker pauses a campaign whose bounce or error rate passes these after a sample.
+    breaker_min_sample: int = Field(200, ge=1)
+    breaker_bounce_rate: float = Field(0.05, gt=0, le=1)
+    breaker_error_rate: float = Field(0.20, gt=0, le=1)
+    # Send rate, shared by every worker through Redis in production (unset: unlimited).
+    rate_per_second: float | None = Field(None, gt=0)
+    rate_per_domain: float | None = Field(None, gt=0)
+    rate_domain_overrides: str = ""  # "gmail.com=5,yahoo.com=2"
+    # Redis redelivers a task not acknowledged within this time (tasks ack after they finish).
+    visibility_timeout_seconds: float = Field(3600, gt=0)
+    embedded_workers: int = Field(2, ge=1, le=32)  # worker threads in the embedded mode
 
     @field_validator("base_url")
     @classmethod

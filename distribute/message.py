@@ -116,6 +116,8 @@ class MessageBuilder:
 
     def build(self, recipient: Recipient, ref: str) -> bytes:
         """The whole message, ready for SMTP (CRLF line ends, 7-bit clean)."""
+        if "@" not in recipient.email or any(c.isspace() for c in recipient.email):
+            raise ValueError(f"{recipient.email!r} is not an email address")
         text, html_body = self.personalise(recipient, ref)
         token = self._unsubscribe.sign(ref)
         mailto = f"mailto:{self._unsubscribe_mailbox}?subject={quote('unsubscribe ' + token)}"

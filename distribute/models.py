@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, MetaData, String, Text, TypeDecorator
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, MetaData, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -125,3 +125,77 @@ class Suppression(Base):
     reason: Mapped[str] = mapped_column(String(500))
     source: Mapped[str] = mapped_column(String(32))  # manual | import | unsubscribe | hard-bounce | complaint
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Campaign(Base):
+    """One release sent to one audience with one variant. Its state moves by campaigns.TRANSITIONS."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = (Index("ix_campaigns_state_scheduled_at", "state", "scheduled_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(32), unique=True)  # random: names the campaign in List-Id and outbox
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id"))
+    variant: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    audience: Mapped[dict[str, Any]]  # {"segments": [...], "lists": [...], "test": [...emails]}
+    is_test: Mapped[bool] = mapped_column(default=False)
+    scheduled_at: Mapped[dt.datetime | None]
+    started_at: Mapped[dt.datetime | None]
+    fanned_out_at: Mapped[dt.datetime | None]  # every recipient has its Delivery row
+    finished_at: Mapped[dt.datetime | None]
+    compiled: Mapped[dict[str, Any] | None]  # the CompiledMessage, made once when sending starts
+    state_reason: Mapped[str | None] = mapped_column(String(1000))  # why it paused, failed, was cancelled
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Delivery(Base):
+    """One recipient of one campaign. The row is the truth about that message."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "email_key"),  # at most one message per address per campaign
+        Index("ix_deliveries_campaign_state", "campaign_id", "state", "id"),
+        Index("ix_deliveries_state_lease", "state", "lease_until"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    ref: Mapped[str] = mapped_column(String(32), unique=True)  # public, random: used in links and Message-ID
+    # A snapshot of the recipient at fan-out: what was sent stays true if the contact changes.
+    email: Mapped[str] = mapped_column(String(320))
+    email_key: Mapped[str] = mapped_column(String(320))
+    domain: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(300))
+    outlet: Mapped[str | None] = mapped_column(String(300))
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(default=0)
+    # Who holds the row and until when: set when queued on the broker and when claimed.
+    claimed_by: Mapped[str | None] = mapped_column(String(40))
+    lease_until: Mapped[dt.datetime | None]
+    # Set just before the SMTP transaction, cleared with its outcome: a crash in between leaves
+    # it set, and the reconciler then knows the message's fate is unknown.
+    attempt_started_at: Mapped[dt.datetime | None]
+    next_attempt_at: Mapped[dt.datetime | None]
+    first_attempt_at: Mapped[dt.datetime | None]
+    sent_at: Mapped[dt.datetime | None]
+    last_code: Mapped[int | None]
+    last_reply: Mapped[str | None] = mapped_column(String(1000))
+    message_id: Mapped[str | None] = mapped_column(String(300))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Event(Base):
+    """Something that happened to a delivery; append-only, with its source and raw data."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_delivery_at", "delivery_id", "at"), Index("ix_events_campaign_type", "campaign_id", "type"))
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(24))
+    source: Mapped[str] = mapped_column(String(24))  # smtp | outbox | reconciler | operator | dsn | webhook …
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    data: Mapped[dict[str, Any] | None]

@@ -21,6 +21,9 @@ from distribute.config import Settings
 from distribute.db import make_engine, make_sessionmaker, upgrade
 from distribute.models import Base
 
+# The real SMTP server for tests (accepts, defers, refuses, drops) as the `smtp_server` fixture.
+pytest_plugins = ["smtp_server"]
+
 PG_ADMIN_URL = os.environ.get("DISTRIBUTE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO.parent / "shared" / "fixtures"

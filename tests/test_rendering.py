@@ -2,7 +2,6 @@
 
 import datetime as dt
 import email
-import re
 import socket
 import threading
 from email import policy

@@ -34,9 +34,9 @@ def cli(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from distribute.cli import contacts, releases, segments, setup
+    from distribute.cli import campaigns, contacts, releases, segments, setup
 
-    for module in (setup, releases, contacts, segments):
+    for module in (setup, releases, contacts, segments, campaigns):
         for command in module.COMMANDS:
             cli.add_command(command)
 

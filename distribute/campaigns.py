@@ -1,0 +1,274 @@
+"""Campaigns: create one (validated before anything is stored), and control it: pause, resume,
+cancel, retry. Sending itself is in fanout (audience → deliveries) and sender (the worker)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.orm import Session
+
+from distribute import audience, states
+from distribute.addresses import normalise
+from distribute.errors import UserError
+from distribute.models import Campaign, Contact, ContactList, Delivery, Event, Release, Segment, utcnow
+from distribute.releases import parse_when
+from distribute.rendering import VARIANTS
+
+# A time this far in the past still means "now" (the command took a moment to type).
+PAST_GRACE = dt.timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class Audience:
+    segments: tuple[str, ...] = ()
+    lists: tuple[str, ...] = ()
+    test: tuple[str, ...] = ()  # --test addresses: only these are mailed
+
+    def to_dict(self) -> dict:
+        return {"segments": list(self.segments), "lists": list(self.lists), "test": list(self.test)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Audience":
+        return cls(tuple(data.get("segments", ())), tuple(data.get("lists", ())), tuple(data.get("test", ())))
+
+    def describe(self) -> str:
+        if self.test:
+            return "test: " + ", ".join(self.test)
+        return ", ".join([f"segment {s}" for s in self.segments] + [f"list {name}" for name in self.lists])
+
+
+def resolve_targets(session: Session, names: list[str]) -> Audience:
+    """`--to` names a saved segment or a static list; `segment:NAME` / `list:NAME` when both exist."""
+    if not names:
+        raise UserError("choose who receives it: --to SEGMENT_OR_LIST (repeat --to for more)")
+    found_segments, found_lists = [], []
+    for raw in names:
+        kind, _, name = raw.partition(":") if raw.startswith(("segment:", "list:")) else ("", "", raw)
+        name = name.strip()
+        is_segment = session.scalar(select(Segment.id).where(Segment.name == name)) is not None
+        is_list = session.scalar(select(ContactList.id).where(func.lower(ContactList.name) == name.lower())) is not None
+        if kind == "segment" and is_segment or (not kind and is_segment and not is_list):
+            found_segments.append(name)
+        elif kind == "list" and is_list or (not kind and is_list and not is_segment):
+            found_lists.append(name)
+        elif not kind and is_segment and is_list:
+            raise UserError(f"{name!r} is both a segment and a list: write --to segment:{name} or --to list:{name}")
+        else:
+            known_segments = session.scalars(select(Segment.name).order_by(Segment.name)).all()
+            known_lists = session.scalars(select(ContactList.name).order_by(ContactList.name)).all()
+            raise UserError(
+                f"unknown segment or list {raw!r}; segments: {', '.join(known_segments) or '(none)'}; "
+                f"lists: {', '.join(known_lists) or '(none)'}"
+            )
+    return Audience(tuple(dict.fromkeys(found_segments)), tuple(dict.fromkeys(found_lists)))
+
+
+def parse_at(text: str, zone: ZoneInfo, now: dt.datetime) -> dt.datetime:
+    """`--at`: an ISO time with a zone, or a local time read in the configured zone."""
+    try:
+        when = parse_when(text, zone)
+    except ValueError as exc:
+        raise UserError(f"--at: {exc}") from None
+    if when < now - PAST_GRACE:
+        raise UserError(f"--at {text!r} is in the past ({when:%Y-%m-%d %H:%M} UTC); leave --at out to send now")
+    return max(when, now)
+
+
+def create_campaign(
+    session: Session,
+    release: Release,
+    *,
+    targets: list[str],
+    variant: str,
+    zone: ZoneInfo,
+    at: str | None = None,
+    test: list[str] | None = None,
+    again: bool = False,
+    now: dt.datetime | None = None,
+) -> Campaign:
+    """Validate everything, then store the campaign as scheduled. Nothing is queued here."""
+    now = now or utcnow()
+    if variant not in VARIANTS:
+        raise UserError(f"unknown variant {variant!r}: choose {' or '.join(VARIANTS)}")
+    when = parse_at(at, zone, now) if at else now
+    if variant == "supporter" and release.embargo_until and release.embargo_until > when:
+        raise UserError(
+            f"release {release.slug} is under embargo until {release.embargo_until:%Y-%m-%d %H:%M} UTC: "
+            "supporters may not get it before then (journalists may); use --at after the embargo"
+        )
+    if variant == "supporter" and not release.cta_url:
+        raise UserError(f"release {release.slug} has no call to action for the supporter variant: run `distribute release check`")
+    if test:
+        keys = []
+        for raw in test:
+            address, _ = normalise(raw)
+            keys.append(address)
+        target = Audience(test=tuple(dict.fromkeys(keys)))
+    else:
+        target = resolve_targets(session, targets)
+        counts = audience.count_audience(session, segments=target.segments, lists=target.lists)
+        if counts["recipients"] == 0:
+            raise UserError(
+                f"the audience ({target.describe()}) is empty: {counts['matched']} matched, "
+                f"{counts['suppressed']} suppressed, {counts['inactive']} unsubscribed or bounced"
+            )
+        if not again:
+            previous = session.scalar(
+                select(Campaign).where(
+                    Campaign.release_id == release.id, Campaign.variant == variant, Campaign.is_test.is_(False),
+                    Campaign.state != states.CANCELLED,
+                ).order_by(Campaign.id.desc())
+            )
+            if previous is not None and Audience.from_dict(previous.audience) == target:
+                raise UserError(
+                    f"campaign {previous.id} ({previous.state}) already sends this release to {target.describe()}; "
+                    "nobody is mailed twice by accident: pass --again to send a second campaign anyway"
+                )
+    campaign = Campaign(
+        ref=secrets.token_hex(6),
+        release_id=release.id,
+        variant=variant,
+        state=states.SCHEDULED,
+        audience=target.to_dict(),
+        is_test=bool(test),
+        scheduled_at=when,
+    )
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def dry_run(session: Session, targets: list[str], sample: int = 10) -> dict:
+    target = resolve_targets(session, targets)
+    match = audience.match_expression(session, segments=target.segments, lists=target.lists)
+    counts = audience.count_matching(session, match)
+    people = audience.sample_recipients(session, match, limit=sample)
+    return {
+        "audience": target.to_dict(),
+        **counts,
+        "sample": [{"email": c.email, "name": c.name, "outlet": c.outlet, "kind": c.kind} for c in people],
+    }
+
+
+# --- control ---------------------------------------------------------------------------------
+
+def get_campaign(session: Session, campaign_id: int) -> Campaign:
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise UserError(f"no campaign {campaign_id}; see `distribute campaigns list`")
+    return campaign
+
+
+def move(session: Session, campaign: Campaign, target: str, reason: str | None = None) -> bool:
+    """Move a campaign if its state (re-read under the same WHERE) allows it; False if not."""
+    allowed = states.sources(states.CAMPAIGN_TRANSITIONS, target)
+    values = {"state": target}
+    if reason is not None:
+        values["state_reason"] = reason
+    if target in (states.SENT, states.CANCELLED, states.FAILED):
+        values["finished_at"] = utcnow()
+    done = session.execute(
+        update(Campaign).where(Campaign.id == campaign.id, Campaign.state.in_(allowed)).values(**values)
+    ).rowcount
+    session.refresh(campaign)
+    return bool(done)
+
+
+def pause(session: Session, campaign_id: int, reason: str = "paused by an operator") -> Campaign:
+    campaign = get_campaign(session, campaign_id)
+    if not move(session, campaign, states.PAUSED, reason):
+        raise UserError(f"campaign {campaign_id} is {campaign.state}: only a scheduled or sending campaign can be paused")
+    return campaign
+
+
+def resume(session: Session, campaign_id: int) -> Campaign:
+    """Continue from where it stopped: queued rows are put back on the broker by the sweep."""
+    campaign = get_campaign(session, campaign_id)
+    if campaign.state != states.PAUSED:
+        raise UserError(f"campaign {campaign_id} is {campaign.state}, not paused")
+    target = states.SENDING if campaign.fanned_out_at or campaign.started_at else states.SCHEDULED
+    move(session, campaign, target, reason=None)
+    campaign.state_reason = None
+    # Queued rows lose their place on the broker, so the next sweep puts them back at once.
+    session.execute(
+        update(Delivery).where(Delivery.campaign_id == campaign_id, Delivery.state == states.QUEUED)
+        .values(lease_until=None, claimed_by=None)
+    )
+    return campaign
+
+
+def cancel(session: Session, campaign_id: int) -> tuple[Campaign, int]:
+    """Cancel: every delivery not yet sent ends `cancelled`. Workers stop before their next message."""
+    campaign = get_campaign(session, campaign_id)
+    if not move(session, campaign, states.CANCELLED, "cancelled by an operator"):
+        raise UserError(f"campaign {campaign_id} is {campaign.state}: it cannot be cancelled")
+    # Rows a worker holds (sending) are cancelled by that worker, or by the sweep if it died.
+    open_states = [s for s in states.sources(states.DELIVERY_TRANSITIONS, states.DELIVERY_CANCELLED) if s != states.DELIVERY_SENDING]
+    cancelled = session.execute(
+        update(Delivery).where(Delivery.campaign_id == campaign_id, Delivery.state.in_(open_states))
+        .values(state=states.DELIVERY_CANCELLED, lease_until=None, claimed_by=None, updated_at=utcnow())
+    ).rowcount
+    return campaign, cancelled
+
+
+def retry(session: Session, campaign_id: int, *, unknown: bool = False) -> tuple[Campaign, int]:
+    """Re-queue the deliveries that ended `failed` (or, with unknown=True, `unknown`: those may
+    have been delivered already, so they are resent only on an operator's say-so)."""
+    campaign = get_campaign(session, campaign_id)
+    if campaign.state in (states.CANCELLED,):
+        raise UserError(f"campaign {campaign_id} is cancelled")
+    if campaign.state in (states.SCHEDULED, states.PAUSED, states.DRAFT):
+        raise UserError(f"campaign {campaign_id} is {campaign.state}: resume it instead")
+    source = states.UNKNOWN if unknown else states.DELIVERY_FAILED
+    ids = session.scalars(select(Delivery.id).where(Delivery.campaign_id == campaign_id, Delivery.state == source)).all()
+    if not ids:
+        return campaign, 0
+    now = utcnow()
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start:start + 1000]
+        session.execute(
+            update(Delivery).where(Delivery.id.in_(chunk), Delivery.state == source).values(
+                state=states.QUEUED, lease_until=None, claimed_by=None, attempt_started_at=None,
+                next_attempt_at=None, first_attempt_at=None, updated_at=now,
+            )
+        )
+        session.execute(
+            Event.__table__.insert(),
+            [{"delivery_id": i, "campaign_id": campaign_id, "type": "requeued", "source": "operator", "at": now,
+              "data": {"from": source}} for i in chunk],
+        )
+    if campaign.state != states.SENDING:
+        move(session, campaign, states.SENDING, reason=None)
+    return campaign, len(ids)
+
+
+def list_campaigns(session: Session, limit: int = 50) -> list[dict]:
+    rows = session.execute(
+        select(Campaign, Release.slug).join(Release, Release.id == Campaign.release_id).order_by(Campaign.id.desc()).limit(limit)
+    ).all()
+    totals = dict(
+        session.execute(
+            select(Delivery.campaign_id, func.count()).where(Delivery.campaign_id.in_([c.id for c, _ in rows]))
+            .group_by(Delivery.campaign_id)
+        ).all()
+    ) if rows else {}
+    return [summary(c, slug, totals.get(c.id, 0)) for c, slug in rows]
+
+
+def summary(c: Campaign, release_slug: str, recipients: int | None = None) -> dict:
+    iso = lambda t: t.isoformat() if t else None  # noqa: E731
+    return {
+        "id": c.id, "release": release_slug, "variant": c.variant, "state": c.state, "reason": c.state_reason,
+        "audience": c.audience, "test": c.is_test, "recipients": recipients,
+        "scheduled_at": iso(c.scheduled_at), "started_at": iso(c.started_at), "finished_at": iso(c.finished_at),
+        "created_at": iso(c.created_at),
+    }
+
+
+def contact_names(session: Session, emails: list[str]) -> dict[str, Contact]:
+    keys = [e.lower() for e in emails]
+    return {c.email_key: c for c in session.scalars(select(Contact).where(and_(Contact.email_key.in_(keys))))}

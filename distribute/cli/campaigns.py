@@ -1,0 +1,241 @@
+"""`distribute send`, `distribute campaigns …`, `distribute stats`, `distribute run`."""
+
+from __future__ import annotations
+
+import time
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from distribute import campaigns as ops
+from distribute.celery_app import create_celery
+from distribute.cli.common import App, console, err_console, json_option, pass_app, print_json
+from distribute.releases import get_release
+from distribute.rendering import VARIANTS
+from distribute.stats import campaign_stats, progress
+
+
+def _progress_bar(quiet: bool) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=err_console, disable=quiet, transient=False)
+
+
+def follow(app: App, campaign_ids: list[int], quiet: bool = False) -> None:
+    """Send through the embedded worker, or follow production workers, with a progress bar."""
+    celery = create_celery(app.settings)
+    with _progress_bar(quiet) as bar:
+        task = bar.add_task(f"campaign {', '.join(map(str, campaign_ids))}", total=None)
+
+        def show(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total or None)
+
+        if app.settings.broker_url:
+            for campaign_id in campaign_ids:
+                celery.runtime().broker.start(campaign_id)  # due ones start now; the rest when beat finds them
+            from distribute.embedded import _active
+
+            while True:
+                with app.session() as session:
+                    show(*progress(session, campaign_ids))
+                    if not _active(session, campaign_ids):
+                        break
+                time.sleep(0.5)
+        else:
+            from distribute.embedded import run_until_idle
+
+            run_until_idle(celery, app.settings, campaign_ids, show)
+
+
+@click.command()
+@click.argument("release_ref", metavar="RELEASE")
+@click.option("--to", "targets", multiple=True, metavar="SEGMENT_OR_LIST",
+              help="Who receives it: a saved segment or a static list (repeat for more; segment:NAME or list:NAME when both exist).")
+@click.option("--variant", type=click.Choice(VARIANTS), default="journalist", show_default=True)
+@click.option("--at", metavar="WHEN", help="Send later: 2026-12-01T09:00+01:00, or a local time in DISTRIBUTE_TIMEZONE.")
+@click.option("--test", "test", multiple=True, metavar="EMAIL", help="Send only to these addresses, as a test (kept out of stats).")
+@click.option("--dry-run", is_flag=True, help="Show the audience count and a sample; queue nothing.")
+@click.option("--again", is_flag=True, help="Allow a second campaign of this release to the same audience.")
+@click.option("--no-wait", is_flag=True, help="With real workers: queue and return at once (the default follows progress).")
+@json_option
+@pass_app
+def send(app: App, release_ref: str, targets: tuple[str, ...], variant: str, at: str | None, test: tuple[str, ...],
+         dry_run: bool, again: bool, no_wait: bool, as_json: bool) -> None:
+    """Send a release to segments and lists, now or at a set time.
+
+    \b
+    Examples:
+      distribute send 3 --to mideast-rights --dry-run
+      distribute send 3 --to mideast-rights --to list:press-2026
+      distribute send 3 --to supporters --variant supporter --at "2026-12-01 09:00"
+      distribute send 3 --test me@example.org
+
+    Without DISTRIBUTE_BROKER_URL the command sends through an embedded worker and returns when
+    done; with it, real workers send and the command follows their progress.
+    """
+    if dry_run:
+        with app.session() as session:
+            get_release(session, release_ref)
+            result = ops.dry_run(session, list(targets))
+        if as_json:
+            print_json(result)
+            return
+        console.print(f"{result['recipients']} recipients ({result['matched']} matched, {result['suppressed']} suppressed, "
+                      f"{result['inactive']} unsubscribed or bounced); nothing queued")
+        for person in result["sample"]:
+            console.print(f"  {person['email']}  {person['name'] or ''}  {person['outlet'] or ''}")
+        return
+    with app.session() as session:
+        release = get_release(session, release_ref)
+        campaign = ops.create_campaign(session, release, targets=list(targets), variant=variant, zone=app.settings.zone,
+                                       at=at, test=list(test), again=again)
+        campaign_id, scheduled_at = campaign.id, campaign.scheduled_at
+    future = at is not None and scheduled_at.timestamp() > time.time() + 1
+    if not as_json:
+        when = f"scheduled for {scheduled_at:%Y-%m-%d %H:%M} UTC" if future else "sending now"
+        console.print(f"campaign {campaign_id}: {variant} variant, {when}")
+    if future:
+        if not app.settings.broker_url and not as_json:
+            console.print("it starts when due while `distribute run` (embedded) or `celery -A worker beat` (production) runs")
+    elif not no_wait or not app.settings.broker_url:
+        follow(app, [campaign_id], quiet=as_json)
+    else:
+        create_celery(app.settings).runtime().broker.start(campaign_id)
+    with app.session() as session:
+        stats = campaign_stats(session, campaign_id)
+    if as_json:
+        print_json(stats)
+    else:
+        print_stats(stats)
+
+
+@click.command()
+@pass_app
+def run(app: App) -> None:
+    """Embedded mode: serve scheduled campaigns and retries until interrupted (Ctrl-C).
+
+    In production run `celery -A worker worker` and `celery -A worker beat` instead.
+    """
+    if app.settings.broker_url:
+        raise click.ClickException("DISTRIBUTE_BROKER_URL is set: run `celery -A worker worker` and `celery -A worker beat`")
+    from distribute.embedded import run_until_idle
+
+    console.print("serving scheduled campaigns and retries; Ctrl-C to stop")
+    try:
+        run_until_idle(create_celery(app.settings), app.settings, [], forever=True)
+    except KeyboardInterrupt:
+        console.print("stopped")
+
+
+@click.group()
+def campaigns() -> None:
+    """List, inspect and control campaigns."""
+
+
+@campaigns.command("list")
+@json_option
+@pass_app
+def list_(app: App, as_json: bool) -> None:
+    """The latest campaigns, newest first."""
+    with app.session() as session:
+        rows = ops.list_campaigns(session)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("id", "release", "variant", "state", "recipients", "audience", "scheduled", box=None)
+    for r in rows:
+        audience = ops.Audience.from_dict(r["audience"]).describe()
+        table.add_row(str(r["id"]), r["release"][:40], r["variant"], r["state"], str(r["recipients"]), audience[:40],
+                      (r["scheduled_at"] or "")[:16])
+    console.print(table if rows else "no campaigns yet: distribute send RELEASE --to SEGMENT")
+
+
+@campaigns.command("show")
+@click.argument("campaign_id", type=int)
+@json_option
+@pass_app
+def show(app: App, campaign_id: int, as_json: bool) -> None:
+    """One campaign: its state, audience and delivery counts."""
+    with app.session() as session:
+        stats = campaign_stats(session, campaign_id)
+    if as_json:
+        print_json(stats)
+    else:
+        print_stats(stats)
+
+
+@campaigns.command("pause")
+@click.argument("campaign_id", type=int)
+@pass_app
+def pause(app: App, campaign_id: int) -> None:
+    """Stop sending within seconds; `resume` continues from where it stopped."""
+    with app.session() as session:
+        ops.pause(session, campaign_id)
+    console.print(f"campaign {campaign_id} paused")
+
+
+@campaigns.command("resume")
+@click.argument("campaign_id", type=int)
+@pass_app
+def resume(app: App, campaign_id: int) -> None:
+    """Continue a paused campaign."""
+    with app.session() as session:
+        campaign = ops.resume(session, campaign_id)
+        state = campaign.state
+    console.print(f"campaign {campaign_id} {state}")
+    follow(app, [campaign_id])
+
+
+@campaigns.command("cancel")
+@click.argument("campaign_id", type=int)
+@pass_app
+def cancel(app: App, campaign_id: int) -> None:
+    """Cancel: every delivery not yet sent ends `cancelled`."""
+    with app.session() as session:
+        _, n = ops.cancel(session, campaign_id)
+    console.print(f"campaign {campaign_id} cancelled; {n} deliveries cancelled")
+
+
+@campaigns.command("retry")
+@click.argument("campaign_id", type=int)
+@click.option("--unknown", is_flag=True,
+              help="Resend the deliveries whose fate is unknown (a worker died mid-transaction): they may arrive twice.")
+@pass_app
+def retry(app: App, campaign_id: int, unknown: bool) -> None:
+    """Send again to the recipients that ended `failed` (or `unknown` with --unknown)."""
+    with app.session() as session:
+        _, n = ops.retry(session, campaign_id, unknown=unknown)
+    console.print(f"campaign {campaign_id}: {n} deliveries queued again")
+    if n:
+        follow(app, [campaign_id])
+
+
+@click.command()
+@click.argument("campaign_id", type=int)
+@json_option
+@pass_app
+def stats(app: App, campaign_id: int, as_json: bool) -> None:
+    """How a campaign did: counts per state, send rate, domains, last errors."""
+    with app.session() as session:
+        data = campaign_stats(session, campaign_id)
+    if as_json:
+        print_json(data)
+    else:
+        print_stats(data)
+
+
+def print_stats(s: dict) -> None:
+    console.print(f"[bold]campaign {s['campaign']}[/] {s['release']} ({s['variant']}{', test' if s['test'] else ''}): "
+                  f"[bold]{s['state']}[/]" + (f" — {s['reason']}" if s["reason"] else ""))
+    counts = "  ".join(f"{k} {v}" for k, v in s["counts"].items() if v)
+    console.print(f"  {s['recipients']} recipients: {counts or 'none yet'}")
+    if s["first_sent_at"]:
+        rate = f", {s['send_rate_per_second']}/s" if s["send_rate_per_second"] else ""
+        console.print(f"  sent {s['first_sent_at'][:19]} → {s['last_sent_at'][:19]} UTC{rate}")
+    if len(s["domains"]) > 1:
+        console.print("  top domains: " + ", ".join(f"{d['domain']} {d['total']}" for d in s["domains"][:5]))
+    for e in s["last_errors"][:5]:
+        console.print(f"  {e['state']}: {e['email']} {e['code'] or ''} {e['reply'] or ''}"[:160], markup=False)
+
+
+COMMANDS = [send, run, campaigns, stats]

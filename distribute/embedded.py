@@ -1,0 +1,69 @@
+"""The embedded mode: the real Celery tasks, on an in-process broker, with worker threads
+started by the command itself, and the periodic sweep run in the same loop. No Redis, no
+separate worker: `distribute send` and `distribute demo` work on a fresh machine.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+from celery import Celery
+from celery.contrib.testing.worker import start_worker
+from sqlalchemy import select
+
+from distribute import states
+from distribute.celery_app import SWEEP
+from distribute.config import Settings
+from distribute.models import Campaign, Delivery
+from distribute.stats import progress
+
+EMBEDDED_SWEEP_SECONDS = 1.0
+
+
+@contextmanager
+def embedded_worker(app: Celery, settings: Settings) -> Iterator[None]:
+    """Worker threads consuming the app's broker until the block ends (then a warm shutdown)."""
+    with start_worker(app, concurrency=settings.embedded_workers, pool="threads", perform_ping_check=False,
+                      loglevel="WARNING", shutdown_timeout=120) as worker:
+        yield
+        worker.stop()  # a warm shutdown now, rather than at the consumer's next poll timeout
+
+
+def _active(session, campaign_ids: list[int]) -> bool:
+    """Anything left that this run can finish: a campaign due or sending with work not deferred."""
+    campaigns = session.execute(select(Campaign.id, Campaign.state).where(Campaign.id.in_(campaign_ids))).all()
+    for campaign_id, state in campaigns:
+        if state == states.SCHEDULED:
+            return True
+        if state == states.SENDING:
+            waiting = session.scalar(
+                select(Delivery.id).where(Delivery.campaign_id == campaign_id,
+                                          Delivery.state.in_((states.QUEUED, states.DELIVERY_SENDING))).limit(1)
+            )
+            if waiting is not None or session.get(Campaign, campaign_id).fanned_out_at is None:
+                return True
+    return False
+
+
+def run_until_idle(app: Celery, settings: Settings, campaign_ids: list[int],
+                   on_progress: Callable[[int, int], None] | None = None, *, forever: bool = False) -> None:
+    """Start the given campaigns through the broker and serve them until nothing is left to send
+    now (deferred retries wait for a later run or the production worker), or forever."""
+    rt = app.runtime()
+    with embedded_worker(app, settings):
+        for campaign_id in campaign_ids:
+            rt.broker.start(campaign_id)
+        next_sweep = time.monotonic() + min(settings.sweep_seconds, EMBEDDED_SWEEP_SECONDS)
+        while True:
+            time.sleep(0.1)
+            if time.monotonic() >= next_sweep:
+                app.send_task(SWEEP)
+                next_sweep = time.monotonic() + min(settings.sweep_seconds, EMBEDDED_SWEEP_SECONDS)
+            with rt.sessions() as session:
+                done = not forever and not _active(session, campaign_ids)
+                if on_progress and campaign_ids:
+                    on_progress(*progress(session, campaign_ids))
+                if done:
+                    break

@@ -1,0 +1,301 @@
+"""The worker's send loop: claim a batch, then for each delivery build, send, record.
+
+Celery delivers a task at least once and can lose one; the database makes each message go out
+at most once:
+- a batch is claimed by one UPDATE (`queued` → `sending`, with this run's token and a lease);
+  a second copy of the task finds nothing left to claim;
+- just before the SMTP transaction the row is marked as attempted (same token required, and the
+  address re-checked against suppressions and unsubscribes) and committed; the outcome is
+  recorded right after. A crash in between leaves at most one row per connection marked
+  attempted with no outcome, and the sweep records it `unknown` instead of sending it again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from sqlalchemy import Connection, and_, bindparam, exists, func, insert, not_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from distribute import states
+from distribute.campaigns import move
+from distribute.config import Settings
+from distribute.fanout import finish_if_done
+from distribute.message import MessageBuilder, Recipient
+from distribute.models import Campaign, Contact, Delivery, Event, Suppression, utcnow
+from distribute.rendering import CompiledMessage
+from distribute.smtp_replies import Verdict, classify_reply
+from distribute.transport import Envelope, PermanentSendError, TransientSendError, Transport
+
+log = logging.getLogger(__name__)
+
+STATE_CHECK_SECONDS = 1.0  # how soon a pause or cancel reaches a running batch
+BREAKER_EVERY = 50  # outcomes between circuit-breaker checks
+
+
+@dataclass
+class Sender:
+    """What a worker keeps between batches: settings, database, one transport per thread."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    transport_factory: Callable[[], Transport]
+    rate_limiter: Any
+    _local: threading.local = field(default_factory=threading.local, repr=False)
+    _builders: OrderedDict = field(default_factory=OrderedDict, repr=False)
+
+    def transport(self) -> Transport:
+        transport = getattr(self._local, "transport", None)
+        if transport is None:
+            transport = self._local.transport = self.transport_factory()
+        return transport
+
+    def close(self) -> None:
+        transport = getattr(self._local, "transport", None)
+        if transport is not None:
+            transport.close()
+            self._local.transport = None
+
+    def builder(self, session: Session, campaign: Campaign) -> MessageBuilder:
+        builder = self._builders.get(campaign.id)
+        if builder is None:
+            compiled = CompiledMessage.from_dict(campaign.compiled)
+            builder = MessageBuilder(compiled, self.settings, campaign_ref=campaign.ref)
+            self._builders[campaign.id] = builder
+            while len(self._builders) > 16:
+                self._builders.popitem(last=False)
+        return builder
+
+    # --- one batch ---------------------------------------------------------------------------
+
+    def send_batch(self, campaign_id: int, delivery_ids: list[int]) -> dict[str, int]:
+        token = secrets.token_hex(8)
+        now = utcnow()
+        with self.sessions() as session, session.begin():
+            campaign = session.get(Campaign, campaign_id)
+            if campaign is None or campaign.state != states.SENDING:
+                return {"claimed": 0}  # paused or cancelled: the rows wait, or were cancelled
+            claimed = session.scalars(
+                update(Delivery)
+                .where(Delivery.id.in_(delivery_ids), Delivery.campaign_id == campaign_id, Delivery.state == states.QUEUED)
+                .values(state=states.DELIVERY_SENDING, claimed_by=token, lease_until=self.lease(now), updated_at=now)
+                .returning(Delivery.id)
+            ).all()
+            rows = session.execute(
+                select(Delivery.id, Delivery.ref, Delivery.email, Delivery.name, Delivery.outlet, Delivery.domain,
+                       Delivery.attempts, Delivery.first_attempt_at)
+                .where(Delivery.id.in_(claimed)).order_by(Delivery.id)
+            ).all()
+            builder = self.builder(session, campaign)
+        if len(rows) < len(delivery_ids):
+            # Normal when Celery delivers a task twice (visibility timeout, a restored message):
+            # the other copy holds or has finished these rows.
+            log.info("campaign %s: %d of %d deliveries already claimed elsewhere or finished",
+                     campaign_id, len(delivery_ids) - len(rows), len(delivery_ids))
+        counts: dict[str, int] = {"claimed": len(rows)}
+        with self.sessions.kw["bind"].connect() as conn:
+            run = _Run(self, conn, campaign, builder, token)
+            checked = time.monotonic()
+            for index, row in enumerate(rows):
+                if time.monotonic() - checked > STATE_CHECK_SECONDS:
+                    checked = time.monotonic()
+                    run.flush()
+                    state = conn.scalar(select(Campaign.state).where(Campaign.id == campaign_id))
+                    conn.rollback()
+                    if state != states.SENDING:
+                        self._release(conn, [r.id for r in rows[index:]], token, state)
+                        counts["released"] = len(rows) - index
+                        break
+                outcome = run.send(row)
+                counts[outcome] = counts.get(outcome, 0) + 1
+                if (index + 1) % BREAKER_EVERY == 0:
+                    run.flush()
+                    self.check_breaker(campaign_id)
+            run.flush()
+        self.check_breaker(campaign_id)
+        with self.sessions() as session, session.begin():
+            finish_if_done(session, campaign_id)
+        return counts
+
+    def lease(self, now: dt.datetime) -> dt.datetime:
+        return now + dt.timedelta(seconds=self.settings.lease_seconds)
+
+    @staticmethod
+    def _release(conn, ids: list[int], token: str, campaign_state: str | None) -> None:
+        """Give back claimed, unattempted rows: to the queue on pause, to `cancelled` on cancel."""
+        target = states.DELIVERY_CANCELLED if campaign_state == states.CANCELLED else states.QUEUED
+        with conn.begin():
+            conn.execute(
+                update(Delivery).where(Delivery.id.in_(ids), Delivery.claimed_by == token,
+                                       Delivery.state == states.DELIVERY_SENDING, Delivery.attempt_started_at.is_(None))
+                .values(state=target, claimed_by=None, lease_until=None, updated_at=utcnow())
+            )
+
+    # --- circuit breaker ---------------------------------------------------------------------
+
+    def check_breaker(self, campaign_id: int) -> str | None:
+        """Pause the campaign if its bounce or error rate is over the threshold after the sample."""
+        s = self.settings
+        with self.sessions() as session, session.begin():
+            counts = dict(session.execute(
+                select(Delivery.state, func.count()).where(Delivery.campaign_id == campaign_id).group_by(Delivery.state)
+            ).all())
+            bounced = counts.get(states.BOUNCED, 0)
+            errors = counts.get(states.DELIVERY_FAILED, 0) + counts.get(states.DEFERRED, 0)
+            attempted = counts.get(states.DELIVERED, 0) + bounced + errors
+            if attempted < s.breaker_min_sample:
+                return None
+            reason = None
+            if bounced / attempted > s.breaker_bounce_rate:
+                reason = (f"circuit breaker: {bounced} of {attempted} attempted messages bounced "
+                          f"({bounced / attempted:.1%} > {s.breaker_bounce_rate:.0%}); check the list and the replies, then resume")
+            elif errors / attempted > s.breaker_error_rate:
+                reason = (f"circuit breaker: {errors} of {attempted} attempted messages failed or were deferred "
+                          f"({errors / attempted:.1%} > {s.breaker_error_rate:.0%}); check the relay, then resume")
+            if reason:
+                campaign = session.get(Campaign, campaign_id)
+                if campaign.state == states.SENDING and move(session, campaign, states.PAUSED, reason):
+                    log.warning("campaign %s paused: %s", campaign_id, reason)
+                    return reason
+        return None
+
+
+# Statements built once: a worker runs them for every message.
+_WANTED = and_(
+    not_(exists(select(Suppression.id).where(Suppression.email_key == Delivery.email_key))),
+    not_(exists(select(Contact.id).where(Contact.id == Delivery.contact_id, Contact.status != "active"))),
+)
+_MINE = and_(Delivery.id == bindparam("b_id"), Delivery.claimed_by == bindparam("b_token"),
+             Delivery.state == states.DELIVERY_SENDING)
+_MARK = update(Delivery).where(_MINE, _WANTED).values(
+    attempt_started_at=bindparam("b_now"), attempts=Delivery.attempts + 1,
+    first_attempt_at=func.coalesce(Delivery.first_attempt_at, bindparam("b_now")),
+    lease_until=bindparam("b_lease"), updated_at=bindparam("b_now"),
+)
+_UNWANTED = update(Delivery).where(_MINE).values(
+    state=states.SUPPRESSED, claimed_by=None, lease_until=None, updated_at=bindparam("b_now"),
+    last_reply="suppressed or unsubscribed after the campaign started",
+)
+_RECORD = update(Delivery).where(Delivery.id == bindparam("b_id"), Delivery.claimed_by == bindparam("b_token")).values(
+    state=bindparam("b_state"), claimed_by=None, lease_until=None, attempt_started_at=None,
+    updated_at=bindparam("b_now"), last_code=bindparam("b_code"), last_reply=bindparam("b_reply"),
+    next_attempt_at=bindparam("b_next"), sent_at=bindparam("b_sent_at"), message_id=bindparam("b_message_id"),
+)
+_EVENT = insert(Event)
+
+
+class _Run:
+    """One batch on one connection. A message's outcome is written in the same transaction that
+    marks the next message as attempted: one commit per message, and still at most one message
+    whose fate a crash can leave unknown."""
+
+    def __init__(self, sender: Sender, conn: Connection, campaign: Campaign, builder: MessageBuilder, token: str):
+        self.sender, self.conn, self.campaign, self.builder, self.token = sender, conn, campaign, builder, token
+        self.settings = sender.settings
+        self.pending: dict | None = None  # the last outcome, not yet written
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        self.suppress = dialect.insert(Suppression).on_conflict_do_nothing(index_elements=["email_key"])
+
+    def send(self, row) -> str:
+        try:
+            message = self.builder.build(Recipient(row.email, row.name, row.outlet), row.ref)
+        except Exception as exc:  # one recipient's bad data must not stop the batch
+            log.exception("delivery %s: could not build the message", row.id)
+            self.flush()  # the previous message's outcome first: one pending outcome at a time
+            self.pending = self._outcome(row, states.DELIVERY_FAILED, None, f"could not build the message: {exc}",
+                                         {"error": type(exc).__name__})
+            return states.DELIVERY_FAILED
+        if self.sender.rate_limiter.try_acquire(row.domain) > 0:
+            self.flush()  # write the last outcome before waiting, not after
+            self.sender.rate_limiter.acquire(row.domain)
+        if not self._mark(row):
+            return "skipped"
+        envelope = Envelope(sender=self.settings.sender_address, recipient=row.email, ref=row.ref,
+                            campaign_ref=self.campaign.ref)
+        try:
+            result = self.sender.transport().send(envelope, message)
+            code, reply = result.code, result.reply
+        except (TransientSendError, PermanentSendError) as exc:
+            code, reply = exc.code, exc.reply
+        state, data, next_at = self._judge(row, classify_reply(code, reply), code, reply)
+        self.pending = self._outcome(row, state, code, reply, data, next_at=next_at)
+        return state
+
+    def _mark(self, row) -> bool:
+        """Commit 'about to send' (with the previous outcome) if the row is still ours and wanted."""
+        now = utcnow()
+        params = {"b_id": row.id, "b_token": self.token, "b_now": now}
+        with self.conn.begin():
+            self._write_pending()
+            if self.conn.execute(_MARK, params | {"b_lease": self.sender.lease(now)}).rowcount:
+                return True
+            # Not ours any more (nothing to do), or suppressed/unsubscribed since fan-out.
+            if self.conn.execute(_UNWANTED, params).rowcount:
+                self.conn.execute(_EVENT, self._event(row.id, states.SUPPRESSED, "sender", {"at": "send time"}))
+        return False
+
+    def _judge(self, row, verdict: Verdict, code: int | None, reply: str) -> tuple[str, dict, dt.datetime | None]:
+        data = {"code": code, "reply": reply, "category": verdict.category, "status": verdict.status}
+        if verdict.action == "sent":
+            return states.DELIVERED, data, None
+        if verdict.action == "bounce":
+            return states.BOUNCED, data | {"hard": verdict.hard}, None
+        # Temporary: try again later with exponential backoff and jitter, until the lifetime ends.
+        s = self.settings
+        now = utcnow()
+        attempts = (row.attempts or 0) + 1
+        delay = min(s.retry_max_seconds, s.retry_base_seconds * 2 ** (attempts - 1))
+        delay = random.uniform(delay / 2, delay) if delay else 0.0
+        first = row.first_attempt_at or now
+        if (now + dt.timedelta(seconds=delay) - first).total_seconds() > s.delivery_lifetime_seconds:
+            return states.DELIVERY_FAILED, data | {"gave_up_after_attempts": attempts}, None
+        return states.DEFERRED, data, now + dt.timedelta(seconds=delay)
+
+    def _outcome(self, row, state: str, code: int | None, reply: str | None, data: dict,
+                 next_at: dt.datetime | None = None) -> dict:
+        now = utcnow()
+        return {
+            "row": row, "state": state, "data": data, "hard": bool(data.get("hard")),
+            "params": {
+                "b_id": row.id, "b_token": self.token, "b_state": state, "b_now": now, "b_code": code,
+                "b_reply": (reply or "")[:1000] or None, "b_next": next_at,
+                "b_sent_at": now if state == states.DELIVERED else None,
+                "b_message_id": f"<{row.ref}@{self.settings.sender_domain}>" if state == states.DELIVERED else None,
+            },
+        }
+
+    def _write_pending(self) -> None:
+        pending, self.pending = self.pending, None
+        if pending is None:
+            return
+        if not self.conn.execute(_RECORD, pending["params"]).rowcount:
+            return  # the row was taken from us (its lease ran out): the sweep decides
+        row, params = pending["row"], pending["params"]
+        if pending["state"] != states.DELIVERED:
+            # A success is the delivery row itself (state, time, reply, Message-ID); events record
+            # what went wrong and everything that comes back later. One insert less per message.
+            source = "smtp" if params["b_code"] else "sender"
+            self.conn.execute(_EVENT, self._event(row.id, pending["state"], source, pending["data"]))
+        if pending["hard"]:
+            self.conn.execute(self.suppress.values(
+                email_key=row.email.lower(), reason=f"hard bounce: {params['b_code']} {params['b_reply']}"[:500],
+                source="hard-bounce", created_at=params["b_now"],
+            ))
+
+    def flush(self) -> None:
+        if self.pending is not None:
+            with self.conn.begin():
+                self._write_pending()
+
+    def _event(self, delivery_id: int, type_: str, source: str, data: dict | None) -> dict:
+        return {"delivery_id": delivery_id, "campaign_id": self.campaign.id, "type": type_, "source": source,
+                "at": utcnow(), "data": data}

@@ -1,0 +1,67 @@
+"""The states of campaigns and deliveries, and the moves allowed between them: one table each.
+
+Bulk updates take their allowed source states from these tables (`sources(...)`), so a SQL
+`UPDATE … WHERE state IN (…)` can never make a move the table forbids; a move that is not in the
+table is a no-op there and an error in single-row code.
+"""
+
+from __future__ import annotations
+
+
+class IllegalTransition(Exception):
+    pass
+
+
+# --- campaigns ---------------------------------------------------------------------------------
+DRAFT, SCHEDULED, SENDING, PAUSED, SENT, CANCELLED, FAILED = (
+    "draft", "scheduled", "sending", "paused", "sent", "cancelled", "failed",
+)
+
+CAMPAIGN_TRANSITIONS: dict[str, frozenset[str]] = {
+    DRAFT: frozenset({SCHEDULED, SENDING, CANCELLED}),
+    SCHEDULED: frozenset({SENDING, PAUSED, CANCELLED}),
+    SENDING: frozenset({SENT, PAUSED, CANCELLED, FAILED}),
+    PAUSED: frozenset({SENDING, SCHEDULED, CANCELLED}),
+    # A finished campaign can be sent again only to the recipients that `retry` re-queues.
+    SENT: frozenset({SENDING}),
+    FAILED: frozenset({SENDING, CANCELLED}),
+    CANCELLED: frozenset(),
+}
+
+# --- deliveries --------------------------------------------------------------------------------
+QUEUED = "queued"          # waiting for a worker (on the broker, or about to be)
+DELIVERY_SENDING = "sending"  # claimed by a worker under a lease
+DEFERRED = "deferred"      # a temporary failure; tried again at next_attempt_at
+DELIVERED = "sent"         # the receiving server accepted it
+BOUNCED = "bounced"        # refused for good (5xx)
+DELIVERY_FAILED = "failed"  # temporary failures until its lifetime ran out, or it could not be built
+SUPPRESSED = "suppressed"  # never sent: suppressed, unsubscribed or inactive
+DELIVERY_CANCELLED = "cancelled"
+UNKNOWN = "unknown"        # a worker died between starting the SMTP transaction and reading the reply
+
+DELIVERY_TRANSITIONS: dict[str, frozenset[str]] = {
+    QUEUED: frozenset({DELIVERY_SENDING, SUPPRESSED, DELIVERY_CANCELLED}),
+    DELIVERY_SENDING: frozenset({DELIVERED, DEFERRED, BOUNCED, DELIVERY_FAILED, SUPPRESSED, DELIVERY_CANCELLED, QUEUED, UNKNOWN}),
+    DEFERRED: frozenset({QUEUED, DELIVERY_CANCELLED}),
+    # Operator decisions: `campaigns retry` re-queues failed ones, `retry --unknown` unknown ones.
+    DELIVERY_FAILED: frozenset({QUEUED}),
+    UNKNOWN: frozenset({QUEUED, DELIVERY_CANCELLED}),
+    DELIVERED: frozenset(),
+    BOUNCED: frozenset(),
+    SUPPRESSED: frozenset(),
+    DELIVERY_CANCELLED: frozenset(),
+}
+
+DELIVERY_STATES = (QUEUED, DELIVERY_SENDING, DEFERRED, DELIVERED, BOUNCED, DELIVERY_FAILED, UNKNOWN, SUPPRESSED, DELIVERY_CANCELLED)
+assert set(DELIVERY_STATES) == set(DELIVERY_TRANSITIONS)
+UNFINISHED = frozenset({QUEUED, DELIVERY_SENDING, DEFERRED})
+
+
+def sources(table: dict[str, frozenset[str]], target: str) -> tuple[str, ...]:
+    """Every state from which `target` may be reached."""
+    return tuple(sorted(state for state, targets in table.items() if target in targets))
+
+
+def check(table: dict[str, frozenset[str]], current: str, target: str) -> None:
+    if target not in table[current]:
+        raise IllegalTransition(f"cannot go from {current} to {target}")

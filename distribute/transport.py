@@ -1,0 +1,538 @@
+"""Transports: the one narrow door through which a built message leaves.
+
+`Transport.send(envelope, message)` returns a SendResult or raises a SendError; the pipeline
+needs nothing else, so an ESP's HTTP API can be added later as a third implementation without
+touching it. Two implementations here:
+
+* SMTPTransport: one SMTP connection, opened on the first send and reused for every message
+  after it, configured by one URL (DISTRIBUTE_SMTP_URL).
+* OutboxTransport: one .eml file per message under a directory per campaign (embedded mode).
+
+What an error means is decided by its type: TransientSendError -> try again later,
+PermanentSendError -> do not retry. Both carry the server's reply code (None when the message
+got no reply of its own) and text; which of them a reply becomes, and whether a permanent one is
+a hard bounce, is judged in one place, distribute.smtp_replies.classify_reply (also available as
+`error.verdict`), so the type and classify_reply(error.code, error.reply) always agree.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import re
+import smtplib
+import socket
+import ssl
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from distribute.errors import UserError
+from distribute.smtp_replies import BOUNCE, Verdict, classify_reply, flatten_reply
+
+if TYPE_CHECKING:
+    from distribute.config import Settings
+
+log = logging.getLogger(__name__)
+
+URL_VARIABLE = "DISTRIBUTE_SMTP_URL"
+
+
+@dataclass(frozen=True)
+class Envelope:
+    sender: str  # the envelope sender (MAIL FROM, where bounces go)
+    recipient: str  # the envelope recipient (RCPT TO)
+    ref: str  # the delivery's public reference
+    campaign_ref: str
+
+
+@dataclass(frozen=True)
+class SendResult:
+    code: int  # e.g. 250
+    reply: str  # e.g. "2.0.0 Ok: queued as ABC", one line
+
+
+class SendError(Exception):
+    """The message was not handed over. `code` is the server's reply to this message's MAIL,
+    RCPT or DATA; None when the message got no reply of its own: a refused or dropped
+    connection, a timeout, a failed STARTTLS or login (what the server said then is in `reply`,
+    its code included). `reply` is one line; `stage` the step that failed: connect, starttls,
+    auth, mail, rcpt, data (or write, for the outbox). classify_reply(code, reply) judges it and
+    agrees with the type: code None or 4xx -> retry (Transient), 5xx -> bounce (Permanent)."""
+
+    def __init__(self, reply: str, *, code: int | None = None, stage: str | None = None):
+        self.reply = flatten_reply(reply)
+        self.code = code
+        self.stage = stage
+        super().__init__(self.reply)
+
+    def __str__(self) -> str:
+        where = f" (at {self.stage})" if self.stage else ""
+        return f"{self.code} {self.reply}{where}" if self.code is not None else f"{self.reply}{where}"
+
+    def __reduce__(self):  # keyword-only fields survive pickling (Celery carries exceptions)
+        return (type(self), (self.reply,), {"code": self.code, "stage": self.stage})
+
+    @property
+    def verdict(self) -> Verdict:
+        """classify_reply(self.code, self.reply)."""
+        return classify_reply(self.code, self.reply)
+
+
+class TransientSendError(SendError):
+    """Try again later: a 4xx reply, a dropped connection, a timeout, or a relay that refuses
+    our connection or credentials."""
+
+
+class PermanentSendError(SendError):
+    """Do not retry: a 5xx reply to MAIL, RCPT or DATA for this message."""
+
+
+class AuthenticationError(TransientSendError):
+    """The relay refused our SMTP credentials. The message is not at fault, so it is transient:
+    it goes once DISTRIBUTE_SMTP_URL is fixed; a pipeline may pause the campaign on it."""
+
+
+@runtime_checkable
+class Transport(Protocol):
+    def send(self, envelope: Envelope, message: bytes) -> SendResult: ...
+
+    def close(self) -> None: ...
+
+
+def transport_from_settings(settings: Settings) -> Transport:
+    """SMTP when DISTRIBUTE_SMTP_URL is set, otherwise the file outbox."""
+    if settings.smtp_url:
+        return SMTPTransport(settings.smtp_url)
+    return OutboxTransport(settings.outbox_dir)
+
+
+# ---------------------------------------------------------------------------------------------
+# SMTP
+
+@dataclass(frozen=True)
+class SMTPConfig:
+    scheme: str  # "smtp" or "smtps" (implicit TLS, RFC 8314)
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    starttls: bool
+    verify: bool
+    timeout: float
+
+    @property
+    def redacted(self) -> str:
+        user = f"{self.username}:***@" if self.username else ""
+        query = "?starttls=true" if self.starttls else ""
+        return f"{self.scheme}://{user}{self.host}:{self.port}{query}"
+
+
+_DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def parse_smtp_url(url: str, *, timeout: float = 30.0) -> SMTPConfig:
+    """smtp://user:pass@host:587?starttls=true, smtps://host:465, smtp://host:25.
+
+    Query parameters: starttls, verify (true|false), timeout (seconds; overrides `timeout`).
+    Raises UserError naming DISTRIBUTE_SMTP_URL; the password never appears in a message.
+    """
+
+    def bad(why: str) -> UserError:
+        return UserError(f"{URL_VARIABLE}: {why} (expected e.g. smtp://user:password@host:587?starttls=true)")
+
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError as exc:
+        raise bad(f"not a URL ({exc})") from None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise bad(f"unknown scheme {scheme + '://' if scheme else '(none)'}; use smtp:// or smtps://")
+    host = parts.hostname
+    if not host:
+        raise bad("no host")
+    try:
+        port = parts.port or _DEFAULT_PORTS[scheme]
+    except ValueError:
+        raw = parts.netloc.rpartition("@")[2].rpartition(":")[2]
+        raise bad(f"bad port {raw!r}: a number from 1 to 65535") from None
+    if parts.path not in ("", "/"):
+        raise bad(f"unexpected path {parts.path!r}")
+    username = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    if password is not None and not username:
+        raise bad("a password without a user name")
+
+    starttls, verify = False, True
+    try:
+        params = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+    except ValueError:
+        raise bad(f"cannot read the query {parts.query!r}") from None
+    for name, value in params:
+        key, value = name.lower(), value.strip().lower()
+        if key in ("starttls", "verify"):
+            if value not in _TRUE | _FALSE:
+                raise bad(f"{key}={value!r}: use true or false")
+            if key == "starttls":
+                starttls = value in _TRUE
+            else:
+                verify = value in _TRUE
+        elif key == "timeout":
+            try:
+                timeout = float(value)
+            except ValueError:
+                raise bad(f"timeout={value!r}: a number of seconds") from None
+            if not 0 < timeout <= 3600:
+                raise bad(f"timeout={value!r}: between 0 and 3600 seconds")
+        else:
+            raise bad(f"unknown parameter {name!r}; known: starttls, verify, timeout")
+    if scheme == "smtps" and starttls:
+        raise bad("smtps:// is already TLS; starttls=true is for smtp://")
+    return SMTPConfig(scheme, host, port, username, password, starttls, verify, timeout)
+
+
+class _Stale(Exception):
+    """A reused connection turned out dead before anything of this message was accepted."""
+
+
+class SMTPTransport:
+    """Sends over one SMTP connection, opened lazily and kept for the next message.
+
+    `timeout` is the default for every socket operation (connect, each reply); a timeout=
+    parameter in the URL overrides it. `ssl_context` (for tests, or a private CA) replaces the
+    default verifying context and the verify= parameter. Safe to share between threads, though
+    they then take turns on the one connection.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 30.0,
+        local_hostname: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ):
+        self.config = parse_smtp_url(url, timeout=timeout)
+        self._local_hostname = local_hostname
+        self._ssl_context = ssl_context
+        self._smtp: smtplib.SMTP | None = None
+        self._lock = threading.RLock()
+        self.connections = 0  # connections opened so far
+
+    def __repr__(self) -> str:
+        return f"SMTPTransport({self.config.redacted!r})"
+
+    def __enter__(self) -> SMTPTransport:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    # -- the public two ------------------------------------------------------------------------
+
+    def send(self, envelope: Envelope, message: bytes) -> SendResult:
+        _check_addresses(envelope)
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    smtp, reused = self._connection()
+                    result = self._transaction(smtp, envelope, message, reused=reused)
+                except _Stale as exc:
+                    # The server closed a connection we had kept (idle timeout, a per-connection
+                    # message limit) before MAIL was answered: nothing of this message reached
+                    # it, so one immediate retry on a fresh connection cannot duplicate it.
+                    log.info("smtp connection went stale, reconnecting ref=%s (%s)", envelope.ref, exc)
+                    if attempt == 2:
+                        raise TransientSendError(str(exc), stage="mail") from exc
+                    continue
+                except SendError as exc:
+                    log.info("smtp send failed ref=%s campaign=%s stage=%s code=%s type=%s",
+                             envelope.ref, envelope.campaign_ref, exc.stage, exc.code, type(exc).__name__)
+                    raise
+                log.debug("smtp sent ref=%s campaign=%s code=%s", envelope.ref, envelope.campaign_ref, result.code)
+                return result
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        """QUIT and close; the next send opens a new connection."""
+        with self._lock:
+            smtp, self._smtp = self._smtp, None
+            if smtp is None:
+                return
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()
+
+    # -- connection ------------------------------------------------------------------------------
+
+    def _connection(self) -> tuple[smtplib.SMTP, bool]:
+        if self._smtp is not None:
+            return self._smtp, True
+        self._smtp = self._connect()
+        self.connections += 1
+        return self._smtp, False
+
+    def _tls_context(self) -> ssl.SSLContext:
+        if self._ssl_context is None:  # made once: loading the system's CAs is not free
+            context = ssl.create_default_context()
+            if not self.config.verify:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            self._ssl_context = context
+        return self._ssl_context
+
+    def _connect(self) -> smtplib.SMTP:
+        # Everything that fails while connecting is transient, whatever the server's code: a
+        # greeting "554", a missing STARTTLS, a refused login say nothing about this message or
+        # its recipient, and the message must wait rather than bounce (a pipeline that sees many
+        # in a row should pause, not burn through its retries). So these errors have code None,
+        # and the server's code and text are in the reply: classify_reply(None, ...) -> retry.
+        cfg = self.config
+        where = f"{cfg.host}:{cfg.port}"
+        stage = "connect"
+        try:
+            if cfg.scheme == "smtps":
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                    cfg.host, cfg.port, local_hostname=self._local_hostname or _fqdn(), timeout=cfg.timeout,
+                    context=self._tls_context(),
+                )
+            else:
+                smtp = smtplib.SMTP(cfg.host, cfg.port, local_hostname=self._local_hostname or _fqdn(),
+                                    timeout=cfg.timeout)
+        except smtplib.SMTPConnectError as exc:
+            raise TransientSendError(f"{where} refused the connection: {_said(exc)}", stage=stage) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TransientSendError(f"cannot connect to {where}: {_describe(exc)}", stage=stage) from exc
+        try:
+            smtp.ehlo_or_helo_if_needed()
+            if cfg.starttls:
+                stage = "starttls"
+                if not smtp.has_extn("starttls"):
+                    # Never fall back to plain text when TLS was asked for (a downgrade attack
+                    # strips STARTTLS from the EHLO reply).
+                    raise TransientSendError(f"{where} does not offer STARTTLS, which {URL_VARIABLE} asks for",
+                                             stage=stage)
+                smtp.starttls(context=self._tls_context())
+                smtp.ehlo()
+            if cfg.username:
+                stage = "auth"
+                smtp.login(cfg.username, cfg.password or "")
+        except SendError:
+            smtp.close()
+            raise
+        except smtplib.SMTPAuthenticationError as exc:
+            smtp.close()
+            raise AuthenticationError(f"{where} refused the login of user {cfg.username!r}: {_said(exc)}",
+                                      stage=stage) from exc
+        except smtplib.SMTPNotSupportedError as exc:
+            smtp.close()
+            cls = AuthenticationError if stage == "auth" else TransientSendError
+            raise cls(f"{where}: {exc}", stage=stage) from exc
+        except smtplib.SMTPResponseException as exc:
+            smtp.close()
+            raise TransientSendError(f"{where} refused {stage}: {_said(exc)}", stage=stage) from exc
+        except UnicodeEncodeError as exc:  # smtplib speaks ASCII before SMTPUTF8, AUTH included
+            smtp.close()
+            if stage == "auth":
+                raise AuthenticationError(f"{URL_VARIABLE}: the user name and password must be ASCII",
+                                          stage=stage) from exc
+            raise TransientSendError(f"{where} failed at {stage}: {exc}", stage=stage) from exc
+        except (OSError, smtplib.SMTPException) as exc:  # ssl.SSLError is an OSError
+            smtp.close()
+            raise TransientSendError(f"{where} failed at {stage}: {_describe(exc)}", stage=stage) from exc
+        return smtp
+
+    def _drop(self) -> None:
+        """Forget the connection without a QUIT (it is broken or the server is closing it)."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            smtp.close()
+
+    def _reset(self) -> None:
+        """After a failed transaction: RSET, so that the next MAIL does not meet "503 Bad
+        sequence of commands"; if RSET itself fails, drop the connection instead."""
+        smtp = self._smtp
+        if smtp is None:
+            return
+        try:
+            code, _ = smtp.rset()
+        except (OSError, smtplib.SMTPException):
+            code = None
+        if code is None or not 200 <= code < 300:
+            self._drop()
+
+    # -- one message ------------------------------------------------------------------------------
+
+    def _mail_options(self, smtp: smtplib.SMTP, envelope: Envelope, message: bytes) -> list[str]:
+        head, _, body = message.partition(b"\r\n\r\n")
+        options: list[str] = []
+        # RFC 6531: a non-ASCII address in the envelope, or UTF-8 in the headers (RFC 6532: the
+        # To: of an internationalised mailbox), may only travel with SMTPUTF8.
+        if not (envelope.sender.isascii() and envelope.recipient.isascii() and head.isascii()):
+            if not smtp.has_extn("smtputf8"):
+                raise PermanentSendError(
+                    "5.6.7 server does not support SMTPUTF8, which a non-ASCII address or header needs",
+                    code=553, stage="mail",
+                )
+            options.append("SMTPUTF8")
+        if not body.isascii():
+            if not smtp.has_extn("8bitmime"):  # RFC 6152
+                raise PermanentSendError("5.6.3 server does not accept 8-bit data (8BITMIME)",
+                                         code=554, stage="mail")
+            options.append("BODY=8BITMIME")
+        return options
+
+    def _transaction(self, smtp: smtplib.SMTP, envelope: Envelope, message: bytes, *, reused: bool) -> SendResult:
+        options = self._mail_options(smtp, envelope, message)  # before any command: nothing to reset
+        stage = "mail"
+        try:
+            code, text = smtp.mail(envelope.sender, options)
+            if code == 421 and reused:
+                # RFC 5321 3.8: 421 means the server is closing; on a kept connection that is
+                # usually its idle or per-connection limit, not a verdict on this message.
+                self._drop()
+                raise _Stale(f"{code} {flatten_reply(text)}")
+            self._check(code, text, stage)
+            stage = "rcpt"
+            code, text = smtp.rcpt(envelope.recipient)
+            self._check(code, text, stage)
+            stage = "data"
+            try:
+                code, text = smtp.data(message)
+            except smtplib.SMTPDataError as exc:  # DATA itself was not answered 354
+                code, text = exc.smtp_code, exc.smtp_error
+            self._check(code, text, stage)
+            return SendResult(code=code, reply=flatten_reply(text))
+        except SendError as exc:
+            if exc.code == 421:  # the server is closing the channel: RSET would only fail
+                self._drop()
+            else:
+                self._reset()
+            raise
+        except (OSError, smtplib.SMTPException) as exc:
+            # Disconnects (SMTPServerDisconnected), timeouts, resets, garbled replies. After a
+            # loss during DATA the server may or may not have taken the message (RFC 1047): it is
+            # retried, and the receiver may see it twice; that is the price of not losing it.
+            self._drop()
+            if stage == "mail" and reused and isinstance(exc, (smtplib.SMTPServerDisconnected, ConnectionError)):
+                raise _Stale(_describe(exc)) from exc
+            raise TransientSendError(f"connection lost at {stage}: {_describe(exc)}", stage=stage) from exc
+        except BaseException:
+            # Anything unforeseen (a bug, a KeyboardInterrupt) may have left a transaction open:
+            # never reuse the connection after it.
+            self._drop()
+            raise
+
+    @staticmethod
+    def _check(code: int, text: bytes | str, stage: str) -> None:
+        if 200 <= code < 300:
+            return
+        reply = flatten_reply(text)
+        # The action comes from the one classification; 4xx and silence retry, 5xx bounce.
+        if classify_reply(code, reply).action == BOUNCE:
+            raise PermanentSendError(reply, code=code, stage=stage)
+        raise TransientSendError(reply, code=code, stage=stage)
+
+
+@functools.cache
+def _fqdn() -> str:
+    # smtplib would look this up for every connection, and a slow resolver makes that seconds.
+    return socket.getfqdn()
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _check_addresses(envelope: Envelope) -> None:
+    """Refuse what smtplib would refuse half-way through a transaction (a CR or LF in a command
+    raises ValueError there), before the first command is sent."""
+    if not envelope.recipient or _CONTROL.search(envelope.recipient) or "@" not in envelope.recipient:
+        raise PermanentSendError("5.1.3 bad recipient address syntax", code=553, stage="rcpt")
+    if _CONTROL.search(envelope.sender):
+        raise PermanentSendError("5.1.7 bad sender address syntax", code=553, stage="mail")
+
+
+def _said(exc: smtplib.SMTPResponseException) -> str:
+    return f"{exc.smtp_code} {flatten_reply(exc.smtp_error)}"
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        text += f" (the server's TLS certificate was not trusted; fix it, or add verify=false to {URL_VARIABLE})"
+    elif isinstance(exc, TimeoutError):
+        text = f"timed out ({text})"
+    return flatten_reply(text)
+
+
+# ---------------------------------------------------------------------------------------------
+# File outbox
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$")
+
+
+class OutboxTransport:
+    """One .eml per message at {directory}/{campaign_ref}/{ref}.eml.
+
+    Written to a temporary file in the same directory, fsynced, then renamed over the final name
+    (rename is atomic within a file system, POSIX and Windows alike via os.replace): a crash leaves
+    either no file or the whole message, and sending the same ref again replaces the file rather
+    than adding a second one.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]):
+        self.directory = Path(directory)
+
+    def __repr__(self) -> str:
+        return f"OutboxTransport({str(self.directory)!r})"
+
+    def path_for(self, envelope: Envelope) -> Path:
+        for name in (envelope.campaign_ref, envelope.ref):
+            if not _SAFE_NAME.match(name) or ".." in name:
+                raise ValueError(f"unsafe name for an outbox file: {name!r}")
+        return self.directory / envelope.campaign_ref / f"{envelope.ref}.eml"
+
+    def send(self, envelope: Envelope, message: bytes) -> SendResult:
+        path = self.path_for(envelope)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{envelope.ref}.", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(message)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp, path)
+            except BaseException:
+                try:
+                    os.unlink(tmp)
+                except FileNotFoundError:
+                    pass
+                raise
+            _fsync_directory(path.parent)  # make the rename itself durable
+        except OSError as exc:  # a full disk or a permission is not the message's fault
+            raise TransientSendError(f"cannot write {path}: {exc}", stage="write") from exc
+        return SendResult(code=250, reply=f"2.0.0 written to {path}")
+
+    def close(self) -> None:
+        pass
+
+
+def _fsync_directory(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # e.g. Windows cannot open a directory; the rename is still atomic
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,223 @@
+"""Campaign creation and control, fan-out and the sweep, without a transport.
+
+The pipeline end to end (workers, Redis, SMTP) is in test_pipeline.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select, update
+
+from distribute import campaigns as ops
+from distribute.errors import UserError
+from distribute.fanout import enqueue_pending, start_campaign
+from distribute.models import Campaign, Contact, Delivery, Event, Release
+from distribute.segments import add_segment
+from distribute.sweeper import reconcile, start_due
+from distribute.suppression import suppress
+
+UTC = ZoneInfo("UTC")
+NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
+
+
+class RecordingBroker:
+    def __init__(self):
+        self.batches: list[tuple[int, list[int]]] = []
+
+    def enqueue(self, campaign_id, ids):
+        self.batches.append((campaign_id, list(ids)))
+
+    @property
+    def ids(self):
+        return [i for _, batch in self.batches for i in batch]
+
+
+@pytest.fixture
+def world(db, settings):
+    """30 journalists (two suppressed, one unsubscribed) and 5 supporters, two segments, a release."""
+    with db.sessions() as s, s.begin():
+        for i in range(30):
+            c = Contact(email=f"j{i}@news{i % 3}.example", email_key=f"j{i}@news{i % 3}.example", name=f"Journalist {i}",
+                        kind="journalist", beat="politics", status="unsubscribed" if i == 7 else "active", attributes={})
+            s.add(c)
+        for i in range(5):
+            s.add(Contact(email=f"s{i}@example.org", email_key=f"s{i}@example.org", kind="supporter", attributes={}))
+        s.flush()
+        add_segment(s, "press", "kind = journalist")
+        add_segment(s, "politics", "beat = politics")
+        add_segment(s, "fans", "kind = supporter")
+        add_segment(s, "nobody", 'beat = "gardening"')
+        suppress(s, ["j3@news0.example", "j4@news1.example"], "asked us", source="manual")
+        s.add(Release(slug="r", title="Title", body="Body\n", source_format="markdown", language="en",
+                      media_contact={"email": "press@example.org"}, cta_label="Act", cta_url="https://example.org/act"))
+    return db
+
+
+def create(db, **kw):
+    kw.setdefault("targets", ["press"])
+    kw.setdefault("variant", "journalist")
+    with db.sessions() as s, s.begin():
+        release = s.scalar(select(Release))
+        return ops.create_campaign(s, release, zone=UTC, now=NOW, **kw).id
+
+
+def deliveries(db, campaign_id):
+    with db.sessions() as s:
+        return {d.email_key: d for d in s.scalars(select(Delivery).where(Delivery.campaign_id == campaign_id))}
+
+
+def test_fan_out_writes_one_row_per_recipient_and_records_the_suppressed(world, settings):
+    campaign_id = create(world, targets=["press", "politics"])  # overlapping audiences
+    broker = RecordingBroker()
+    queued = start_campaign(world.sessions, settings, broker, campaign_id, NOW)
+    rows = deliveries(world, campaign_id)
+    assert len(rows) == 30
+    assert queued == 27 and sorted(broker.ids) == sorted(d.id for d in rows.values() if d.state == "queued")
+    assert rows["j3@news0.example"].state == "suppressed" and rows["j3@news0.example"].last_reply == "suppressed: asked us"
+    assert rows["j7@news1.example"].state == "suppressed" and rows["j7@news1.example"].last_reply == "contact is unsubscribed"
+    assert rows["j5@news2.example"].domain == "news2.example"
+    assert len({d.ref for d in rows.values()}) == 30  # random refs, all different
+    assert all(len(batch) <= settings.batch_size for _, batch in broker.batches)
+    with world.sessions() as s:
+        campaign = s.get(Campaign, campaign_id)
+        assert campaign.state == "sending" and campaign.compiled["subject"] == "Title"
+
+
+def test_starting_twice_or_two_schedulers_create_no_duplicates(world, settings):
+    campaign_id = create(world)
+    first, second = RecordingBroker(), RecordingBroker()
+    start_campaign(world.sessions, settings, first, campaign_id, NOW)
+    assert start_campaign(world.sessions, settings, second, campaign_id, NOW) == 0
+    assert start_due(world.sessions, settings, second, NOW) == []
+    assert second.batches == []
+    assert len(deliveries(world, campaign_id)) == 30
+
+
+def test_a_crashed_fan_out_is_finished_by_the_sweep(world, settings):
+    campaign_id = create(world)
+    with world.sessions() as s, s.begin():  # as if the starter died after claiming the start
+        s.execute(update(Campaign).where(Campaign.id == campaign_id).values(state="sending", started_at=NOW))
+    broker = RecordingBroker()
+    later = NOW + dt.timedelta(seconds=settings.lease_seconds + 1)
+    assert start_due(world.sessions, settings, broker, later) == [campaign_id]
+    assert len(broker.ids) == 27
+
+
+def test_lost_broker_messages_and_dead_workers_are_repaired(world, settings):
+    campaign_id = create(world)
+    broker = RecordingBroker()
+    start_campaign(world.sessions, settings, broker, campaign_id, NOW)
+    ids = broker.ids
+    with world.sessions() as s, s.begin():
+        # A worker claimed two rows and died: one before its SMTP transaction, one during it.
+        s.execute(update(Delivery).where(Delivery.id == ids[0]).values(state="sending", claimed_by="w", lease_until=NOW))
+        s.execute(update(Delivery).where(Delivery.id == ids[1]).values(
+            state="sending", claimed_by="w", lease_until=NOW, attempt_started_at=NOW, attempts=1))
+    later = NOW + dt.timedelta(seconds=settings.lease_seconds + 5)
+    again = RecordingBroker()
+    report = reconcile(world.sessions, settings, again, later)
+    assert report["requeued"] == 1 and report["unknown"] == 1
+    rows = {d.id: d for d in deliveries(world, campaign_id).values()}
+    assert rows[ids[1]].state == "unknown" and "never read" in rows[ids[1]].last_reply
+    # Every other queued row's broker message is presumed lost after its lease: all go back on.
+    assert sorted(again.ids) == sorted(i for i in ids if i != ids[1])
+    with world.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Event).where(Event.type == "unknown")) == 1
+    # Within the lease nothing is enqueued twice.
+    assert reconcile(world.sessions, settings, RecordingBroker(), later)["enqueued"] == 0
+
+
+def test_pause_resume_cancel(world, settings):
+    campaign_id = create(world)
+    broker = RecordingBroker()
+    start_campaign(world.sessions, settings, broker, campaign_id, NOW)
+    with world.sessions() as s, s.begin():
+        ops.pause(s, campaign_id)
+    assert enqueue_pending(world.sessions, settings, RecordingBroker(), campaign_id, NOW) == 0
+    with world.sessions() as s, s.begin():
+        with pytest.raises(UserError, match="paused"):
+            ops.pause(s, campaign_id)
+    with world.sessions() as s, s.begin():
+        assert ops.resume(s, campaign_id).state == "sending"
+    resumed = RecordingBroker()
+    assert enqueue_pending(world.sessions, settings, resumed, campaign_id, NOW) == 27
+    with world.sessions() as s, s.begin():
+        _, n = ops.cancel(s, campaign_id)
+    assert n == 27
+    assert {d.state for d in deliveries(world, campaign_id).values()} == {"cancelled", "suppressed"}
+    with world.sessions() as s, s.begin():
+        with pytest.raises(UserError, match="cancelled"):
+            ops.resume(s, campaign_id)
+
+
+def test_retry_requeues_only_failed_and_unknown_only_on_request(world, settings):
+    campaign_id = create(world)
+    start_campaign(world.sessions, settings, RecordingBroker(), campaign_id, NOW)
+    rows = list(deliveries(world, campaign_id).values())
+    with world.sessions() as s, s.begin():
+        s.execute(update(Delivery).where(Delivery.campaign_id == campaign_id, Delivery.state == "queued").values(state="sent"))
+        s.execute(update(Delivery).where(Delivery.id.in_([rows[0].id, rows[1].id])).values(state="failed"))
+        s.execute(update(Delivery).where(Delivery.id == rows[2].id).values(state="unknown"))
+        s.execute(update(Campaign).where(Campaign.id == campaign_id).values(state="sent"))
+    with world.sessions() as s, s.begin():
+        _, n = ops.retry(s, campaign_id)
+    assert n == 2
+    with world.sessions() as s, s.begin():
+        _, n = ops.retry(s, campaign_id, unknown=True)
+    assert n == 1
+    states_now = {d.id: d.state for d in deliveries(world, campaign_id).values()}
+    assert [states_now[r.id] for r in rows[:3]] == ["queued", "queued", "queued"]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"at": "tomorrow-ish"}, "--at: 'tomorrow-ish' is not a time"),
+    ({"at": "2020-01-01 09:00"}, "is in the past"),
+    ({"targets": ["nope"]}, "unknown segment or list 'nope'; segments: fans, nobody, politics, press"),
+    ({"targets": []}, "choose who receives it"),
+    ({"targets": ["nobody"]}, "the audience (segment nobody) is empty"),
+    ({"variant": "nope"}, "unknown variant"),
+])
+def test_bad_requests_are_refused_and_nothing_is_queued(world, kwargs, message):
+    with pytest.raises(UserError) as info:
+        create(world, **kwargs)
+    assert message in str(info.value)
+    with world.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Campaign)) == 0
+
+
+def test_embargo_refuses_supporters_but_not_journalists(world):
+    with world.sessions() as s, s.begin():
+        s.scalar(select(Release)).embargo_until = NOW + dt.timedelta(days=1)
+    with pytest.raises(UserError, match="under embargo until 2026-11-26 12:00 UTC: supporters may not get it"):
+        create(world, targets=["fans"], variant="supporter")
+    assert create(world, targets=["press"])  # journalists may get it before the embargo lifts
+    assert create(world, targets=["fans"], variant="supporter", at="2026-11-26T13:00:00+00:00")
+
+
+def test_the_same_send_twice_is_refused_unless_again(world):
+    create(world)
+    with pytest.raises(UserError, match="already sends this release to segment press"):
+        create(world)
+    assert create(world, again=True)
+
+
+def test_at_in_the_configured_zone(world):
+    campaign_id = create(world, at="2026-11-26 09:00")
+    with world.sessions() as s:
+        assert s.get(Campaign, campaign_id).scheduled_at == dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)
+
+
+def test_only_a_window_of_batches_is_on_the_broker_at_once(world, settings):
+    settings = settings.model_copy(update={"batch_size": 4, "batches_in_flight": 2})
+    campaign_id = create(world)
+    broker = RecordingBroker()
+    assert start_campaign(world.sessions, settings, broker, campaign_id, NOW) == 8
+    assert [len(b) for _, b in broker.batches] == [4, 4]
+    assert enqueue_pending(world.sessions, settings, broker, campaign_id, NOW) == 0  # the window is full
+    with world.sessions() as s, s.begin():  # a worker finished the first batch
+        s.execute(update(Delivery).where(Delivery.id.in_(broker.batches[0][1])).values(state="sent"))
+    assert enqueue_pending(world.sessions, settings, broker, campaign_id, NOW) == 4
+    assert len(set(broker.ids)) == len(broker.ids) == 12
