@@ -1,0 +1,314 @@
+"""What a header means, and how a row of fields becomes a contact: header recognition, value
+cleaning (names, languages, tags, status and kind words) and the merge of rows for one address."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from functools import lru_cache
+from typing import Any
+
+from distribute.addresses import InvalidAddress, normalise
+from distribute.errors import UserError
+from distribute.models import Contact, ContactTag
+
+KINDS = ("journalist", "supporter")
+STATUSES = ("active", "unsubscribed", "bounced", "complained")
+
+# Column sizes from the model: PostgreSQL refuses longer values, so a row is refused first.
+FIELDS = ("name", "outlet", "beat", "region", "language", "place")
+_LIMITS = {c: Contact.__table__.c[c].type.length for c in ("email", *FIELDS)}
+TAG_LIMIT = ContactTag.__table__.c.tag.type.length
+
+# Header names as tools and people write them; compared after _compact() (case, spaces and
+# punctuation removed). German, French and Spanish spellings are there because such sheets exist.
+_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "email": (
+        "email", "e-mail", "email address", "e-mail address", "mail", "email addr", "mail address",
+        "e-mail 1 - value", "email 1", "primary email", "work email", "business email",
+        "e-mail-adresse", "courriel", "adresse e-mail", "adresse email", "correo",
+        "correo electrónico", "correo electronico",
+    ),
+    "name": ("name", "full name", "display name", "contact name", "subscriber name", "nom complet"),
+    "first_name": ("first name", "first", "fname", "given name", "forename", "vorname", "prénom", "nombre"),
+    "last_name": ("last name", "last", "lname", "surname", "family name", "nachname", "nom", "apellido", "apellidos"),
+    "outlet": (
+        "outlet", "outlet name", "media outlet", "news outlet", "publication", "publication name",
+        "company", "company name", "organisation", "organization", "organisation name",
+        "organization name", "organization 1 - name", "newsroom", "media", "medium", "employer",
+        "publisher", "firma", "média", "medio",
+    ),
+    "beat": ("beat", "beats", "topic", "topics", "coverage", "ressort", "rubrique"),
+    "region": ("region", "regions", "area", "territory", "province", "state/province"),
+    "language": ("language", "languages", "lang", "locale", "preferred language", "sprache", "langue", "idioma"),
+    "place": ("place", "city", "town", "location", "city/town", "ort", "stadt", "ville", "ciudad"),
+    "tags": ("tags", "tag", "labels", "label"),
+    "status": ("status", "subscription status", "subscriber status", "email status", "member status"),
+    "kind": ("kind", "contact kind"),
+    "attributes": ("attributes", "attribs"),
+}
+
+
+def _compact(header: str) -> str:
+    return re.sub(r"[\W_]+", "", header.casefold())
+
+
+def _attribute_key(header: str) -> str:
+    return re.sub(r"[\W_]+", "_", header.strip().casefold()).strip("_")
+
+
+_ROLE_OF: dict[str, str] = {}
+for _role, _names in _SYNONYMS.items():
+    for _name in _names:
+        assert _ROLE_OF.setdefault(_compact(_name), _role) == _role, _name
+
+# Status words from Mailchimp, listmonk and friends. Anything else in a status column is kept as
+# attribute "status": a sheet's "Status: freelance", but also Mailchimp's "pending" or
+# "transactional" and listmonk's "unconfirmed", which a segment can then leave out.
+_STATUS_OF = {
+    **dict.fromkeys(("active", "subscribed", "enabled", "confirmed", "opted in", "optin"), "active"),
+    **dict.fromkeys(("unsubscribed", "unsubscribe", "opted out", "optout", "opt out", "blocklisted", "blacklisted", "blocked"), "unsubscribed"),
+    **dict.fromkeys(("bounced", "bounce", "cleaned", "hard bounce", "hardbounce", "invalid"), "bounced"),
+    **dict.fromkeys(("complained", "complaint", "spam", "spam complaint", "abuse"), "complained"),
+}
+_KIND_OF = {"journalist": "journalist", "journalists": "journalist", "supporter": "supporter", "supporters": "supporter"}
+_LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")
+_TAG_SPLIT = re.compile(r"[;,|]")
+
+
+def _one_line(value: str) -> str:
+    """A column value: trimmed, inner whitespace (line breaks, NBSP) collapsed to single spaces,
+    and the quote our own export puts before a formula-like value removed again."""
+    value = " ".join(value.split())
+    if value[:1] == "'" and value[1:2] in ("=", "+", "-", "@"):
+        value = value[1:]
+    return value
+
+
+def _attribute_value(value: str) -> str:
+    value = value.strip().replace("\r\n", "\n")
+    if value[:1] == "'" and value[1:2] in ("=", "+", "-", "@"):
+        value = value[1:]
+    return value
+
+
+@lru_cache(maxsize=4096)
+def _language(value: str) -> str:
+    # Codes are made canonical so that segments can match them ("EN_gb" -> "en-GB");
+    # a language written out ("English") is left as it is.
+    if not _LANGUAGE_CODE.fullmatch(value):
+        return value
+    parts = re.split("[-_]", value)
+    out = [parts[0].lower()]
+    for part in parts[1:]:
+        out.append(part.upper() if len(part) == 2 else part.title() if len(part) == 4 else part.lower())
+    return "-".join(out)
+
+
+@lru_cache(maxsize=4096)
+def normalise_tag(tag: str) -> str:
+    """Tags are compared trimmed, lowercase, with inner whitespace collapsed."""
+    return " ".join(tag.split()).lower()
+
+
+def _split_tags(value: str) -> list[str]:
+    value = _attribute_value(value)
+    if not value:
+        return []
+    if '"' in value:
+        # Mailchimp writes TAGS as "tag one","tag two": a CSV line of its own.
+        try:
+            parts = next(csv.reader([value], skipinitialspace=True))
+        except csv.Error:
+            parts = [value.replace('"', "")]
+        return [p for part in parts for p in _TAG_SPLIT.split(part)]
+    return _TAG_SPLIT.split(value)
+
+
+class Row:
+    """One contact as a file describes it, after cleaning; merged into earlier rows by key."""
+
+    __slots__ = ("email", "key", "kind", "values", "status", "attributes", "tags")
+
+    def __init__(self, email, key, kind, values, status, attributes, tags):
+        self.email: str = email
+        self.key: str = key
+        self.kind: str = kind
+        self.values: dict[str, str] = values  # non-empty column values only
+        self.status: str | None = status  # a non-active status, or None
+        self.attributes: dict[str, Any] = attributes
+        self.tags: set[str] = tags
+
+    def absorb(self, later: Row) -> None:
+        # The address keeps the form first seen: a case variant is the same person, not an edit.
+        self.kind = later.kind
+        self.values.update(later.values)
+        self.attributes.update(later.attributes)
+        self.tags |= later.tags
+        if self.status is None:
+            self.status = later.status
+
+
+class Columns:
+    """What each column of a header means, and how a row of fields becomes a Row."""
+
+    def __init__(self, header: list[str], source_name: str):
+        self.width = len(header)
+        self.roles: dict[str, int] = {}
+        self.attributes: list[tuple[int, str]] = []
+        used_keys: set[str] = set()
+        for index, raw in enumerate(header):
+            title = raw.strip().lstrip("\ufeff").strip()
+            role = _ROLE_OF.get(_compact(title))
+            if role is not None and role not in self.roles:
+                self.roles[role] = index
+                continue
+            # Unknown, or a second column for a field already taken: an attribute.
+            key = _attribute_key(title) or f"column_{index + 1}"
+            base, n = key, 2
+            while key in used_keys:
+                key, n = f"{base}_{n}", n + 1
+            used_keys.add(key)
+            self.attributes.append((index, key))
+        if "email" not in self.roles:
+            # "Email (work)", "Primary e-mail address": one column that plainly holds the address.
+            guesses = [(i, k) for i, k in self.attributes if "email" in _compact(k) or _compact(k).endswith("mail")]
+            if len(guesses) == 1:
+                self.roles["email"] = guesses[0][0]
+                self.attributes.remove(guesses[0])
+        if "email" not in self.roles:
+            found = ", ".join(repr(h.strip()) for h in header if h.strip()) or "none"
+            hint = ""
+            if any("@" in h for h in header):
+                hint = " The first line looks like data: add a header line such as 'email,name' above it."
+            raise UserError(
+                f"{source_name}: no email column. Columns found: {found}. "
+                f"Name the address column 'email' (or 'Email Address', 'E-mail', 'mail').{hint}"
+            )
+        self.email = self.roles["email"]
+        self.columns = [(role, self.roles[role]) for role in FIELDS if role in self.roles]
+
+    def row(self, fields: list[str], kind: str) -> Row | str:
+        """The row as a Row, or the reason it is refused."""
+        width = self.width
+        if len(fields) != width:
+            if len(fields) > width and not "".join(fields[width:]).strip():
+                fields = fields[:width]  # trailing empty cells, as spreadsheets write them
+            else:
+                return (
+                    f"{len(fields)} field{'s' if len(fields) != 1 else ''} where the header has {width} "
+                    "(a stray or missing delimiter, or a line break outside quotes?)"
+                )
+        roles = self.roles
+        raw = fields[self.email].strip()
+        display = ""
+        if ":" in raw and raw[:7].lower() == "mailto:":
+            raw = raw[7:]
+        if raw[-1:] == ">" and "<" in raw:
+            # "Jane Doe <jane@example.org>" or "Doe, Jane <…>", as mail clients copy it.
+            cut = raw.rindex("<")
+            display, raw = raw[:cut].strip().strip('"').strip(), raw[cut + 1:-1].strip()
+        if not raw:
+            return "no email address"
+        try:
+            email, key = normalise(raw)
+        except InvalidAddress as exc:
+            return str(exc)
+
+        values: dict[str, str] = {}
+        for role, index in self.columns:
+            value = fields[index]
+            if value:
+                value = _one_line(value)
+                if value:
+                    values[role] = value
+        if "name" not in values:
+            first = _one_line(fields[roles["first_name"]]) if "first_name" in roles else ""
+            last = _one_line(fields[roles["last_name"]]) if "last_name" in roles else ""
+            name = f"{first} {last}".strip() or _one_line(display)
+            if name:
+                values["name"] = name
+
+        attributes: dict[str, Any] = {}
+        for index, key_name in self.attributes:
+            value = fields[index]
+            if value:
+                value = _attribute_value(value)
+                if value:
+                    attributes[key_name] = value
+
+        tags: list[Any] = []
+        index = roles.get("tags")
+        if index is not None and fields[index]:
+            tags.extend(_split_tags(fields[index]))
+        status_word = _one_line(fields[roles["status"]]) if "status" in roles else ""
+        kind_word = _one_line(fields[roles["kind"]]) if "kind" in roles else ""
+
+        index = roles.get("attributes")
+        if index is not None and fields[index].strip():
+            try:
+                extra = json.loads(fields[index])
+            except ValueError as exc:
+                return f"attributes is not valid JSON: {exc}"
+            if not isinstance(extra, dict):
+                return "attributes must be a JSON object such as {\"city\": \"Bristol\"}"
+            if "\\ud" in fields[index].lower():  # a lone surrogate escape cannot be stored as UTF-8
+                try:
+                    json.dumps(extra, ensure_ascii=False).encode("utf-8")
+                except UnicodeEncodeError:
+                    return "attributes holds text that is not valid Unicode"
+            for json_key, value in extra.items():
+                if value is None or value == "" or value == [] or value == {}:
+                    continue
+                role = _ROLE_OF.get(_compact(str(json_key)))
+                if role in ("email", "attributes", None):
+                    attributes[str(json_key)] = value
+                elif role == "tags":
+                    tags.extend(value if isinstance(value, list) else _split_tags(str(value)))
+                else:
+                    text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+                    text = _one_line(text)
+                    if not text:
+                        continue
+                    if role == "status":
+                        status_word = text
+                    elif role == "kind":
+                        kind_word = text
+                    elif role in ("first_name", "last_name"):
+                        attributes[str(json_key)] = value
+                    elif role not in values:  # a column beats the JSON
+                        values[role] = text
+
+        status = None
+        if status_word:
+            mapped = _STATUS_OF.get(status_word.lower())
+            if mapped is None:
+                attributes.setdefault("status", status_word)
+            elif mapped != "active":
+                status = mapped
+        if status is None:
+            if attributes.get("unsub_time"):
+                status = "unsubscribed"
+            elif attributes.get("clean_time"):
+                status = "bounced"
+        if kind_word:
+            mapped_kind = _KIND_OF.get(kind_word.lower())
+            if mapped_kind is None:
+                attributes.setdefault("kind", kind_word)
+            else:
+                kind = mapped_kind
+
+        if "language" in values:
+            values["language"] = _language(values["language"])
+        for role, value in values.items():
+            if len(value) > _LIMITS[role]:
+                return f"{role} is longer than {_LIMITS[role]} characters"
+        clean_tags = set()
+        for tag in tags:
+            tag = normalise_tag(str(tag))
+            if tag:
+                if len(tag) > TAG_LIMIT:
+                    return f"tag {tag[:30]!r}… is longer than {TAG_LIMIT} characters"
+                clean_tags.add(tag)
+        return Row(email, key, kind, values, status, attributes, clean_tags)
