@@ -1,11 +1,29 @@
-"""`distribute init`: create or upgrade the database."""
+"""`distribute init` and `distribute demo`."""
 
 from __future__ import annotations
 
-import click
+from pathlib import Path
 
+import click
+from sqlalchemy import select
+
+from distribute import audience, campaigns, segments
+from distribute.checks import ERROR, check_release
 from distribute.cli.common import App, console, pass_app
+from distribute.contacts import import_contacts
 from distribute.db import upgrade
+from distribute.message import MessageBuilder, Recipient
+from distribute.cli.campaigns import follow, print_stats
+from distribute.models import Campaign, Release
+from distribute.stats import campaign_stats
+from distribute.paths import SAMPLES_DIR
+from distribute.releases import read_release, store_release
+from distribute.rendering import compile_release
+
+DEMO_SEGMENTS = {
+    "mideast-rights": 'kind = journalist and beat in ("middle east", "human rights") and not tag = "do-not-pitch"',
+    "supporters": "kind = supporter",
+}
 
 
 @click.command()
@@ -16,4 +34,87 @@ def init(app: App) -> None:
     console.print(f"database ready: {app.engine.url.render_as_string(hide_password=True)}")
 
 
-COMMANDS = [init]
+@click.command()
+@click.option("--out", type=click.Path(path_type=Path), default=Path("preview"), show_default=True,
+              help="Where to write the previews.")
+@pass_app
+def demo(app: App, out: Path) -> None:
+    """Run the main job on the samples shipped with distribute.
+
+    Creates the database, imports the sample journalists and supporters, saves two segments,
+    adds the sample release, checks it, writes both email variants to --out, then sends the
+    release to the journalists and to the supporters through the Celery tasks (embedded worker
+    and file outbox unless DISTRIBUTE_BROKER_URL / DISTRIBUTE_SMTP_URL say otherwise) and shows
+    the stats. Safe to run again: nothing is imported, stored or sent twice.
+    """
+    upgrade(app.engine)
+    console.print(f"[bold]1. database[/] {app.engine.url.render_as_string(hide_password=True)}")
+
+    console.print("[bold]2. contacts[/]")
+    for file, kind, list_name in (("contacts.csv", "journalist", "press"), ("supporters.csv", "supporter", "supporters")):
+        report = import_contacts(app.sessions, SAMPLES_DIR / file, kind=kind, list_name=list_name)
+        console.print(f"   {file}: {report.imported} imported, {report.updated} updated, "
+                      f"{report.unchanged} unchanged, {len(report.skipped)} skipped ({kind}s, list '{list_name}')")
+
+    console.print("[bold]3. segments[/]")
+    with app.session() as session:
+        for name, rule in DEMO_SEGMENTS.items():
+            segments.add_segment(session, name, rule, replace=True)
+            counts = audience.count_audience(session, segments=[name])
+            console.print(f"   {name}: {counts['recipients']} recipients  [dim]{rule}[/]")
+
+    console.print("[bold]4. release[/]")
+    draft = read_release(SAMPLES_DIR / "release.md", zone=app.settings.zone)
+    with app.session() as session:
+        release = session.scalar(select(Release).where(Release.title == draft.title).order_by(Release.id))
+        if release is None:
+            release = store_release(session, draft)
+        console.print(f"   {release.slug} (id {release.id}), dateline {release.dateline}")
+
+        console.print("[bold]5. pre-flight check[/]")
+        findings = check_release(release, app.settings)
+        for f in findings:
+            console.print(f"   {f.severity}: {f.message}")
+        if not findings:
+            console.print("   no problems found")
+
+        console.print(f"[bold]6. previews[/] in {out}/")
+        out.mkdir(parents=True, exist_ok=True)
+        for variant, segment in (("journalist", "mideast-rights"), ("supporter", "supporters")):
+            match = audience.match_expression(session, segments=[segment])
+            contact = audience.sample_recipients(session, match, limit=1)[0]
+            recipient = Recipient(contact.email, contact.name, contact.outlet)
+            builder = MessageBuilder(compile_release(release, variant, app.settings), app.settings)
+            _, html = builder.personalise(recipient, "preview")
+            (out / f"{variant}.html").write_text(html, encoding="utf-8")
+            (out / f"{variant}.eml").write_bytes(builder.build(recipient, "preview"))
+            console.print(f"   {out / (variant + '.html')} and .eml, as {contact.name} <{contact.email}> would get it")
+    if any(f.severity == ERROR for f in findings):
+        raise click.exceptions.Exit(1)
+
+    transport = "SMTP" if app.settings.smtp_url else f"the outbox {app.settings.outbox_dir}/"
+    console.print(f"[bold]7. send[/] through {'the workers' if app.settings.broker_url else 'an embedded worker'} to {transport}")
+    new, existing = [], []
+    with app.session() as session:
+        for variant, segment in (("journalist", "mideast-rights"), ("supporter", "supporters")):
+            previous = session.scalar(select(Campaign.id).where(
+                Campaign.release_id == release.id, Campaign.variant == variant, Campaign.is_test.is_(False),
+                Campaign.state != "cancelled").order_by(Campaign.id))
+            if previous:
+                existing.append(previous)
+                console.print(f"   {variant}s: already sent as campaign {previous}")
+            else:
+                campaign = campaigns.create_campaign(session, release, targets=[f"segment:{segment}"], variant=variant,
+                                                     zone=app.settings.zone)
+                new.append(campaign.id)
+    if new:
+        follow(app, new)
+    console.print("[bold]8. stats[/]")
+    with app.session() as session:
+        for campaign_id in new + existing:
+            print_stats(campaign_stats(session, campaign_id))
+    console.print(f"done: previews in {out}/, messages in {app.settings.outbox_dir}/; "
+                  "see `distribute stats ID --json` and `distribute --help`.")
+
+
+COMMANDS = [init, demo]

@@ -1,0 +1,63 @@
+"""A lean SMTP sink for benchmarks: aiosmtpd in a process of its own, counting what it accepts.
+
+The test server (tests/smtp_server.py) keeps every message and parses its headers, which is
+what tests need and not what a relay costs; the benchmark measures against this one instead.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import socket
+import time
+
+
+class _Handler:
+    def __init__(self, accepted, duplicates):
+        self.accepted, self.duplicates, self.seen = accepted, duplicates, set()
+
+    async def handle_DATA(self, server, session, envelope):
+        for rcpt in envelope.rcpt_tos:
+            if rcpt in self.seen:
+                with self.duplicates.get_lock():
+                    self.duplicates.value += 1
+            self.seen.add(rcpt)
+        with self.accepted.get_lock():
+            self.accepted.value += len(envelope.rcpt_tos)
+        return "250 2.0.0 Ok: queued"
+
+
+def _serve(port, accepted, duplicates, ready):
+    from aiosmtpd.controller import Controller
+
+    controller = Controller(_Handler(accepted, duplicates), hostname="127.0.0.1", port=port)
+    controller.start()
+    ready.set()
+    while True:
+        time.sleep(3600)
+
+
+class Sink:
+    def __init__(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        ctx = mp.get_context("spawn")
+        self.accepted, self.duplicates, ready = ctx.Value("q", 0), ctx.Value("q", 0), ctx.Event()
+        self.proc = ctx.Process(target=_serve, args=(self.port, self.accepted, self.duplicates, ready), daemon=True)
+        self.proc.start()
+        ready.wait(30)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def wait_for(self, n: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.accepted.value < n:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.accepted.value} of {n} accepted")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.join()

@@ -1,0 +1,81 @@
+"""`distribute send`, `campaigns` and `stats` from the command line, in the embedded mode."""
+
+import email
+import json
+import shutil
+import subprocess
+from email import policy
+
+import pytest
+import yaml
+
+from conftest import REPO
+
+
+@pytest.fixture
+def ready(run_cli):
+    assert run_cli("contacts", "import", REPO / "samples" / "contacts.csv", "--kind", "journalist").exit_code == 0
+    assert run_cli("release", "add", REPO / "samples" / "release.md").exit_code == 0
+    assert run_cli("segments", "add", "rights", "--where", 'beat = "human rights"').exit_code == 0
+    return run_cli
+
+
+def test_dry_run_queues_nothing(ready, tmp_path):
+    out = json.loads(ready("send", "1", "--to", "rights", "--dry-run", "--json").output)
+    assert out["recipients"] == 4 and len(out["sample"]) == 4
+    assert json.loads(ready("campaigns", "list", "--json").output) == []
+    assert not (tmp_path / "outbox").exists()
+
+
+def test_send_then_stats_and_list(ready, tmp_path):
+    result = ready("send", "1", "--to", "rights", "--json")
+    assert result.exit_code == 0, result.output
+    stats = json.loads(result.output)
+    assert stats["state"] == "sent" and stats["counts"]["sent"] == 4 and stats["recipients"] == 4
+    assert set(stats) >= {"first_sent_at", "last_sent_at", "send_rate_per_second", "domains", "last_errors"}
+    files = list((tmp_path / "outbox").rglob("*.eml"))
+    assert len(files) == 4
+    msg = email.message_from_bytes(files[0].read_bytes(), policy=policy.default)
+    assert msg["X-Distribute-Delivery"] == files[0].stem
+    listed = json.loads(ready("campaigns", "list", "--json").output)
+    assert [(c["id"], c["state"], c["recipients"]) for c in listed] == [(1, "sent", 4)]
+    assert json.loads(ready("stats", "1", "--json").output)["counts"] == stats["counts"]
+    again = ready("send", "1", "--to", "rights")
+    assert again.exit_code == 1 and "already sends this release" in again.output
+
+
+def test_test_send_goes_only_to_the_test_addresses(ready, tmp_path):
+    stats = json.loads(ready("send", "1", "--test", "Me@Example.ORG", "--json").output)
+    assert stats["test"] is True and stats["recipients"] == 1
+    [path] = (tmp_path / "outbox").rglob("*.eml")
+    assert email.message_from_bytes(path.read_bytes(), policy=policy.default)["To"] == "Me@example.org"
+
+
+def test_scheduled_send_waits(ready):
+    result = ready("send", "1", "--to", "rights", "--at", "2099-01-01T09:00:00+00:00")
+    assert result.exit_code == 0 and "scheduled for 2099-01-01 09:00 UTC" in result.output
+    assert json.loads(ready("campaigns", "show", "1", "--json").output)["state"] == "scheduled"
+    assert ready("campaigns", "cancel", "1").exit_code == 0
+    assert json.loads(ready("campaigns", "show", "1", "--json").output)["state"] == "cancelled"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--to", "nope"], "unknown segment or list 'nope'"),
+    (["--to", "rights", "--at", "yesterday"], "--at: 'yesterday' is not a time"),
+    (["--to", "rights", "--variant", "supporter", "--at", "2020-01-01T00:00:00Z"], "is in the past"),
+])
+def test_bad_sends_are_refused(ready, args, message):
+    result = ready("send", "1", *args)
+    assert result.exit_code != 0 and message in result.output
+    assert json.loads(ready("campaigns", "list", "--json").output) == []
+
+
+def test_compose_file_has_the_production_services():
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"postgres", "redis", "migrate", "worker", "scheduler", "mailcatcher"} <= set(services)
+    assert services["worker"]["command"][:4] == ["celery", "-A", "worker", "worker"]
+    assert services["scheduler"]["command"][:4] == ["celery", "-A", "worker", "beat"]
+    assert "version" not in compose  # the Compose Specification has none
+    if shutil.which("docker-compose"):
+        subprocess.run(["docker-compose", "-f", str(REPO / "docker-compose.yml"), "config", "-q"], check=True)
