@@ -102,6 +102,7 @@ class Sender:
             log.info("campaign %s: %d of %d deliveries already claimed elsewhere or finished",
                      campaign_id, len(delivery_ids) - len(rows), len(delivery_ids))
         counts: dict[str, int] = {"claimed": len(rows)}
+        # One connection for the whole batch: a transaction per message, no pool checkout each time.
         with self.sessions.kw["bind"].connect() as conn:
             run = _Run(self, conn, campaign, builder, token)
             checked = time.monotonic()

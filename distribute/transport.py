@@ -6,7 +6,8 @@ touching it. Two implementations here:
 
 * SMTPTransport: one SMTP connection, opened on the first send and reused for every message
   after it, configured by one URL (DISTRIBUTE_SMTP_URL).
-* OutboxTransport: one .eml file per message under a directory per campaign (embedded mode).
+* OutboxTransport (distribute.outbox): one .eml file per message under a directory per
+  campaign (embedded mode).
 
 What an error means is decided by its type: TransientSendError -> try again later,
 PermanentSendError -> do not retry. Both carry the server's reply code (None when the message
@@ -19,15 +20,12 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import re
 import smtplib
 import socket
 import ssl
-import tempfile
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -108,6 +106,8 @@ def transport_from_settings(settings: Settings) -> Transport:
     """SMTP when DISTRIBUTE_SMTP_URL is set, otherwise the file outbox."""
     if settings.smtp_url:
         return SMTPTransport(settings.smtp_url)
+    from distribute.outbox import OutboxTransport  # it builds on the types above
+
     return OutboxTransport(settings.outbox_dir)
 
 
@@ -470,69 +470,3 @@ def _describe(exc: BaseException) -> str:
     elif isinstance(exc, TimeoutError):
         text = f"timed out ({text})"
     return flatten_reply(text)
-
-
-# ---------------------------------------------------------------------------------------------
-# File outbox
-
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$")
-
-
-class OutboxTransport:
-    """One .eml per message at {directory}/{campaign_ref}/{ref}.eml.
-
-    Written to a temporary file in the same directory, fsynced, then renamed over the final name
-    (rename is atomic within a file system, POSIX and Windows alike via os.replace): a crash leaves
-    either no file or the whole message, and sending the same ref again replaces the file rather
-    than adding a second one.
-    """
-
-    def __init__(self, directory: str | os.PathLike[str]):
-        self.directory = Path(directory)
-
-    def __repr__(self) -> str:
-        return f"OutboxTransport({str(self.directory)!r})"
-
-    def path_for(self, envelope: Envelope) -> Path:
-        for name in (envelope.campaign_ref, envelope.ref):
-            if not _SAFE_NAME.match(name) or ".." in name:
-                raise ValueError(f"unsafe name for an outbox file: {name!r}")
-        return self.directory / envelope.campaign_ref / f"{envelope.ref}.eml"
-
-    def send(self, envelope: Envelope, message: bytes) -> SendResult:
-        path = self.path_for(envelope)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{envelope.ref}.", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(message)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, path)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except FileNotFoundError:
-                    pass
-                raise
-            _fsync_directory(path.parent)  # make the rename itself durable
-        except OSError as exc:  # a full disk or a permission is not the message's fault
-            raise TransientSendError(f"cannot write {path}: {exc}", stage="write") from exc
-        return SendResult(code=250, reply=f"2.0.0 written to {path}")
-
-    def close(self) -> None:
-        pass
-
-
-def _fsync_directory(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # e.g. Windows cannot open a directory; the rename is still atomic
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

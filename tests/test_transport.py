@@ -16,10 +16,10 @@ from smtp_server import SMTPTestServer
 
 from distribute.config import Settings
 from distribute.errors import UserError
+from distribute.outbox import OutboxTransport
 from distribute.transport import (
     AuthenticationError,
     Envelope,
-    OutboxTransport,
     PermanentSendError,
     SendError,
     SendResult,
