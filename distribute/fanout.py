@@ -25,7 +25,7 @@ from distribute.config import Settings
 from distribute.message import new_ref
 from distribute.models import Campaign, Contact, Delivery, Release, Suppression, utcnow
 from distribute.rendering import compile_release
-from distribute.segments import EmailDomain
+from distribute.rule_sql import EmailDomain
 
 
 class Broker(Protocol):

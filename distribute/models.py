@@ -65,6 +65,11 @@ class Release(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+# The values Contact.kind and Contact.status take.
+KINDS = ("journalist", "supporter")
+STATUSES = ("active", "unsubscribed", "bounced", "complained")
+
+
 class Contact(Base):
     __tablename__ = "contacts"
     __table_args__ = (Index("ix_contacts_kind_status", "kind", "status"),)

@@ -397,3 +397,28 @@ def test_circuit_breaker_pauses_a_bouncing_campaign_and_says_why(pipeline_factor
     assert stopped["queued"] > 0  # it stopped sending
     time.sleep(2)
     assert p.states(campaign_id) == stopped
+
+
+def test_celery_beat_starts_a_scheduled_campaign_on_time(pipeline_factory):
+    """The production scheduler: `celery -A worker beat` runs the sweep; nothing in the test does."""
+    import datetime as dt
+
+    p = pipeline_factory()
+    p.contacts(30)
+    p.start_worker()
+    beat_log = (p.tmp / "beat.log").open("w")
+    beat = subprocess.Popen(
+        [CELERY, "-A", "worker", "beat", "--loglevel=INFO", f"--schedule={p.tmp / 'beat-schedule'}"],
+        cwd=REPO, env=p.env, stdout=beat_log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    p.workers.append(beat)  # stopped with the workers
+    at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)
+    campaign_id = p.campaign(at=at.isoformat())
+    deadline = time.monotonic() + 60
+    while p.campaign_state(campaign_id) != "sent" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert p.campaign_state(campaign_id) == "sent", (p.tmp / "beat.log").read_text()[-2000:]
+    with p.sessions() as s:
+        started = s.get(Campaign, campaign_id).started_at
+    assert at <= started < at + dt.timedelta(seconds=5)  # on time: within a sweep or two
+    assert len(p.smtp.count_by_recipient()) == 30

@@ -38,7 +38,8 @@ database), ``report`` (what an import did), ``importing`` (the import that joins
 ``export``.
 """
 
-from distribute.contacts.columns import KINDS, STATUSES, normalise_tag
+from distribute.contacts.columns import normalise_tag
+from distribute.models import KINDS, STATUSES
 from distribute.contacts.export import EXPORT_COLUMNS, export_contacts, spreadsheet_safe
 from distribute.contacts.importing import DEFAULT_CHUNK_SIZE, import_contacts
 from distribute.contacts.report import ImportReport

@@ -13,8 +13,6 @@ from distribute.addresses import InvalidAddress, normalise
 from distribute.errors import UserError
 from distribute.models import Contact, ContactTag
 
-KINDS = ("journalist", "supporter")
-STATUSES = ("active", "unsubscribed", "bounced", "complained")
 
 # Column sizes from the model: PostgreSQL refuses longer values, so a row is refused first.
 FIELDS = ("name", "outlet", "beat", "region", "language", "place")

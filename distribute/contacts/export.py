@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ClauseElement
 
-from distribute.contacts.columns import KINDS
+from distribute.models import KINDS
 from distribute.contacts.writing import tags_of
 from distribute.errors import UserError
 from distribute.models import Contact, ContactList, ListMember

@@ -9,7 +9,8 @@ from typing import IO
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from distribute.contacts.columns import KINDS, TAG_LIMIT, Columns, Row, normalise_tag
+from distribute.contacts.columns import TAG_LIMIT, Columns, Row, normalise_tag
+from distribute.models import KINDS
 from distribute.contacts.reading import Feed, detect, find_header, read_records
 from distribute.contacts.report import ImportReport
 from distribute.contacts.writing import Writer, ensure_list
