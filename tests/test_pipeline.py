@@ -422,3 +422,22 @@ def test_celery_beat_starts_a_scheduled_campaign_on_time(pipeline_factory):
         started = s.get(Campaign, campaign_id).started_at
     assert at <= started < at + dt.timedelta(seconds=5)  # on time: within a sweep or two
     assert len(p.smtp.count_by_recipient()) == 30
+
+
+def test_sigterm_stops_a_worker_gracefully_nothing_lost_or_sent_twice(pipeline_factory):
+    p = pipeline_factory()
+    emails = p.contacts(400)
+    p.smtp.delay(0.01)
+    first = p.start_worker()
+    campaign_id = p.campaign()
+    p.start(campaign_id)
+    p.run_until(lambda: p.states(campaign_id)["sent"] >= 60, timeout=60)
+    first.send_signal(signal.SIGTERM)  # to the main process, as `docker stop` does: a warm shutdown
+    first.wait(timeout=60)             # it finishes the batch in hand, then exits
+    stopped_at = p.states(campaign_id)
+    assert stopped_at["sending"] == 0 and stopped_at["unknown"] == 0  # nothing half done
+    p.start_worker()
+    p.run_until(lambda: p.campaign_state(campaign_id) == "sent", timeout=120)
+    counts = p.smtp.count_by_recipient()
+    assert set(counts) == set(emails) and set(counts.values()) == {1}
+    assert p.states(campaign_id) == Counter({"sent": 400})
