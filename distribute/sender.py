@@ -106,22 +106,25 @@ class Sender:
         with self.sessions.kw["bind"].connect() as conn:
             run = _Run(self, conn, campaign, builder, token)
             checked = time.monotonic()
-            for index, row in enumerate(rows):
-                if time.monotonic() - checked > STATE_CHECK_SECONDS:
-                    checked = time.monotonic()
-                    run.flush()
-                    state = conn.scalar(select(Campaign.state).where(Campaign.id == campaign_id))
-                    conn.rollback()
-                    if state != states.SENDING:
-                        self._release(conn, [r.id for r in rows[index:]], token, state)
-                        counts["released"] = len(rows) - index
-                        break
-                outcome = run.send(row)
-                counts[outcome] = counts.get(outcome, 0) + 1
-                if (index + 1) % BREAKER_EVERY == 0:
-                    run.flush()
-                    self.check_breaker(campaign_id)
-            run.flush()
+            try:
+                for index, row in enumerate(rows):
+                    if time.monotonic() - checked > STATE_CHECK_SECONDS:
+                        checked = time.monotonic()
+                        run.flush()
+                        state = conn.scalar(select(Campaign.state).where(Campaign.id == campaign_id))
+                        conn.rollback()
+                        if state != states.SENDING:
+                            counts["released"] = self._release(conn, token, state)
+                            break
+                    outcome = run.send(row)
+                    counts[outcome] = counts.get(outcome, 0) + 1
+                    if outcome == "skipped":
+                        checked = float("-inf")  # perhaps paused or cancelled: look before the next one
+                    if (index + 1) % BREAKER_EVERY == 0:
+                        run.flush()
+                        self.check_breaker(campaign_id)
+            finally:
+                run.flush()  # whatever happened, the last outcome is written (or left for the sweep)
         self.check_breaker(campaign_id)
         with self.sessions() as session, session.begin():
             finish_if_done(session, campaign_id)
@@ -131,15 +134,16 @@ class Sender:
         return now + dt.timedelta(seconds=self.settings.lease_seconds)
 
     @staticmethod
-    def _release(conn, ids: list[int], token: str, campaign_state: str | None) -> None:
-        """Give back claimed, unattempted rows: to the queue on pause, to `cancelled` on cancel."""
+    def _release(conn, token: str, campaign_state: str | None) -> int:
+        """Give back this run's claimed, unattempted rows: to the queue on pause, to `cancelled`
+        on cancel."""
         target = states.DELIVERY_CANCELLED if campaign_state == states.CANCELLED else states.QUEUED
         with conn.begin():
-            conn.execute(
-                update(Delivery).where(Delivery.id.in_(ids), Delivery.claimed_by == token,
-                                       Delivery.state == states.DELIVERY_SENDING, Delivery.attempt_started_at.is_(None))
+            return conn.execute(
+                update(Delivery).where(Delivery.claimed_by == token, Delivery.state == states.DELIVERY_SENDING,
+                                       Delivery.attempt_started_at.is_(None))
                 .values(state=target, claimed_by=None, lease_until=None, updated_at=utcnow())
-            )
+            ).rowcount
 
     # --- circuit breaker ---------------------------------------------------------------------
 
@@ -177,16 +181,19 @@ _WANTED = and_(
 )
 _MINE = and_(Delivery.id == bindparam("b_id"), Delivery.claimed_by == bindparam("b_token"),
              Delivery.state == states.DELIVERY_SENDING)
-_MARK = update(Delivery).where(_MINE, _WANTED).values(
+# Checked with every attempt, so a pause or cancel stops a batch before its next message.
+_CAMPAIGN_SENDING = exists(select(Campaign.id).where(Campaign.id == Delivery.campaign_id, Campaign.state == states.SENDING))
+_MARK = update(Delivery).where(_MINE, _WANTED, _CAMPAIGN_SENDING).values(
     attempt_started_at=bindparam("b_now"), attempts=Delivery.attempts + 1,
     first_attempt_at=func.coalesce(Delivery.first_attempt_at, bindparam("b_now")),
     lease_until=bindparam("b_lease"), updated_at=bindparam("b_now"),
 )
-_UNWANTED = update(Delivery).where(_MINE).values(
+_UNWANTED = update(Delivery).where(_MINE, _CAMPAIGN_SENDING).values(
     state=states.SUPPRESSED, claimed_by=None, lease_until=None, updated_at=bindparam("b_now"),
     last_reply="suppressed or unsubscribed after the campaign started",
 )
-_RECORD = update(Delivery).where(Delivery.id == bindparam("b_id"), Delivery.claimed_by == bindparam("b_token")).values(
+_RECORD = update(Delivery).where(Delivery.id == bindparam("b_id"), Delivery.claimed_by == bindparam("b_token"),
+                                 Delivery.state == states.DELIVERY_SENDING).values(
     state=bindparam("b_state"), claimed_by=None, lease_until=None, attempt_started_at=None,
     updated_at=bindparam("b_now"), last_code=bindparam("b_code"), last_reply=bindparam("b_reply"),
     next_attempt_at=bindparam("b_next"), sent_at=bindparam("b_sent_at"), message_id=bindparam("b_message_id"),
@@ -237,12 +244,13 @@ class _Run:
         params = {"b_id": row.id, "b_token": self.token, "b_now": now}
         with self.conn.begin():
             self._write_pending()
-            if self.conn.execute(_MARK, params | {"b_lease": self.sender.lease(now)}).rowcount:
-                return True
-            # Not ours any more (nothing to do), or suppressed/unsubscribed since fan-out.
-            if self.conn.execute(_UNWANTED, params).rowcount:
+            marked = bool(self.conn.execute(_MARK, params | {"b_lease": self.sender.lease(now)}).rowcount)
+            # Not marked: not ours any more, the campaign stopped (the loop releases the rest), or
+            # the address was suppressed or unsubscribed since fan-out.
+            if not marked and self.conn.execute(_UNWANTED, params).rowcount:
                 self.conn.execute(_EVENT, self._event(row.id, states.SUPPRESSED, "sender", {"at": "send time"}))
-        return False
+        self.pending = None  # written: the transaction committed
+        return marked
 
     def _judge(self, row, verdict: Verdict, code: int | None, reply: str) -> tuple[str, dict, dt.datetime | None]:
         data = {"code": code, "reply": reply, "category": verdict.category, "status": verdict.status}
@@ -275,7 +283,8 @@ class _Run:
         }
 
     def _write_pending(self) -> None:
-        pending, self.pending = self.pending, None
+        """Write the last outcome in the caller's transaction; the caller clears it once committed."""
+        pending = self.pending
         if pending is None:
             return
         if not self.conn.execute(_RECORD, pending["params"]).rowcount:
@@ -296,6 +305,7 @@ class _Run:
         if self.pending is not None:
             with self.conn.begin():
                 self._write_pending()
+            self.pending = None
 
     def _event(self, delivery_id: int, type_: str, source: str, data: dict | None) -> dict:
         return {"delivery_id": delivery_id, "campaign_id": self.campaign.id, "type": type_, "source": source,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from distribute import states
@@ -53,32 +53,39 @@ def _fanned_out(sessions, campaign_id: int) -> bool:
 
 def reconcile(sessions: sessionmaker[Session], settings: Settings, broker: Broker, now: dt.datetime | None = None) -> dict[str, int]:
     now = now or utcnow()
-    report = {"requeued": 0, "unknown": 0, "retry_due": 0, "enqueued": 0, "finished": 0, "cancelled": 0}
+    report = {"requeued": 0, "unknown": 0, "retry_due": 0, "enqueued": 0, "finished": 0, "cancelled": 0, "reopened": 0}
     with sessions() as session, session.begin():
         expired = (Delivery.state == states.DELIVERY_SENDING) & (Delivery.lease_until < now)
         cancelled_campaigns = select(Campaign.id).where(Campaign.state == states.CANCELLED)
-        # Never attempted: safe to send. Cancelled campaigns' rows end cancelled instead.
+        # A cancelled campaign's rows that nobody is sending end cancelled, whichever way they
+        # came back (a deferral recorded after the cancel, a release racing it, an expired lease).
         report["cancelled"] = session.execute(
-            update(Delivery).where(expired, Delivery.attempt_started_at.is_(None), Delivery.campaign_id.in_(cancelled_campaigns))
-            .values(state=states.DELIVERY_CANCELLED, claimed_by=None, lease_until=None, updated_at=now)
+            update(Delivery).where(
+                Delivery.campaign_id.in_(cancelled_campaigns),
+                Delivery.state.in_((states.QUEUED, states.DEFERRED)) | (expired & Delivery.attempt_started_at.is_(None)),
+            ).values(state=states.DELIVERY_CANCELLED, claimed_by=None, lease_until=None, updated_at=now)
         ).rowcount
+        # Never attempted: safe to send.
         report["requeued"] = session.execute(
             update(Delivery).where(expired, Delivery.attempt_started_at.is_(None))
             .values(state=states.QUEUED, claimed_by=None, lease_until=None, updated_at=now)
         ).rowcount
         # Attempted, outcome never recorded: say so, never resend on our own.
-        rows = session.execute(
-            select(Delivery.id, Delivery.campaign_id).where(expired, Delivery.attempt_started_at.is_not(None))
+        unknown = session.execute(
+            update(Delivery).where(expired, Delivery.attempt_started_at.is_not(None))
+            .values(state=states.UNKNOWN, claimed_by=None, lease_until=None, updated_at=now,
+                    last_reply="the worker stopped during the SMTP transaction: its reply was never read")
+            .returning(Delivery.id, Delivery.campaign_id)
         ).all()
-        if rows:
-            session.execute(
-                update(Delivery).where(Delivery.id.in_([r.id for r in rows]), Delivery.state == states.DELIVERY_SENDING)
-                .values(state=states.UNKNOWN, claimed_by=None, lease_until=None, updated_at=now,
-                        last_reply="the worker stopped during the SMTP transaction: its reply was never read")
-            )
-            session.add_all(Event(delivery_id=r.id, campaign_id=r.campaign_id, type=states.UNKNOWN, source="reconciler",
-                                  data={"reason": "lease expired after the SMTP transaction began"}) for r in rows)
-        report["unknown"] = len(rows)
+        session.add_all(Event(delivery_id=r.id, campaign_id=r.campaign_id, type=states.UNKNOWN, source="reconciler",
+                              data={"reason": "lease expired after the SMTP transaction began"}) for r in unknown)
+        report["unknown"] = len(unknown)
+        # A campaign marked sent while an operator's retry re-queued rows: it is sending again.
+        report["reopened"] = session.execute(
+            update(Campaign).where(Campaign.state == states.SENT, exists(
+                select(Delivery.id).where(Delivery.campaign_id == Campaign.id, Delivery.state.in_(states.UNFINISHED))
+            )).values(state=states.SENDING, finished_at=None)
+        ).rowcount
         report["retry_due"] = session.execute(
             update(Delivery).where(Delivery.state == states.DEFERRED, Delivery.next_attempt_at <= now)
             .values(state=states.QUEUED, lease_until=None, updated_at=now)

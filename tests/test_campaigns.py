@@ -221,3 +221,28 @@ def test_only_a_window_of_batches_is_on_the_broker_at_once(world, settings):
         s.execute(update(Delivery).where(Delivery.id.in_(broker.batches[0][1])).values(state="sent"))
     assert enqueue_pending(world.sessions, settings, broker, campaign_id, NOW) == 4
     assert len(set(broker.ids)) == len(broker.ids) == 12
+
+
+def test_the_sweep_finishes_what_races_leave_behind(world, settings):
+    campaign_id = create(world)
+    start_campaign(world.sessions, settings, RecordingBroker(), campaign_id, NOW)
+    rows = sorted(deliveries(world, campaign_id).values(), key=lambda d: d.id)
+    with world.sessions() as s, s.begin():
+        # A deferral recorded just after an operator cancelled the campaign.
+        s.execute(update(Delivery).where(Delivery.campaign_id == campaign_id, Delivery.state == "queued").values(state="sent"))
+        s.execute(update(Delivery).where(Delivery.id == rows[0].id).values(state="deferred", next_attempt_at=NOW))
+        s.execute(update(Campaign).where(Campaign.id == campaign_id).values(state="cancelled"))
+    report = reconcile(world.sessions, settings, RecordingBroker(), NOW)
+    assert report["cancelled"] == 1 and deliveries(world, campaign_id)[rows[0].email_key].state == "cancelled"
+
+    second = create(world, again=True)
+    start_campaign(world.sessions, settings, RecordingBroker(), second, NOW)
+    with world.sessions() as s, s.begin():
+        # Marked sent by a worker while a retry re-queued a row.
+        s.execute(update(Delivery).where(Delivery.campaign_id == second, Delivery.state == "queued").values(state="sent"))
+        s.execute(update(Delivery).where(Delivery.campaign_id == second, Delivery.email_key == rows[1].email_key)
+                  .values(state="queued", lease_until=None))
+        s.execute(update(Campaign).where(Campaign.id == second).values(state="sent"))
+    broker = RecordingBroker()
+    report = reconcile(world.sessions, settings, broker, NOW)
+    assert report["reopened"] == 1 and len(broker.ids) == 1
