@@ -155,13 +155,17 @@ def list_(app: App, as_json: bool) -> None:
 @json_option
 @pass_app
 def show(app: App, campaign_id: int, as_json: bool) -> None:
-    """One campaign: its state, audience and delivery counts."""
+    """One campaign: its audience and times, then its stats."""
     with app.session() as session:
+        campaign = ops.get_campaign(session, campaign_id)
         stats = campaign_stats(session, campaign_id)
+        detail = {k: v for k, v in ops.summary(campaign, stats["release"]).items() if k not in stats}
     if as_json:
-        print_json(stats)
-    else:
-        print_stats(stats)
+        print_json(stats | detail)
+        return
+    console.print(f"audience: {ops.Audience.from_dict(detail['audience']).describe()}; scheduled {detail['scheduled_at']}, "
+                  f"started {detail['started_at'] or '-'}, finished {detail['finished_at'] or '-'}")
+    print_stats(stats)
 
 
 @campaigns.command("pause")
