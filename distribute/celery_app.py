@@ -61,9 +61,9 @@ class Runtime:
                       rate_limiter_from_settings(self.settings))
 
 
-def create_celery(settings: Settings, *, broker_url: str | None = None) -> Celery:
+def create_celery(settings: Settings) -> Celery:
     # memory://localhost/: an in-process broker for the embedded mode (one process, worker threads).
-    app = Celery("distribute", broker=broker_url or settings.broker_url or "memory://localhost/")
+    app = Celery("distribute", broker=settings.broker_url or "memory://localhost/")
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],
@@ -84,7 +84,7 @@ def create_celery(settings: Settings, *, broker_url: str | None = None) -> Celer
         beat_schedule={"sweep": {"task": SWEEP, "schedule": settings.sweep_seconds}},
         worker_hijack_root_logger=False,
     )
-    if not (broker_url or settings.broker_url):
+    if not settings.broker_url:
         # kombu's in-memory queues are shared by the whole process: a queue of its own keeps
         # one embedded run's tasks from a worker of another (tests run many in one process).
         app.conf.task_default_queue = f"distribute-embedded-{secrets.token_hex(4)}"
