@@ -193,6 +193,7 @@ def resume(session: Session, campaign_id: int) -> Campaign:
     target = states.SENDING if campaign.fanned_out_at or campaign.started_at else states.SCHEDULED
     move(session, campaign, target, reason=None)
     campaign.state_reason = None
+    campaign.resumed_at = utcnow()  # a fresh sample for the circuit breaker
     # Queued rows lose their place on the broker, so the next sweep puts them back at once.
     session.execute(
         update(Delivery).where(Delivery.campaign_id == campaign_id, Delivery.state == states.QUEUED)

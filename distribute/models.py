@@ -148,6 +148,7 @@ class Campaign(Base):
     scheduled_at: Mapped[dt.datetime | None]
     started_at: Mapped[dt.datetime | None]
     fanned_out_at: Mapped[dt.datetime | None]  # every recipient has its Delivery row
+    resumed_at: Mapped[dt.datetime | None]  # the circuit breaker judges only what came after it
     finished_at: Mapped[dt.datetime | None]
     compiled: Mapped[dict[str, Any] | None]  # the CompiledMessage, made once when sending starts
     state_reason: Mapped[str | None] = mapped_column(String(1000))  # why it paused, failed, was cancelled

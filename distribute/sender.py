@@ -22,7 +22,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from sqlalchemy import Connection, and_, bindparam, exists, func, insert, not_, select, update
+from sqlalchemy import Connection, and_, bindparam, exists, func, insert, not_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -151,8 +151,12 @@ class Sender:
         """Pause the campaign if its bounce or error rate is over the threshold after the sample."""
         s = self.settings
         with self.sessions() as session, session.begin():
+            # Outcomes since the last resume only: an operator who resumed decided about the rest.
+            since = session.scalar(select(Campaign.resumed_at).where(Campaign.id == campaign_id))
+            recent = Delivery.updated_at >= since if since else true()
             counts = dict(session.execute(
-                select(Delivery.state, func.count()).where(Delivery.campaign_id == campaign_id).group_by(Delivery.state)
+                select(Delivery.state, func.count()).where(Delivery.campaign_id == campaign_id, recent)
+                .group_by(Delivery.state)
             ).all())
             bounced = counts.get(states.BOUNCED, 0)
             errors = counts.get(states.DELIVERY_FAILED, 0) + counts.get(states.DEFERRED, 0)

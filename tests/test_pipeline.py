@@ -397,6 +397,12 @@ def test_circuit_breaker_pauses_a_bouncing_campaign_and_says_why(pipeline_factor
     assert stopped["queued"] > 0  # it stopped sending
     time.sleep(2)
     assert p.states(campaign_id) == stopped
+    # Resumed, it judges a fresh sample: at least 100 more attempts before it may pause again.
+    attempted = lambda c: c["sent"] + c["bounced"]  # noqa: E731
+    with p.sessions() as s, s.begin():
+        ops.resume(s, campaign_id)
+    p.run_until(lambda: p.campaign_state(campaign_id) in ("paused", "sent"), timeout=60)
+    assert attempted(p.states(campaign_id)) - attempted(stopped) >= 100
 
 
 def test_celery_beat_starts_a_scheduled_campaign_on_time(pipeline_factory):

@@ -29,6 +29,7 @@ def upgrade() -> None:
     sa.Column('scheduled_at', distribute.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('started_at', distribute.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('fanned_out_at', distribute.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('resumed_at', distribute.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('finished_at', distribute.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('compiled', sa.JSON(), nullable=True),
     sa.Column('state_reason', sa.String(length=1000), nullable=True),
