@@ -8,13 +8,13 @@ import secrets
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from distribute import audience, states
 from distribute.addresses import normalise
 from distribute.errors import UserError
-from distribute.models import Campaign, Contact, ContactList, Delivery, Event, Release, Segment, utcnow
+from distribute.models import Campaign, ContactList, Delivery, Event, Release, Segment, utcnow
 from distribute.releases import parse_when
 from distribute.rendering import VARIANTS
 
@@ -117,13 +117,8 @@ def create_campaign(
                 f"{counts['suppressed']} suppressed, {counts['inactive']} unsubscribed or bounced"
             )
         if not again:
-            previous = session.scalar(
-                select(Campaign).where(
-                    Campaign.release_id == release.id, Campaign.variant == variant, Campaign.is_test.is_(False),
-                    Campaign.state != states.CANCELLED,
-                ).order_by(Campaign.id.desc())
-            )
-            if previous is not None and Audience.from_dict(previous.audience) == target:
+            previous = same_send(session, release, variant, target)
+            if previous is not None:
                 raise UserError(
                     f"campaign {previous.id} ({previous.state}) already sends this release to {target.describe()}; "
                     "nobody is mailed twice by accident: pass --again to send a second campaign anyway"
@@ -140,6 +135,17 @@ def create_campaign(
     session.add(campaign)
     session.flush()
     return campaign
+
+
+def same_send(session: Session, release: Release, variant: str, target: Audience) -> Campaign | None:
+    """The latest campaign, not cancelled and not a test, of this release and variant to this audience."""
+    candidates = session.scalars(
+        select(Campaign).where(
+            Campaign.release_id == release.id, Campaign.variant == variant, Campaign.is_test.is_(False),
+            Campaign.state != states.CANCELLED,
+        ).order_by(Campaign.id.desc())
+    )
+    return next((c for c in candidates if Audience.from_dict(c.audience) == target), None)
 
 
 def dry_run(session: Session, targets: list[str], sample: int = 10) -> dict:
@@ -268,8 +274,3 @@ def summary(c: Campaign, release_slug: str, recipients: int | None = None) -> di
         "scheduled_at": iso(c.scheduled_at), "started_at": iso(c.started_at), "finished_at": iso(c.finished_at),
         "created_at": iso(c.created_at),
     }
-
-
-def contact_names(session: Session, emails: list[str]) -> dict[str, Contact]:
-    keys = [e.lower() for e in emails]
-    return {c.email_key: c for c in session.scalars(select(Contact).where(and_(Contact.email_key.in_(keys))))}

@@ -31,18 +31,23 @@ def embedded_worker(app: Celery, settings: Settings) -> Iterator[None]:
         worker.stop()  # a warm shutdown now, rather than at the consumer's next poll timeout
 
 
-def _active(session, campaign_ids: list[int]) -> bool:
-    """Anything left that this run can finish: a campaign due or sending with work not deferred."""
-    campaigns = session.execute(select(Campaign.id, Campaign.state).where(Campaign.id.in_(campaign_ids))).all()
-    for campaign_id, state in campaigns:
+def active(session, campaign_ids: list[int]) -> bool:
+    """Anything left that a worker can finish now: a campaign due, or sending with work that is
+    not waiting for a retry time."""
+    campaigns = session.execute(
+        select(Campaign.id, Campaign.state, Campaign.fanned_out_at).where(Campaign.id.in_(campaign_ids))
+    ).all()
+    for campaign_id, state, fanned_out_at in campaigns:
         if state == states.SCHEDULED:
             return True
         if state == states.SENDING:
+            if fanned_out_at is None:
+                return True
             waiting = session.scalar(
                 select(Delivery.id).where(Delivery.campaign_id == campaign_id,
                                           Delivery.state.in_((states.QUEUED, states.DELIVERY_SENDING))).limit(1)
             )
-            if waiting is not None or session.get(Campaign, campaign_id).fanned_out_at is None:
+            if waiting is not None:
                 return True
     return False
 
@@ -62,7 +67,7 @@ def run_until_idle(app: Celery, settings: Settings, campaign_ids: list[int],
                 app.send_task(SWEEP)
                 next_sweep = time.monotonic() + min(settings.sweep_seconds, EMBEDDED_SWEEP_SECONDS)
             with rt.sessions() as session:
-                done = not forever and not _active(session, campaign_ids)
+                done = not forever and not active(session, campaign_ids)
                 if on_progress and campaign_ids:
                     on_progress(*progress(session, campaign_ids))
                 if done:

@@ -65,7 +65,7 @@ class Sender:
             transport.close()
             self._local.transport = None
 
-    def builder(self, session: Session, campaign: Campaign) -> MessageBuilder:
+    def builder(self, campaign: Campaign) -> MessageBuilder:
         builder = self._builders.get(campaign.id)
         if builder is None:
             compiled = CompiledMessage.from_dict(campaign.compiled)
@@ -95,7 +95,7 @@ class Sender:
                        Delivery.attempts, Delivery.first_attempt_at)
                 .where(Delivery.id.in_(claimed)).order_by(Delivery.id)
             ).all()
-            builder = self.builder(session, campaign)
+            builder = self.builder(campaign)
         if len(rows) < len(delivery_ids):
             # Normal when Celery delivers a task twice (visibility timeout, a restored message):
             # the other copy holds or has finished these rows.

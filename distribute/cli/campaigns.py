@@ -33,12 +33,12 @@ def follow(app: App, campaign_ids: list[int], quiet: bool = False) -> None:
         if app.settings.broker_url:
             for campaign_id in campaign_ids:
                 celery.runtime().broker.start(campaign_id)  # due ones start now; the rest when beat finds them
-            from distribute.embedded import _active
+            from distribute.embedded import active
 
             while True:
                 with app.session() as session:
                     show(*progress(session, campaign_ids))
-                    if not _active(session, campaign_ids):
+                    if not active(session, campaign_ids):
                         break
                 time.sleep(0.5)
         else:

@@ -14,7 +14,7 @@ from distribute.contacts import import_contacts
 from distribute.db import upgrade
 from distribute.message import MessageBuilder, Recipient
 from distribute.cli.campaigns import follow, print_stats
-from distribute.models import Campaign, Release
+from distribute.models import Release
 from distribute.stats import campaign_stats
 from distribute.paths import SAMPLES_DIR
 from distribute.releases import read_release, store_release
@@ -97,12 +97,10 @@ def demo(app: App, out: Path) -> None:
     new, existing = [], []
     with app.session() as session:
         for variant, segment in (("journalist", "mideast-rights"), ("supporter", "supporters")):
-            previous = session.scalar(select(Campaign.id).where(
-                Campaign.release_id == release.id, Campaign.variant == variant, Campaign.is_test.is_(False),
-                Campaign.state != "cancelled").order_by(Campaign.id))
+            previous = campaigns.same_send(session, release, variant, campaigns.Audience(segments=(segment,)))
             if previous:
-                existing.append(previous)
-                console.print(f"   {variant}s: already sent as campaign {previous}")
+                existing.append(previous.id)
+                console.print(f"   {variant}s: already sent as campaign {previous.id}")
             else:
                 campaign = campaigns.create_campaign(session, release, targets=[f"segment:{segment}"], variant=variant,
                                                      zone=app.settings.zone)
