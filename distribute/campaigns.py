@@ -88,6 +88,7 @@ def create_campaign(
     at: str | None = None,
     test: list[str] | None = None,
     again: bool = False,
+    track: bool = True,
     now: dt.datetime | None = None,
 ) -> Campaign:
     """Validate everything, then store the campaign as scheduled. Nothing is queued here."""
@@ -131,6 +132,7 @@ def create_campaign(
         audience=target.to_dict(),
         is_test=bool(test),
         scheduled_at=when,
+        track=track,
     )
     session.add(campaign)
     session.flush()

@@ -17,6 +17,7 @@ from distribute.config import Settings
 from distribute.db import make_engine, make_sessionmaker
 
 START, SEND_BATCH, SWEEP = "distribute.start_campaign", "distribute.send_batch", "distribute.sweep"
+FEEDBACK = "distribute.feedback"  # the bounce mailbox and the retention purge
 
 
 class CeleryBroker:
@@ -81,7 +82,10 @@ def create_celery(settings: Settings) -> Celery:
             "unacked_restore_interval": max(1.0, min(10.0, settings.visibility_timeout_seconds / 2)),
             "unacked_restore_throttle": 1 if settings.visibility_timeout_seconds < 120 else 10,
         },
-        beat_schedule={"sweep": {"task": SWEEP, "schedule": settings.sweep_seconds}},
+        beat_schedule={
+            "sweep": {"task": SWEEP, "schedule": settings.sweep_seconds},
+            "feedback": {"task": FEEDBACK, "schedule": max(30.0, settings.sweep_seconds)},
+        },
         worker_hijack_root_logger=False,
     )
     if not settings.broker_url:
@@ -123,6 +127,18 @@ def create_celery(settings: Settings) -> Celery:
 
         rt = runtime()
         sweep(rt.sessions, rt.settings, rt.broker)
+
+    @app.task(name=FEEDBACK, shared=False)
+    def feedback_task() -> None:
+        """Read the bounce mailbox, and purge raw tracking data past its retention."""
+        from distribute.feedback import purge_raw
+        from distribute.inbound import process_mailbox
+
+        rt = runtime()
+        if rt.settings.bounce_mailbox:
+            process_mailbox(rt.sessions, rt.settings, rt.settings.bounce_mailbox)
+        with rt.sessions.begin() as session:
+            purge_raw(session, rt.settings)
 
     @signals.worker_process_shutdown.connect(weak=False)
     def _close_transport(**_):

@@ -62,6 +62,26 @@ class Settings(BaseSettings):
     visibility_timeout_seconds: float = Field(3600, gt=0)
     embedded_workers: int = Field(2, ge=1, le=32)  # worker threads in the embedded mode
 
+    # What comes back. Bounces go to a VERP address made from this one ("bounces+TOKEN@…");
+    # unset, it is "bounces@" the sender's domain.
+    bounce_address: str | None = None
+    # Where asynchronous bounces and complaints arrive: imap(s)://user:pass@host/INBOX, or a
+    # Maildir or mbox path. Polled by the scheduler every sweep; unset, nothing is polled.
+    bounce_mailbox: str | None = None
+    # Soft bounces (mailbox full, expired …) suppress an address after this many campaigns in a row.
+    soft_bounce_campaigns: int = Field(3, ge=1, le=100)
+    track_by_default: bool = True  # `send --track/--no-track` decides per campaign
+    # An open fetched this soon after delivery is a security scanner's, not a person's.
+    machine_open_seconds: float = Field(10, ge=0)
+    # Raw tracking data (IP, user agent, provider payloads) is purged from events after this.
+    retention_days: int = Field(90, ge=1)
+    # ESP webhooks. A provider whose secret is not set has every webhook refused.
+    sendgrid_public_key: str | None = None
+    mailgun_signing_key: str | None = None
+    postmark_username: str | None = None
+    postmark_password: str | None = None
+    sns_topic_arns: str = ""  # comma-separated; empty: any topic (signatures are still checked)
+
     @field_validator("base_url")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
@@ -104,6 +124,10 @@ class Settings(BaseSettings):
     @property
     def sender_domain(self) -> str:
         return self.sender_address.rpartition("@")[2].lower()
+
+    @property
+    def bounce_mailbox_address(self) -> str:
+        return parseaddr(self.bounce_address)[1] if self.bounce_address else f"bounces@{self.sender_domain}"
 
     @cached_property
     def secret(self) -> str:

@@ -25,6 +25,7 @@ from distribute.config import Settings
 from distribute.message import new_ref
 from distribute.models import Campaign, Contact, Delivery, Release, Suppression, utcnow
 from distribute.rendering import compile_release
+from distribute.tracking import add_tracking
 from distribute.rule_sql import EmailDomain
 
 
@@ -131,7 +132,8 @@ def start_campaign(sessions: sessionmaker[Session], settings: Settings, broker: 
         if campaign.compiled is None:
             # Compiled at start, not at creation: the embargo line depends on when it goes out.
             release = session.get(Release, campaign.release_id)
-            campaign.compiled = compile_release(release, campaign.variant, settings, now=now).to_dict()
+            compiled = compile_release(release, campaign.variant, settings, now=now)
+            campaign.compiled = (add_tracking(compiled) if campaign.track else compiled).to_dict()
         insert_deliveries(session, campaign)
         campaign.fanned_out_at = now
     return enqueue_pending(sessions, settings, broker, campaign_id, now)

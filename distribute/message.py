@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from distribute.config import Settings
 from distribute.rendering import PLACEHOLDER, CompiledMessage
-from distribute.tokens import LinkSigner
+from distribute.tracking import OPEN_PIXEL, Tokens, click_index
 
 DELIVERY_HEADER = "X-Distribute-Delivery"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
@@ -72,7 +72,15 @@ class MessageBuilder:
     def __init__(self, compiled: CompiledMessage, settings: Settings, *, campaign_ref: str = "preview"):
         self.compiled = compiled
         self._base_url = settings.base_url
-        self._unsubscribe = LinkSigner(settings.secret, "unsubscribe")
+        self._tokens = Tokens(settings.secret)
+        self._unsubscribe = self._tokens.unsubscribe
+        self._campaign_ref = campaign_ref
+        # Tracking placeholders, when the campaign's message has them: (name, link number).
+        names = set(_split(compiled.html)[1]) | set(_split(compiled.text)[1])
+        self._clicks = [(name, click_index(name)) for name in sorted(names) if click_index(name) is not None]
+        self._tracked = OPEN_PIXEL in names
+        local, _, domain = settings.bounce_mailbox_address.partition("@")
+        self._bounce_local, self._bounce_domain = local, domain
         self._domain = settings.sender_domain
         self._unsubscribe_mailbox = f"unsubscribe@{self._domain}"
         self._html = _split(compiled.html)
@@ -103,7 +111,19 @@ class MessageBuilder:
             "greeting": f"Dear {name.split()[0]}," if name else "Hello,",
             "recipient_line": f"This email was sent to {who}{' at ' + outlet if outlet else ''}.",
             "unsubscribe_url": self.unsubscribe_url(ref),
-        }
+        } | self._tracking_values(ref)
+
+    def _tracking_values(self, ref: str) -> dict[str, str]:
+        values = {name: f"{self._base_url}/c/{self._tokens.click_token(ref, self._campaign_ref, n)}"
+                  for name, n in self._clicks}
+        if self._tracked:
+            values[OPEN_PIXEL] = f"{self._base_url}/o/{self._tokens.open.sign(ref)}.gif"
+        return values
+
+    def return_path(self, ref: str) -> str:
+        """The envelope sender (VERP): a bounce to it names this delivery, signed, so a forged
+        or stray bounce matches nothing."""
+        return f"{self._bounce_local}+{self._tokens.bounce.sign(ref)}@{self._bounce_domain}"
 
     def unsubscribe_url(self, ref: str) -> str:
         return f"{self._base_url}/unsubscribe/{self._unsubscribe.sign(ref)}"

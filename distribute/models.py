@@ -151,6 +151,8 @@ class Campaign(Base):
     resumed_at: Mapped[dt.datetime | None]  # the circuit breaker judges only what came after it
     finished_at: Mapped[dt.datetime | None]
     compiled: Mapped[dict[str, Any] | None]  # the CompiledMessage, made once when sending starts
+    # Open pixel and click rewriting. Journalists often prefer untracked mail: `send --no-track`.
+    track: Mapped[bool] = mapped_column(default=True)
     state_reason: Mapped[str | None] = mapped_column(String(1000))  # why it paused, failed, was cancelled
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -190,13 +192,27 @@ class Delivery(Base):
     last_reply: Mapped[str | None] = mapped_column(String(1000))
     message_id: Mapped[str | None] = mapped_column(String(300))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The summary of what came back, kept by distribute.feedback from the events.
+    bounce_kind: Mapped[str | None] = mapped_column(String(8))  # hard | soft | block
+    opens: Mapped[int] = mapped_column(default=0)
+    human_opens: Mapped[int] = mapped_column(default=0)
+    first_opened_at: Mapped[dt.datetime | None]
+    first_human_open_at: Mapped[dt.datetime | None]
+    clicks: Mapped[int] = mapped_column(default=0)
+    first_clicked_at: Mapped[dt.datetime | None]
+    unsubscribed_at: Mapped[dt.datetime | None]
+    complained_at: Mapped[dt.datetime | None]
 
 
 class Event(Base):
     """Something that happened to a delivery; append-only, with its source and raw data."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_delivery_at", "delivery_id", "at"), Index("ix_events_campaign_type", "campaign_id", "type"))
+    __table_args__ = (
+        Index("ix_events_delivery_at", "delivery_id", "at"),
+        Index("ix_events_campaign_type", "campaign_id", "type"),
+        Index("ix_events_at", "at"),  # the retention purge
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
     delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
@@ -205,3 +221,11 @@ class Event(Base):
     source: Mapped[str] = mapped_column(String(24))  # smtp | outbox | reconciler | operator | dsn | webhook …
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     data: Mapped[dict[str, Any] | None]
+    # The same signal twice (a webhook retried, a DSN read again) carries the same key: the
+    # unique index makes the second a no-op.
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # Raw tracking data, purged after DISTRIBUTE_RETENTION_DAYS: the provider's payload or the
+    # report's text, the user agent, the IP address (truncated before it is stored).
+    raw: Mapped[dict[str, Any] | None]
+    user_agent: Mapped[str | None] = mapped_column(String(500))
+    ip: Mapped[str | None] = mapped_column(String(64))

@@ -28,7 +28,7 @@ VARIANTS = ("journalist", "supporter")
 
 # Per-recipient values, written into the compiled message as DX__NAME__DX.
 PLACEHOLDERS = ("greeting", "recipient_line", "unsubscribe_url")
-PLACEHOLDER = re.compile(r"DX__([A-Z_]+)__DX")
+PLACEHOLDER = re.compile(r"DX__([A-Z_]+)__DX")  # tracking adds CLICK_A … and OPEN_URL
 
 
 def placeholder(name: str) -> str:
@@ -47,13 +47,14 @@ class CompiledMessage:
     text: str
     reply_to: str | None  # the media contact's address
     reply_to_name: str | None
+    links: tuple[str, ...] = ()  # the links tracking rewrote, in placeholder order (CLICK_A, CLICK_B …)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "CompiledMessage":
-        return cls(**data)
+        return cls(**data | {"links": tuple(data.get("links", ()))})
 
 
 @lru_cache(maxsize=4)

@@ -23,13 +23,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from sqlalchemy import Connection, and_, bindparam, exists, func, insert, not_, select, true, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from distribute import states
 from distribute.campaigns import move
 from distribute.config import Settings
+from distribute.bounces.classify import bounce_kind
 from distribute.fanout import finish_if_done
+from distribute.feedback import apply_bounce_policy
 from distribute.message import MessageBuilder, Recipient
 from distribute.models import Campaign, Contact, Delivery, Event, Suppression, utcnow
 from distribute.rendering import CompiledMessage
@@ -201,6 +202,7 @@ _RECORD = update(Delivery).where(Delivery.id == bindparam("b_id"), Delivery.clai
     state=bindparam("b_state"), claimed_by=None, lease_until=None, attempt_started_at=None,
     updated_at=bindparam("b_now"), last_code=bindparam("b_code"), last_reply=bindparam("b_reply"),
     next_attempt_at=bindparam("b_next"), sent_at=bindparam("b_sent_at"), message_id=bindparam("b_message_id"),
+    bounce_kind=bindparam("b_kind"),
 )
 _EVENT = insert(Event)
 
@@ -214,8 +216,6 @@ class _Run:
         self.sender, self.conn, self.campaign, self.builder, self.token = sender, conn, campaign, builder, token
         self.settings = sender.settings
         self.pending: dict | None = None  # the last outcome, not yet written
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        self.suppress = dialect.insert(Suppression).on_conflict_do_nothing(index_elements=["email_key"])
 
     def send(self, row) -> str:
         try:
@@ -231,7 +231,7 @@ class _Run:
             self.sender.rate_limiter.acquire(row.domain)
         if not self._mark(row):
             return "skipped"
-        envelope = Envelope(sender=self.settings.sender_address, recipient=row.email, ref=row.ref,
+        envelope = Envelope(sender=self.builder.return_path(row.ref), recipient=row.email, ref=row.ref,
                             campaign_ref=self.campaign.ref)
         try:
             result = self.sender.transport().send(envelope, message)
@@ -261,7 +261,8 @@ class _Run:
         if verdict.action == "sent":
             return states.DELIVERED, data, None
         if verdict.action == "bounce":
-            return states.BOUNCED, data | {"hard": verdict.hard}, None
+            # The same judgement as an asynchronous bounce's (distribute.bounces.classify).
+            return states.BOUNCED, data | {"hard": verdict.hard, "kind": bounce_kind(verdict)}, None
         # Temporary: try again later with exponential backoff and jitter, until the lifetime ends.
         s = self.settings
         now = utcnow()
@@ -277,12 +278,13 @@ class _Run:
                  next_at: dt.datetime | None = None) -> dict:
         now = utcnow()
         return {
-            "row": row, "state": state, "data": data, "hard": bool(data.get("hard")),
+            "row": row, "state": state, "data": data, "kind": data.get("kind"),
             "params": {
                 "b_id": row.id, "b_token": self.token, "b_state": state, "b_now": now, "b_code": code,
                 "b_reply": (reply or "")[:1000] or None, "b_next": next_at,
                 "b_sent_at": now if state == states.DELIVERED else None,
                 "b_message_id": f"<{row.ref}@{self.settings.sender_domain}>" if state == states.DELIVERED else None,
+                "b_kind": data.get("kind"),
             },
         }
 
@@ -299,11 +301,9 @@ class _Run:
             # what went wrong and everything that comes back later. One insert less per message.
             source = "smtp" if params["b_code"] else "sender"
             self.conn.execute(_EVENT, self._event(row.id, pending["state"], source, pending["data"]))
-        if pending["hard"]:
-            self.conn.execute(self.suppress.values(
-                email_key=row.email.lower(), reason=f"hard bounce: {params['b_code']} {params['b_reply']}"[:500],
-                source="hard-bounce", created_at=params["b_now"],
-            ))
+        if pending["kind"]:
+            apply_bounce_policy(self.conn, row.email.lower(), pending["kind"], f"{params['b_code']} {params['b_reply']}",
+                                self.settings, params["b_now"])
 
     def flush(self) -> None:
         if self.pending is not None:

@@ -154,9 +154,13 @@ _SENDER_SIGNALS: list[tuple[str, re.Pattern[str]]] = [
 ]
 _MAILBOX_FULL = _rx(
     r"mailbox\s+(?:is\s+)?full", r"full\s+mailbox", r"over\s*quota", r"quota\s+exceeded",
-    r"exceed(?:ed|s)?\s+(?:(?:its|their|the|his|her)\s+)?(?:storage|quota)",
+    r"exceed(?:ed|s|ing)?\s+(?:(?:its|their|the|his|her)\s+)?(?:storage|quota)",
     r"insufficient\s+(?:system\s+)?storage", r"mailbox\s+size\s+limit", r"out\s+of\s+storage",
     r"storage\s+(?:space|allocation|quota)",
+    # Wordings found in returned mail (tests/data/bounces): Sendmail/VMS "disk quota exceeded",
+    # qmail-ldap "user's mailfolder is full", IMail "Quota violation".
+    r"\bdisk\s+quota\b", r"reached\s+(?:(?:its|their|the|his|her)\s+)?quota", r"mail\s?folder\s+is\s+full",
+    r"quota\s+violation", r"too\s+much\s+mail\s+stored", r"mailbox\s+quota",
 )
 _TOO_BIG = _rx(
     r"too\s+(?:big|large)", r"message\s+size", r"size\s+(?:limit|exceeds)", r"message\s+length\s+exceeds",
@@ -177,6 +181,7 @@ _MAILBOX_UNKNOWN = _rx(
     r"does\s*n[o']?t\s+have\s+an?\s+[\w.-]+\s+account",
     r"unrouteable\s+address", r"invalid\s+(?:recipient|mailbox)",
     r"not\s+a\s+valid\s+(?:user|mailbox|recipient)", r"(?:user|recipient)\s+not\s+found",
+    r"invalid\s+(?:final\s+delivery\s+)?userid", r"addressee\s+unknown", r"no\s+such\s+user\s+here",
 )
 _MOVED = _rx(r"\bhas\s+moved\b", r"\bmailbox\s+moved\b")
 _GONE = _rx(  # X.2.1 is hard only with these words: RFC 3463 allows it to be temporary
@@ -196,8 +201,9 @@ _HARD_DETAILS = {
 }
 # RFC 4954 5.7.8 (bad credentials); RFC 7372 5.7.20-5.7.27 (DKIM, SPF, reverse DNS, DMARC).
 _AUTH_DETAILS = {"7.8"} | {f"7.{n}" for n in range(20, 28)}
-# Details too vague to decide anything: the text decides.
-_GENERIC_DETAILS = {"0.0", "1.0", "2.0", "5.0"}
+# Details too vague to decide anything: the text decides. X.3.0 ("other or undefined mail
+# system status", RFC 3463) is what Sendmail sends with "553 5.3.0 ... Addressee unknown".
+_GENERIC_DETAILS = {"0.0", "1.0", "2.0", "3.0", "5.0"}
 
 
 def classify_reply(code: int | None, text: str) -> Verdict:

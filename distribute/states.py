@@ -38,6 +38,7 @@ DELIVERY_FAILED = "failed"  # temporary failures until its lifetime ran out, or 
 SUPPRESSED = "suppressed"  # never sent: suppressed, unsubscribed or inactive
 DELIVERY_CANCELLED = "cancelled"
 UNKNOWN = "unknown"        # a worker died between starting the SMTP transaction and reading the reply
+COMPLAINED = "complained"  # delivered, then reported as spam by the recipient (ARF or an ESP)
 
 DELIVERY_TRANSITIONS: dict[str, frozenset[str]] = {
     QUEUED: frozenset({DELIVERY_SENDING, SUPPRESSED, DELIVERY_CANCELLED}),
@@ -45,14 +46,19 @@ DELIVERY_TRANSITIONS: dict[str, frozenset[str]] = {
     DEFERRED: frozenset({QUEUED, DELIVERY_CANCELLED}),
     # Operator decisions: `campaigns retry` re-queues failed ones, `retry --unknown` unknown ones.
     DELIVERY_FAILED: frozenset({QUEUED}),
-    UNKNOWN: frozenset({QUEUED, DELIVERY_CANCELLED}),
-    DELIVERED: frozenset(),
+    # A late signal settles an unknown outcome: a DSN or an ESP's "delivered"/"bounced" event.
+    UNKNOWN: frozenset({QUEUED, DELIVERY_CANCELLED, DELIVERED, BOUNCED}),
+    # After a relay accepted it, a message can still bounce (an asynchronous DSN) or be reported
+    # as spam. Nothing goes back: a "delivered" after a "bounced" is a late event, a no-op.
+    DELIVERED: frozenset({BOUNCED, COMPLAINED}),
     BOUNCED: frozenset(),
+    COMPLAINED: frozenset(),
     SUPPRESSED: frozenset(),
     DELIVERY_CANCELLED: frozenset(),
 }
 
-DELIVERY_STATES = (QUEUED, DELIVERY_SENDING, DEFERRED, DELIVERED, BOUNCED, DELIVERY_FAILED, UNKNOWN, SUPPRESSED, DELIVERY_CANCELLED)
+DELIVERY_STATES = (QUEUED, DELIVERY_SENDING, DEFERRED, DELIVERED, BOUNCED, COMPLAINED, DELIVERY_FAILED, UNKNOWN,
+                   SUPPRESSED, DELIVERY_CANCELLED)
 assert set(DELIVERY_STATES) == set(DELIVERY_TRANSITIONS)
 UNFINISHED = frozenset({QUEUED, DELIVERY_SENDING, DEFERRED})
 
@@ -65,3 +71,28 @@ def sources(table: dict[str, frozenset[str]], target: str) -> tuple[str, ...]:
 def check(table: dict[str, frozenset[str]], current: str, target: str) -> None:
     if target not in table[current]:
         raise IllegalTransition(f"cannot go from {current} to {target}")
+
+
+# --- what comes back after sending -------------------------------------------------------------
+# One vocabulary for every source (SMTP reply, DSN, ARF report, ESP webhook, pixel, link, the
+# unsubscribe page), after django-anymail's. Each maps to the delivery state it moves to, if any;
+# the move still has to be in DELIVERY_TRANSITIONS, so a duplicate or late signal is a no-op.
+FEEDBACK_TYPES = ("delivered", "bounced", "deferred", "complained", "opened", "clicked", "unsubscribed", "rejected")
+FEEDBACK_STATE: dict[str, str | None] = {
+    "delivered": DELIVERED,
+    "bounced": BOUNCED,
+    "complained": COMPLAINED,
+    # Engagement is counted on the delivery, not a state: a message can be opened, clicked and
+    # unsubscribed from in any order, any number of times.
+    "opened": None, "clicked": None, "unsubscribed": None,
+    # A delay warning, or an ESP that refused before sending (it keeps its own suppression
+    # list): worth keeping, but it does not settle the delivery.
+    "deferred": None, "rejected": None,
+}
+assert set(FEEDBACK_STATE) == set(FEEDBACK_TYPES)
+
+
+def feedback_target(current: str, type_: str) -> str | None:
+    """The state a feedback signal moves a delivery to, or None when it does not move it."""
+    target = FEEDBACK_STATE[type_]
+    return target if target and target in DELIVERY_TRANSITIONS[current] else None

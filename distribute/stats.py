@@ -5,23 +5,34 @@ The JSON shape is documented in the README and kept stable:
  "recipients": n, "counts": {state: n for every delivery state},
  "first_sent_at": iso|null, "last_sent_at": iso|null, "send_rate_per_second": float|null,
  "domains": [{"domain": …, "total": n, "sent": n, "deferred": n, "bounced": n, "failed": n, …}],
- "last_errors": [{"email": …, "state": …, "code": n|null, "reply": …, "at": iso}]}
+ "last_errors": [{"email": …, "state": …, "code": n|null, "reply": …, "at": iso}],
+ "tracked": bool,
+ "feedback": {"opened": n, "opened_human": n, "opened_machine_only": n, "opens": n, "opens_human": n,
+              "clicked": n, "clicks": n, "unsubscribed": n, "complained": n,
+              "bounced": {"hard": n, "soft": n, "block": n}},   (opened, clicked …: recipients; opens, clicks: times)
+ "links": [{"url": …, "clicks": n, "recipients": n}],
+ "recipients_detail": [{"email": …, "state": …, "bounce": hard|soft|block|null, "reply": …,
+                        "opens": n, "human_opens": n, "first_opened_at": iso|null, "clicks": n,
+                        "unsubscribed_at": iso|null, "complained_at": iso|null,
+                        "events": [{"type": …, "source": …, "at": iso, "data": {…}}]}],
+ "recipients_detail_truncated": bool}
+recipients_detail lists the recipients with anything to show (feedback or a failure), up to `detail_limit`.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from distribute import states
 from distribute.campaigns import get_campaign
-from distribute.models import Delivery, Release
+from distribute.models import Delivery, Event, Release
 
 TOP_DOMAINS = 20
 LAST_ERRORS = 10
 
 
-def campaign_stats(session: Session, campaign_id: int) -> dict:
+def campaign_stats(session: Session, campaign_id: int, *, detail_limit: int = 200) -> dict:
     campaign = get_campaign(session, campaign_id)
     release = session.get(Release, campaign.release_id)
     counts = dict.fromkeys(states.DELIVERY_STATES, 0) | dict(
@@ -67,6 +78,71 @@ def campaign_stats(session: Session, campaign_id: int) -> dict:
             {"email": e.email, "state": e.state, "code": e.last_code, "reply": e.last_reply, "at": e.updated_at.isoformat()}
             for e in errors
         ],
+        "tracked": campaign.track,
+        "feedback": _feedback(session, campaign_id),
+        "links": _links(session, campaign_id, (campaign.compiled or {}).get("links", [])),
+    } | _detail(session, campaign_id, detail_limit)
+
+
+def _feedback(session: Session, campaign_id: int) -> dict:
+    d = Delivery
+    row = session.execute(select(
+        func.count(d.first_opened_at), func.count(d.first_human_open_at),
+        func.coalesce(func.sum(d.opens), 0), func.coalesce(func.sum(d.human_opens), 0),
+        func.count(d.first_clicked_at), func.coalesce(func.sum(d.clicks), 0),
+        func.count(d.unsubscribed_at), func.count(d.complained_at),
+        *(func.count(case((d.bounce_kind == kind, 1))) for kind in ("hard", "soft", "block")),
+    ).where(d.campaign_id == campaign_id)).one()
+    opened, human, opens, human_opens, clicked, clicks, unsubscribed, complained, hard, soft, block = (int(v) for v in row)
+    return {
+        "opened": opened, "opened_human": human, "opened_machine_only": opened - human,
+        "opens": opens, "opens_human": human_opens, "clicked": clicked, "clicks": clicks,
+        "unsubscribed": unsubscribed, "complained": complained,
+        "bounced": {"hard": hard, "soft": soft, "block": block},
+    }
+
+
+def _links(session: Session, campaign_id: int, links: list[str]) -> list[dict]:
+    if not links:
+        return []
+    rows = session.execute(
+        select(Event.data, Event.delivery_id).where(Event.campaign_id == campaign_id, Event.type == "clicked")
+    ).all()
+    clicks = [0] * len(links)
+    who: list[set[int]] = [set() for _ in links]
+    for data, delivery_id in rows:
+        n = (data or {}).get("link")
+        if isinstance(n, int) and 0 <= n < len(links):
+            clicks[n] += 1
+            who[n].add(delivery_id)
+    return [{"url": url, "clicks": clicks[n], "recipients": len(who[n])} for n, url in enumerate(links)]
+
+
+def _detail(session: Session, campaign_id: int, limit: int) -> dict:
+    d = Delivery
+    interesting = or_(d.opens > 0, d.clicks > 0, d.unsubscribed_at.is_not(None), d.complained_at.is_not(None),
+                      d.state.in_((states.BOUNCED, states.COMPLAINED, states.DELIVERY_FAILED, states.UNKNOWN)))
+    rows = session.scalars(select(d).where(d.campaign_id == campaign_id, interesting).order_by(d.id).limit(limit + 1)).all()
+    truncated = len(rows) > limit
+    rows = rows[:limit]
+    events: dict[int, list[dict]] = {}
+    if rows:
+        for e in session.scalars(select(Event).where(Event.delivery_id.in_([r.id for r in rows])).order_by(Event.at, Event.id)):
+            events.setdefault(e.delivery_id, []).append(
+                {"type": e.type, "source": e.source, "at": e.at.isoformat(), "data": e.data})
+
+    def iso(value):
+        return value.isoformat() if value else None
+
+    return {
+        "recipients_detail": [
+            {"email": r.email, "state": r.state, "bounce": r.bounce_kind, "reply": r.last_reply,
+             "opens": r.opens, "human_opens": r.human_opens, "first_opened_at": iso(r.first_opened_at),
+             "clicks": r.clicks, "unsubscribed_at": iso(r.unsubscribed_at), "complained_at": iso(r.complained_at),
+             "events": events.get(r.id, [])}
+            for r in rows
+        ],
+        "recipients_detail_truncated": truncated,
     }
 
 

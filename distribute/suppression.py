@@ -22,7 +22,7 @@ from distribute.addresses import InvalidAddress, normalise
 from distribute.errors import UserError
 from distribute.models import Contact, Suppression
 
-SOURCES = ("manual", "import", "unsubscribe", "hard-bounce", "complaint")
+SOURCES = ("manual", "import", "unsubscribe", "hard-bounce", "soft-bounce", "complaint")
 EMAIL_HEADERS = ("email", "e-mail", "email address", "e-mail address", "email_address", "mail")
 BATCH_SIZE = 500  # rows per INSERT: 4 parameters each stays far below SQLite's variable limit
 

@@ -34,9 +34,9 @@ def cli(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from distribute.cli import campaigns, contacts, releases, segments, setup
+    from distribute.cli import bounces, campaigns, contacts, releases, segments, serve, setup
 
-    for module in (setup, releases, contacts, segments, campaigns):
+    for module in (setup, releases, contacts, segments, campaigns, bounces, serve):
         for command in module.COMMANDS:
             cli.add_command(command)
 

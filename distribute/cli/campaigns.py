@@ -57,10 +57,13 @@ def follow(app: App, campaign_ids: list[int], quiet: bool = False) -> None:
 @click.option("--dry-run", is_flag=True, help="Show the audience count and a sample; queue nothing.")
 @click.option("--again", is_flag=True, help="Allow a second campaign of this release to the same audience.")
 @click.option("--no-wait", is_flag=True, help="With real workers: queue and return at once (the default follows progress).")
+@click.option("--track/--no-track", default=None,
+              help="Count opens (a pixel) and clicks (signed redirect links). Journalists often prefer untracked "
+                   "mail: --no-track leaves links as written. Default: DISTRIBUTE_TRACK_BY_DEFAULT (on).")
 @json_option
 @pass_app
 def send(app: App, release_ref: str, targets: tuple[str, ...], variant: str, at: str | None, test: tuple[str, ...],
-         dry_run: bool, again: bool, no_wait: bool, as_json: bool) -> None:
+         dry_run: bool, again: bool, no_wait: bool, track: bool | None, as_json: bool) -> None:
     """Send a release to segments and lists, now or at a set time.
 
     \b
@@ -88,7 +91,8 @@ def send(app: App, release_ref: str, targets: tuple[str, ...], variant: str, at:
     with app.session() as session:
         release = get_release(session, release_ref)
         campaign = ops.create_campaign(session, release, targets=list(targets), variant=variant, zone=app.settings.zone,
-                                       at=at, test=list(test), again=again)
+                                       at=at, test=list(test), again=again,
+                                       track=app.settings.track_by_default if track is None else track)
         campaign_id, scheduled_at = campaign.id, campaign.scheduled_at
     future = at is not None and scheduled_at.timestamp() > time.time() + 1
     if not as_json:
@@ -216,12 +220,15 @@ def retry(app: App, campaign_id: int, unknown: bool) -> None:
 
 @click.command()
 @click.argument("campaign_id", type=int)
+@click.option("--recipients", "detail_limit", type=click.IntRange(0), default=200, show_default=True,
+              help="List at most this many recipients with feedback or failures, each with its events.")
 @json_option
 @pass_app
-def stats(app: App, campaign_id: int, as_json: bool) -> None:
-    """How a campaign did: counts per state, send rate, domains, last errors."""
+def stats(app: App, campaign_id: int, detail_limit: int, as_json: bool) -> None:
+    """How a campaign did: counts per state, send rate, domains, last errors; opens (human and
+    machine apart), clicks per link, unsubscribes, complaints and bounces, in totals and per recipient."""
     with app.session() as session:
-        data = campaign_stats(session, campaign_id)
+        data = campaign_stats(session, campaign_id, detail_limit=detail_limit)
     if as_json:
         print_json(data)
     else:
@@ -240,6 +247,25 @@ def print_stats(s: dict) -> None:
         console.print("  top domains: " + ", ".join(f"{d['domain']} {d['total']}" for d in s["domains"][:5]))
     for e in s["last_errors"][:5]:
         console.print(f"  {e['state']}: {e['email']} {e['code'] or ''} {e['reply'] or ''}"[:160], markup=False)
+    f = s["feedback"]
+    if not s["tracked"]:
+        console.print("  tracking off: no opens or clicks are recorded")
+    else:
+        console.print(f"  opened {f['opened']} ({f['opened_human']} by people, {f['opened_machine_only']} by machines only), "
+                      f"clicked {f['clicked']} ({f['clicks']} clicks)")
+    b = f["bounced"]
+    console.print(f"  unsubscribed {f['unsubscribed']}, complained {f['complained']}, "
+                  f"bounced {b['hard']} hard, {b['soft']} soft, {b['block']} blocked")
+    for link in s["links"]:
+        if link["clicks"]:
+            console.print(f"    {link['clicks']:>5} clicks  {link['url']}"[:160], markup=False)
+    for r in s["recipients_detail"][:20]:
+        what = ", ".join(part for part in (
+            f"{r['opens']} opens ({r['human_opens']} human)" if r["opens"] else "",
+            f"{r['clicks']} clicks" if r["clicks"] else "",
+            "unsubscribed" if r["unsubscribed_at"] else "", "complained" if r["complained_at"] else "",
+            f"{r['bounce']} bounce" if r["bounce"] else "") if part)
+        console.print(f"  {r['email']}: {r['state']}" + (f" — {what}" if what else ""), markup=False)
 
 
 COMMANDS = [send, run, campaigns, stats]

@@ -1,0 +1,46 @@
+"""`distribute serve`: the public web app (tracking, unsubscribe, web versions, webhooks)."""
+
+from __future__ import annotations
+
+import click
+
+from distribute.cli.common import App, console, pass_app
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 in a container).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="Processes.")
+@click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True, help="Threads per process.")
+@pass_app
+def serve(app: App, host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the public web app with gunicorn: open pixel, click redirect, unsubscribe and
+    preferences, web versions of releases, ESP webhooks.
+
+    Links in messages point at DISTRIBUTE_BASE_URL: set it to this app's public address.
+    """
+    from gunicorn.app.base import BaseApplication
+
+    from distribute.db import upgrade
+    from distribute.web import create_app
+
+    settings = app.settings
+    settings.secret  # fail now, with the variable's name, rather than in every worker
+    upgrade(app.engine)
+
+    class _Gunicorn(BaseApplication):
+        def load_config(self):
+            for key, value in {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
+                               "worker_class": "gthread", "accesslog": None, "graceful_timeout": 10,
+                               "keepalive": 5}.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            # Each worker process makes its own app: its own engine, pool and event writer.
+            return create_app(settings)
+
+    console.print(f"serving on http://{host}:{port} (links in messages use {settings.base_url})")
+    _Gunicorn().run()
+
+
+COMMANDS = [serve]

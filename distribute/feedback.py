@@ -1,0 +1,182 @@
+"""Everything that comes back after sending, written as events and summed up on the delivery.
+
+Every source (the pixel, the click redirect, the unsubscribe page, a DSN or ARF report from the
+bounce mailbox, an ESP webhook) is turned at its edge into a `Signal` in the one vocabulary of
+`states.FEEDBACK_TYPES`, and `record` is the only writer:
+
+* the Event row is appended first; a signal with a `dedupe_key` that was recorded before (a
+  webhook retried, a mailbox read twice) inserts nothing, and then nothing else happens either;
+* the delivery's state moves only by `states.DELIVERY_TRANSITIONS`, with a compare-and-set
+  UPDATE, so a late signal (a "delivered" after a "bounced") is kept as an event but changes
+  nothing, and counts never go twice;
+* suppression policy: a hard bounce, a complaint and an unsubscribe suppress the address at once;
+  soft bounces suppress after `DISTRIBUTE_SOFT_BOUNCE_CAMPAIGNS` campaigns in a row; a refusal
+  about us or the message ("block") never does.
+
+Functions take a Session or a Connection: the sender records its own SMTP outcomes through the
+same policy inside its transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, null, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from distribute import states
+from distribute.config import Settings
+from distribute.models import Contact, Delivery, Event, Suppression, utcnow
+from distribute.tracking import machine_open, truncate_ip
+
+BOUNCE_KINDS = ("hard", "soft", "block")
+RECORDED, DUPLICATE, UNMATCHED = "recorded", "duplicate", "unmatched"
+
+
+@dataclass(frozen=True)
+class Signal:
+    type: str  # one of states.FEEDBACK_TYPES
+    source: str  # pixel | link | unsubscribe | preferences | dsn | arf | ses | sendgrid | mailgun | postmark
+    delivery_id: int | None = None
+    ref: str | None = None  # the delivery's public reference, when the id is not known yet
+    at: dt.datetime | None = None
+    dedupe_key: str | None = None
+    data: dict[str, Any] | None = None  # what the event means: URL, status, reason …
+    raw: dict[str, Any] | None = None  # the source's own payload, purged after the retention
+    user_agent: str | None = None
+    ip: str | None = None  # as received; stored truncated
+    bounce_kind: str | None = None  # hard | soft | block, for "bounced"
+    reason: str | None = None  # for "bounced": the reply or diagnostic, kept as the delivery's last reply
+
+    def __post_init__(self):
+        if self.type not in states.FEEDBACK_TYPES:
+            raise ValueError(f"unknown feedback type {self.type!r}")
+        if self.type == "bounced" and self.bounce_kind not in BOUNCE_KINDS:
+            raise ValueError(f"a bounce needs a kind: {', '.join(BOUNCE_KINDS)}")
+
+
+_DELIVERY_COLUMNS = (Delivery.id, Delivery.campaign_id, Delivery.state, Delivery.email_key, Delivery.sent_at)
+
+
+def find_delivery(db, *, delivery_id: int | None = None, ref: str | None = None):
+    column, value = (Delivery.id, delivery_id) if delivery_id is not None else (Delivery.ref, ref)
+    if value is None:
+        return None
+    return db.execute(select(*_DELIVERY_COLUMNS).where(column == value)).first()
+
+
+def record(db, signal: Signal, settings: Settings) -> str:
+    """Record one signal: RECORDED, DUPLICATE (seen before: nothing done) or UNMATCHED (no such
+    delivery: a forged or stray signal, ignored). The caller commits."""
+    delivery = find_delivery(db, delivery_id=signal.delivery_id, ref=signal.ref)
+    if delivery is None:
+        return UNMATCHED
+    at = signal.at or utcnow()
+    data = dict(signal.data or {})
+    if signal.type == "opened":
+        seconds = (at - delivery.sent_at).total_seconds() if delivery.sent_at else None
+        machine = machine_open(signal.user_agent, signal.ip, seconds, settings.machine_open_seconds)
+        data["machine"] = machine
+    if signal.type == "bounced":
+        data["kind"] = signal.bounce_kind
+    values = {
+        "delivery_id": delivery.id, "campaign_id": delivery.campaign_id, "type": signal.type,
+        "source": signal.source, "at": at, "data": data or None, "dedupe_key": signal.dedupe_key,
+        "user_agent": (signal.user_agent or "")[:500] or None, "ip": truncate_ip(signal.ip),
+    }
+    if signal.raw is not None:  # else SQL NULL, not JSON null: the purge looks for IS NOT NULL
+        values["raw"] = signal.raw
+    if signal.dedupe_key is not None:
+        inserted = db.execute(_insert_ignoring(db, Event).values(values).on_conflict_do_nothing(
+            index_elements=["dedupe_key"]).returning(Event.id)).first()
+        if inserted is None:
+            return DUPLICATE
+    else:
+        db.execute(insert(Event).values(values))
+    _summarise(db, delivery, signal, data, at, settings)
+    return RECORDED
+
+
+def _summarise(db, delivery, signal: Signal, data: dict, at: dt.datetime, settings: Settings) -> None:
+    target = states.feedback_target(delivery.state, signal.type)
+    moved = False
+    if target:
+        changes: dict[str, Any] = {"state": target, "updated_at": at}
+        if target == states.DELIVERED:
+            changes["sent_at"] = at
+        if target == states.BOUNCED:
+            changes |= {"bounce_kind": signal.bounce_kind, "last_reply": (signal.reason or "")[:1000] or None}
+        # Compare-and-set: two signals for one delivery at once cannot both move it.
+        moved = bool(db.execute(update(Delivery).where(Delivery.id == delivery.id, Delivery.state == delivery.state)
+                                .values(**changes)).rowcount)
+    kind = signal.type
+    if kind == "opened":
+        human = data.get("machine") is None
+        db.execute(update(Delivery).where(Delivery.id == delivery.id).values(
+            opens=Delivery.opens + 1,
+            human_opens=Delivery.human_opens + (1 if human else 0),
+            first_opened_at=func.coalesce(Delivery.first_opened_at, at),
+            first_human_open_at=Delivery.first_human_open_at if not human
+            else func.coalesce(Delivery.first_human_open_at, at),
+        ))
+    elif kind == "clicked":
+        db.execute(update(Delivery).where(Delivery.id == delivery.id).values(
+            clicks=Delivery.clicks + 1, first_clicked_at=func.coalesce(Delivery.first_clicked_at, at)))
+    elif kind == "unsubscribed":
+        db.execute(update(Delivery).where(Delivery.id == delivery.id, Delivery.unsubscribed_at.is_(None))
+                   .values(unsubscribed_at=at))
+        suppress_address(db, delivery.email_key, "unsubscribed from a campaign", "unsubscribe", "unsubscribed", at)
+    elif kind == "complained":
+        db.execute(update(Delivery).where(Delivery.id == delivery.id, Delivery.complained_at.is_(None))
+                   .values(complained_at=at))
+        # A complaint suppresses whatever the delivery's state: the recipient said it is unwanted.
+        suppress_address(db, delivery.email_key, f"complaint ({signal.source})", "complaint", "complained", at)
+    elif kind == "bounced" and moved:
+        apply_bounce_policy(db, delivery.email_key, signal.bounce_kind, signal.reason, settings, at)
+
+
+def apply_bounce_policy(db, email_key: str, kind: str | None, reason: str | None, settings: Settings,
+                        at: dt.datetime) -> None:
+    """Hard: suppress now. Soft: suppress when the last N campaigns to the address all soft-bounced.
+    Block (a refusal about us or the message): never; the campaign's circuit breaker counts it."""
+    if kind == "hard":
+        suppress_address(db, email_key, f"hard bounce: {reason or ''}".strip()[:500], "hard-bounce", "bounced", at)
+    elif kind == "soft":
+        n = settings.soft_bounce_campaigns
+        recent = db.execute(
+            select(Delivery.bounce_kind).where(Delivery.email_key == email_key,
+                                               Delivery.state.in_((states.DELIVERED, states.BOUNCED, states.COMPLAINED)))
+            .order_by(Delivery.campaign_id.desc()).limit(n)
+        ).scalars().all()
+        if len(recent) == n and all(k == "soft" for k in recent):
+            suppress_address(db, email_key, f"soft bounces in {n} campaigns in a row: {reason or ''}".strip()[:500],
+                             "soft-bounce", "bounced", at)
+
+
+def suppress_address(db, email_key: str, reason: str, source: str, contact_status: str, at: dt.datetime) -> None:
+    db.execute(_insert_ignoring(db, Suppression).values(
+        email_key=email_key, reason=reason[:500], source=source, created_at=at,
+    ).on_conflict_do_nothing(index_elements=["email_key"]))
+    # The contact shows why; an address already unsubscribed or bounced keeps its first status.
+    db.execute(update(Contact).where(Contact.email_key == email_key, Contact.status == "active")
+               .values(status=contact_status, updated_at=at))
+
+
+def _insert_ignoring(db, table):
+    dialect = db.get_bind().dialect.name if hasattr(db, "get_bind") else db.dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
+def purge_raw(db, settings: Settings, now: dt.datetime | None = None) -> int:
+    """Drop raw tracking data (payloads, user agents, IPs) older than the retention; the events
+    themselves stay, so stats and a recipient's history do not change."""
+    cutoff = (now or utcnow()) - dt.timedelta(days=settings.retention_days)
+    return db.execute(update(Event).where(Event.at < cutoff, (Event.raw.is_not(None)) | (Event.ip.is_not(None))
+                                          | (Event.user_agent.is_not(None)))
+                      .values(raw=null(), ip=None, user_agent=None)).rowcount
+
+
+__all__ = ["Signal", "record", "find_delivery", "apply_bounce_policy", "suppress_address", "purge_raw",
+           "RECORDED", "DUPLICATE", "UNMATCHED"]

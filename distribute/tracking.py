@@ -1,0 +1,153 @@
+"""Open and click tracking: what is written into a campaign's message, and how a request that
+comes back is read.
+
+Once per campaign (when sending starts) every http(s) link of the compiled message is replaced
+by a placeholder, and the campaign keeps the list of the links it rewrote. Per recipient the
+placeholder becomes `BASE/c/TOKEN`, where TOKEN signs (delivery ref, campaign ref, link number)
+with HMAC-SHA256. The redirector answers only a token it signed, and only with a link from that
+campaign's own list: an edited token fails its signature, and no part of the URL is ever taken
+from the request, so it cannot be turned into an open redirect.
+
+Tokens carry random references only, never an address or a sequential id.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import ipaddress
+import re
+from urllib.parse import urlsplit
+
+from distribute.rendering import CompiledMessage, placeholder
+from distribute.tokens import LinkSigner
+
+OPEN_PIXEL = "open_url"
+_HREF = re.compile(r'href="([^"]*)"')
+_TEXT_URL = re.compile(r"https?://[^\s<>\"')\]]+")
+_TRAILING = ".,;:!?"
+
+
+def click_placeholder(n: int) -> str:
+    # Placeholders are letters and underscores only (see distribute.rendering): base 26.
+    letters = ""
+    while True:
+        n, r = divmod(n, 26)
+        letters = chr(65 + r) + letters
+        if n == 0:
+            return placeholder(f"click_{letters}")
+
+
+def click_index(name: str) -> int | None:
+    """'click_ab' -> its link number, for any placeholder name click_placeholder makes."""
+    if not name.startswith("click_"):
+        return None
+    n = 0
+    for ch in name[6:].upper():
+        n = n * 26 + (ord(ch) - 65)
+    return n
+
+
+def trackable(url: str) -> bool:
+    """Only absolute http(s) links are rewritten: mailto:, tel:, anchors and placeholders stay."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and "DX__" not in url
+
+
+def add_tracking(compiled: CompiledMessage) -> CompiledMessage:
+    """The compiled message with its links rewritten and an open pixel added; done once per campaign."""
+    links: list[str] = []
+    index: dict[str, int] = {}
+
+    def number(url: str) -> int:
+        if url not in index:
+            index[url] = len(links)
+            links.append(url)
+        return index[url]
+
+    def href(match: re.Match) -> str:
+        url = html.unescape(match.group(1)).strip()
+        return f'href="{click_placeholder(number(url))}"' if trackable(url) else match.group(0)
+
+    body = _HREF.sub(href, compiled.html)
+    pixel = (f'<img src="{placeholder(OPEN_PIXEL)}" width="1" height="1" alt="" '
+             'style="display:block;width:1px;height:1px;border:0;">')
+    body = body.replace("</body>", pixel + "</body>", 1) if "</body>" in body else body + pixel
+
+    def text_url(match: re.Match) -> str:
+        url = match.group(0).rstrip(_TRAILING)
+        rest = match.group(0)[len(url):]
+        # The text part links only to what the HTML part links to (the same release fields).
+        return click_placeholder(index[url]) + rest if url in index else match.group(0)
+
+    text = _TEXT_URL.sub(text_url, compiled.text)
+    return dataclasses.replace(compiled, html=body, text=text, links=tuple(links))
+
+
+class Tokens:
+    """The signed tokens of every public link. One key per purpose, so that a token made for
+    one endpoint is refused by every other."""
+
+    def __init__(self, secret: str):
+        self.open = LinkSigner(secret, "open")
+        self.click = LinkSigner(secret, "click")
+        self.unsubscribe = LinkSigner(secret, "unsubscribe")
+        self.bounce = LinkSigner(secret, "bounce")
+
+    def click_token(self, ref: str, campaign_ref: str, n: int) -> str:
+        return self.click.sign(f"{ref}.{campaign_ref}.{n}")
+
+    def read_click(self, token: str) -> tuple[str, str, int] | None:
+        value = self.click.unsign(token)
+        if value is None:
+            return None
+        ref, campaign_ref, n = value.split(".")
+        return ref, campaign_ref, int(n)
+
+
+# --- who opened it ------------------------------------------------------------------------------
+# Proxies that fetch images for the reader (Gmail, Yahoo) or for everyone at delivery (Apple Mail
+# Privacy Protection), and link scanners: an open by any of them says nothing about a person.
+_MACHINE_AGENTS = (
+    ("gmail-proxy", re.compile(r"GoogleImageProxy|ggpht\.com", re.I)),
+    ("yahoo-proxy", re.compile(r"YahooMailProxy", re.I)),
+    ("scanner", re.compile(r"Barracuda|Mimecast|Proofpoint|Symantec|MessageLabs|SafeLinks|Forcepoint|"
+                           r"Trend ?Micro|Sophos|bot\b|crawler|spider|python-requests|curl/|Go-http-client", re.I)),
+)
+# Apple's MPP fetches through Apple's own network, 17.0.0.0/8, with a browser-like agent that
+# carries no mail client's name.
+_APPLE = ipaddress.ip_network("17.0.0.0/8")
+
+
+def machine_open(user_agent: str | None, ip: str | None, seconds_after_send: float | None,
+                 scanner_window: float) -> str | None:
+    """Why an open is a machine's ("apple-mpp", "gmail-proxy", "scanner", "too-soon"), or None."""
+    agent = user_agent or ""
+    for name, pattern in _MACHINE_AGENTS:
+        if pattern.search(agent):
+            return name
+    try:
+        if ip and ipaddress.ip_address(ip) in _APPLE:
+            return "apple-mpp"
+    except ValueError:
+        pass
+    if not agent.strip():
+        return "scanner"
+    if seconds_after_send is not None and 0 <= seconds_after_send < scanner_window:
+        return "too-soon"
+    return None
+
+
+def truncate_ip(ip: str | None) -> str | None:
+    """The network, not the host: /24 for IPv4, /48 for IPv6 (what analytics tools keep)."""
+    if not ip:
+        return None
+    try:
+        address = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return None
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)

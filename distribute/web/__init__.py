@@ -1,0 +1,79 @@
+"""The public web app: open pixel, click redirect, unsubscribe and preferences, the web version
+of each release, and ESP webhooks. None of it needs a login: every link carries a signed token.
+
+Flask, because everything behind it is synchronous (SQLAlchemy sessions, the same code the
+workers run), its Jinja2 is the one the emails are rendered with, and gunicorn serves it in
+production; an async framework would only add a thread pool in front of the same calls.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+
+from flask import Flask, render_template
+
+from distribute.config import Settings, load_settings
+from distribute.db import make_engine, make_sessionmaker
+from distribute.paths import TEMPLATES_DIR
+from distribute.tracking import Tokens
+from distribute.web.buffer import EventBuffer
+
+log = logging.getLogger(__name__)
+
+
+class WebState:
+    """What the views share, made once per process by create_app."""
+
+    def __init__(self, settings: Settings, *, buffered: bool = True):
+        self.settings = settings
+        # Fail at start, not on the first click: in production the secret must be set.
+        self.tokens = Tokens(settings.secret)
+        self.engine = make_engine(settings.database_url)
+        self.sessions = make_sessionmaker(self.engine)
+        self.events = EventBuffer(self.sessions, settings)
+        if buffered:
+            self.events.start()
+        self.links: dict[str, tuple[str, ...]] = {}  # campaign ref -> its tracked links (never change)
+
+
+def create_app(settings: Settings | None = None, *, buffered: bool = True) -> Flask:
+    settings = settings or load_settings()
+    app = Flask(__name__, template_folder=str(TEMPLATES_DIR), static_folder=None)
+    # Werkzeug would answer "/c//x" or "/c/x/" with a redirect to a cleaned path; every Location
+    # this app sends must be a link a campaign signed, so such paths are plain 404s.
+    app.url_map.merge_slashes = False
+    app.url_map.strict_slashes = False
+    state = WebState(settings, buffered=buffered)
+    app.extensions["distribute"] = state
+    atexit.register(state.events.stop)  # write what is queued when the process ends
+
+    from distribute.web import pages, tracking_views, webhook_views
+
+    app.register_blueprint(tracking_views.blueprint)
+    app.register_blueprint(pages.blueprint)
+    app.register_blueprint(webhook_views.blueprint)
+
+    @app.errorhandler(404)
+    def not_found(_error):
+        return render_template("web/not_found.html", organisation=settings.organisation,
+                               postal_address=settings.postal_address), 404
+
+    @app.get("/healthz")
+    def health():
+        return {"ok": True}
+
+    @app.after_request
+    def headers(response):
+        # Nothing here is meant to be framed, cached by a proxy, or to leak the token onward.
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return app
+
+
+def web_state(app: Flask) -> WebState:
+    return app.extensions["distribute"]

@@ -1,0 +1,70 @@
+"""The hot endpoints: the open pixel and the click redirect. Neither waits on the database for
+a write (see distribute.web.buffer); the redirect reads only its campaign's link list, cached."""
+
+from __future__ import annotations
+
+import base64
+
+from flask import Blueprint, abort, current_app, redirect, request
+from sqlalchemy import select
+
+from distribute.feedback import Signal
+from distribute.models import Campaign, utcnow
+from distribute.tracking import trackable
+
+blueprint = Blueprint("tracking", __name__)
+
+# The smallest transparent GIF; the pixel always answers with it, whatever the token, so a bad
+# token learns nothing and a mail client never shows a broken image.
+PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+
+
+def _state():
+    return current_app.extensions["distribute"]
+
+
+def _client_ip() -> str | None:
+    # Behind a proxy the app is told who the client is; the proxy is the operator's to configure
+    # (gunicorn's --forwarded-allow-ips), so only what WSGI reports as the remote address is used.
+    return request.remote_addr
+
+
+@blueprint.get("/o/<token>.gif")
+def pixel(token: str):
+    state = _state()
+    ref = state.tokens.open.unsign(token)
+    if ref is not None:
+        state.events.put(Signal(type="opened", source="pixel", ref=ref, at=utcnow(),
+                                user_agent=request.headers.get("User-Agent"), ip=_client_ip()))
+    return PIXEL, 200, {"Content-Type": "image/gif", "Cache-Control": "no-store, no-cache, must-revalidate, private"}
+
+
+@blueprint.route("/c/<token>", methods=["GET", "HEAD"])
+def click(token: str):
+    state = _state()
+    parsed = state.tokens.read_click(token)
+    if parsed is None:
+        abort(404)
+    ref, campaign_ref, n = parsed
+    links = _links(state, campaign_ref)
+    if links is None or not 0 <= n < len(links) or not trackable(links[n]):
+        abort(404)
+    url = links[n]
+    if request.method == "GET":  # a HEAD is a link checker's, not a click
+        state.events.put(Signal(type="clicked", source="link", ref=ref, at=utcnow(), data={"url": url, "link": n},
+                                user_agent=request.headers.get("User-Agent"), ip=_client_ip()))
+    response = redirect(url, code=302)
+    response.autocorrect_location_header = False
+    return response
+
+
+def _links(state, campaign_ref: str) -> tuple[str, ...] | None:
+    links = state.links.get(campaign_ref)
+    if links is None:
+        with state.sessions() as session:
+            compiled = session.scalar(select(Campaign.compiled).where(Campaign.ref == campaign_ref))
+        if not compiled:
+            return None
+        links = tuple(compiled.get("links", ()))
+        state.links[campaign_ref] = links
+    return links

@@ -1,0 +1,144 @@
+"""distribute.feedback: every signal an append-only event, the delivery's summary moved only by
+the transition table, duplicates and late signals no-ops, and the suppression policy."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from sqlalchemy import func, select, update
+
+from distribute import states
+from distribute.config import Settings
+from distribute.feedback import DUPLICATE, RECORDED, UNMATCHED, Signal, purge_raw, record
+from distribute.models import Contact, Delivery, Event, Suppression
+from web_helpers import send_release
+
+JOURNALIST = "j.okafor@globalwire.example"
+
+
+@pytest.fixture
+def sent(run_cli, tmp_path):
+    return send_release(run_cli, tmp_path / "outbox")
+
+
+def _rec(db, settings, signal):
+    with db.sessions.begin() as s:
+        return record(s, signal, settings)
+
+
+def _d(db, address=JOURNALIST):
+    with db.sessions() as s:
+        return s.scalar(select(Delivery).where(Delivery.email == address).order_by(Delivery.id.desc()))
+
+
+def test_feedback_moves_follow_the_transition_table():
+    assert states.feedback_target(states.DELIVERED, "bounced") == states.BOUNCED
+    assert states.feedback_target(states.DELIVERED, "complained") == states.COMPLAINED
+    assert states.feedback_target(states.UNKNOWN, "delivered") == states.DELIVERED
+    # Late: nothing leaves a final state.
+    assert states.feedback_target(states.BOUNCED, "delivered") is None
+    assert states.feedback_target(states.COMPLAINED, "bounced") is None
+    assert states.feedback_target(states.DELIVERED, "opened") is None
+    for state in (states.BOUNCED, states.COMPLAINED, states.SUPPRESSED, states.DELIVERY_CANCELLED):
+        for type_ in states.FEEDBACK_TYPES:
+            assert states.feedback_target(state, type_) is None
+
+
+def test_a_webhook_twice_is_recorded_once(db, settings, sent):
+    d = _d(db)
+    signal = Signal(type="bounced", source="sendgrid", delivery_id=d.id, dedupe_key="sendgrid:ev-1",
+                    bounce_kind="hard", reason="550 5.1.1 user unknown", raw={"event": "bounce"})
+    assert _rec(db, settings, signal) == RECORDED
+    assert _rec(db, settings, signal) == DUPLICATE
+    with db.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Event).where(Event.type == "bounced")) == 1
+    assert _d(db).state == states.BOUNCED and _d(db).bounce_kind == "hard"
+
+
+def test_a_late_delivered_after_bounced_changes_nothing(db, settings, sent):
+    d = _d(db)
+    _rec(db, settings, Signal(type="bounced", source="dsn", delivery_id=d.id, bounce_kind="soft", reason="mailbox full"))
+    assert _rec(db, settings, Signal(type="delivered", source="ses", delivery_id=d.id, dedupe_key="ses:x")) == RECORDED
+    after = _d(db)
+    assert after.state == states.BOUNCED and after.bounce_kind == "soft"
+    with db.sessions() as s:  # kept as an event all the same: the log is append-only
+        assert s.scalar(select(func.count()).select_from(Event).where(Event.type == "delivered")) == 1
+
+
+def test_an_unknown_outcome_is_settled_by_a_later_signal(db, settings, sent):
+    d = _d(db)
+    with db.sessions.begin() as s:
+        s.execute(update(Delivery).where(Delivery.id == d.id).values(state=states.UNKNOWN, sent_at=None))
+    _rec(db, settings, Signal(type="delivered", source="mailgun", delivery_id=d.id, dedupe_key="mg:1"))
+    assert _d(db).state == states.DELIVERED and _d(db).sent_at is not None
+
+
+def test_a_signal_for_no_delivery_is_ignored(db, settings, sent):
+    assert _rec(db, settings, Signal(type="complained", source="arf", ref="not-a-ref")) == UNMATCHED
+    with db.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Suppression)) == 0
+
+
+@pytest.mark.parametrize("kind, suppressed", [("hard", True), ("soft", False), ("block", False)])
+def test_bounce_policy(db, settings, sent, kind, suppressed):
+    d = _d(db)
+    _rec(db, settings, Signal(type="bounced", source="dsn", delivery_id=d.id, bounce_kind=kind, reason="x"))
+    with db.sessions() as s:
+        assert (s.scalar(select(Suppression.source).where(Suppression.email_key == JOURNALIST)) is not None) is suppressed
+        assert s.scalar(select(Contact.status).where(Contact.email_key == JOURNALIST)) == ("bounced" if suppressed else "active")
+
+
+def test_complaint_suppresses_at_once(db, settings, sent):
+    d = _d(db)
+    _rec(db, settings, Signal(type="complained", source="arf", delivery_id=d.id, dedupe_key="arf:1"))
+    assert _d(db).state == states.COMPLAINED and _d(db).complained_at is not None
+    with db.sessions() as s:
+        assert s.scalar(select(Suppression.source).where(Suppression.email_key == JOURNALIST)) == "complaint"
+
+
+def test_soft_bounces_suppress_after_n_campaigns_in_a_row(db, settings, run_cli, sent):
+    settings = settings.model_copy(update={"soft_bounce_campaigns": 2})
+    _rec(db, settings, Signal(type="bounced", source="dsn", delivery_id=_d(db).id, bounce_kind="soft", reason="full"))
+    assert run_cli("send", "1", "--to", "rights", "--again").exit_code == 0
+    with db.sessions() as s:
+        assert s.scalar(select(Suppression).where(Suppression.email_key == JOURNALIST)) is None
+    _rec(db, settings, Signal(type="bounced", source="dsn", delivery_id=_d(db).id, bounce_kind="soft", reason="full"))
+    with db.sessions() as s:
+        assert s.scalar(select(Suppression.source).where(Suppression.email_key == JOURNALIST)) == "soft-bounce"
+
+
+def test_the_next_campaign_skips_a_hard_bounced_or_complaining_address(db, settings, run_cli, sent):
+    other = "sofia.reyes@eldiario-sur.example"
+    _rec(db, settings, Signal(type="bounced", source="dsn", delivery_id=_d(db).id, bounce_kind="hard", reason="5.1.1"))
+    _rec(db, settings, Signal(type="complained", source="arf", delivery_id=_d(db, other).id))
+    result = run_cli("send", "1", "--to", "rights", "--again", "--json")
+    assert result.exit_code == 0, result.output
+    stats = json.loads(result.output)
+    with db.sessions() as s:
+        second = {d.email: d.state for d in s.scalars(select(Delivery).where(Delivery.campaign_id == stats["campaign"]))}
+    assert second[JOURNALIST] == states.SUPPRESSED and second[other] == states.SUPPRESSED
+    assert sum(1 for state in second.values() if state == states.DELIVERED) == stats["recipients"] - 2
+
+
+def test_purge_drops_raw_data_but_keeps_events(db, settings, sent):
+    d = _d(db)
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.retention_days + 1)
+    _rec(db, settings, Signal(type="opened", source="pixel", delivery_id=d.id, at=old, user_agent="UA", ip="198.51.100.7"))
+    _rec(db, settings, Signal(type="clicked", source="link", delivery_id=d.id, user_agent="UA", ip="2001:db8:1:2::9",
+                              raw={"x": 1}))
+    with db.sessions.begin() as s:
+        assert purge_raw(s, settings) == 1
+    with db.sessions() as s:
+        events = {e.type: e for e in s.scalars(select(Event).where(Event.delivery_id == d.id))}
+    assert events["opened"].ip is None and events["opened"].user_agent is None
+    assert events["clicked"].ip == "2001:db8:1::" and events["clicked"].raw == {"x": 1}
+    assert _d(db).opens == 1
+
+
+def test_signal_validation():
+    with pytest.raises(ValueError):
+        Signal(type="exploded", source="x")
+    with pytest.raises(ValueError):
+        Signal(type="bounced", source="x")  # a bounce needs a kind

@@ -1,0 +1,217 @@
+"""The public web app through Flask's test client: pixel, click, unsubscribe, preferences, web
+version. (tests/test_web_server.py runs the same app behind gunicorn on a real socket.)"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from sqlalchemy import select, update
+
+from distribute.config import Settings
+from distribute.models import Contact, Delivery, Event, Release, Suppression
+from distribute.web import create_app
+from web_helpers import BASE, path, send_release
+
+JOURNALIST = "j.okafor@globalwire.example"
+OTHER = "sofia.reyes@eldiario-sur.example"
+
+
+@pytest.fixture
+def web(db, tmp_path):
+    settings = Settings(database_url=db.url, secret_key="test-secret-key", base_url=BASE,
+                        outbox_dir=tmp_path / "outbox")
+    app = create_app(settings, buffered=False)  # the test flushes the event buffer itself
+    state = app.extensions["distribute"]
+    yield app.test_client(), state
+    state.events.stop()  # writes what a test left queued while its database still exists
+    state.engine.dispose()
+
+
+@pytest.fixture
+def sent(run_cli, tmp_path):
+    return send_release(run_cli, tmp_path / "outbox")
+
+
+def _delivery(db, address):
+    with db.sessions() as s:
+        return s.scalar(select(Delivery).where(Delivery.email == address))
+
+
+def test_messages_carry_tracked_links_and_a_pixel(sent):
+    clicks = sent.clicks(JOURNALIST)
+    assert clicks and all(JOURNALIST not in link and "@" not in link for link in clicks)
+    assert "https://example.org/reports/clinic-water" not in sent.html(JOURNALIST)
+    assert sent.pixel(JOURNALIST).endswith(".gif")
+    # The text part links through the same redirects as the HTML part.
+    assert any(link in sent.text(JOURNALIST) for link in clicks)
+    # Each recipient's links are their own.
+    assert not set(clicks) & set(sent.clicks(OTHER))
+
+
+def test_pixel_records_opens_and_tells_machines_apart(web, sent, db):
+    client, state = web
+    pixel = path(sent.pixel(JOURNALIST))
+    with db.sessions.begin() as s:  # delivered a minute ago: not a scanner's instant fetch
+        s.execute(update(Delivery).where(Delivery.email == JOURNALIST)
+                  .values(sent_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)))
+    human = client.get(pixel, headers={"User-Agent": "Mozilla/5.0 (Windows NT 10.0) Thunderbird/128.0"},
+                       environ_base={"REMOTE_ADDR": "203.0.113.77"})
+    assert human.status_code == 200 and human.mimetype == "image/gif" and human.data.startswith(b"GIF89a")
+    client.get(pixel, headers={"User-Agent": "Mozilla/5.0 (via ggpht.com GoogleImageProxy)"})
+    client.get(pixel, headers={"User-Agent": "Mozilla/5.0"}, environ_base={"REMOTE_ADDR": "17.58.1.2"})  # Apple MPP
+    assert state.events.flush() == 3
+    d = _delivery(db, JOURNALIST)
+    assert (d.opens, d.human_opens) == (3, 1) and d.first_human_open_at is not None
+    with db.sessions() as s:
+        events = s.scalars(select(Event).where(Event.delivery_id == d.id, Event.type == "opened").order_by(Event.id)).all()
+    assert [e.data["machine"] for e in events] == [None, "gmail-proxy", "apple-mpp"]
+    assert events[0].ip == "203.0.113.0"  # stored truncated
+    # A forged pixel still answers with the image, and records nothing.
+    assert client.get("/o/forged.gif").status_code == 200
+    assert state.events.flush() == 0
+
+
+def test_an_open_seconds_after_delivery_is_a_scanner(web, sent, db):
+    client, state = web
+    client.get(path(sent.pixel(OTHER)), headers={"User-Agent": "Mozilla/5.0 (Windows NT 10.0) Outlook"})
+    state.events.flush()
+    d = _delivery(db, OTHER)
+    assert (d.opens, d.human_opens) == (1, 0)
+
+
+def test_click_redirects_to_the_signed_link_and_is_recorded(web, sent, db):
+    client, state = web
+    link = sent.clicks(JOURNALIST)[0]
+    response = client.get(path(link))
+    assert response.status_code == 302
+    target = response.headers["Location"]
+    assert target.startswith("https://") and "press.example.org" not in target
+    state.events.flush()
+    d = _delivery(db, JOURNALIST)
+    assert d.clicks == 1 and d.first_clicked_at is not None
+    with db.sessions() as s:
+        event = s.scalar(select(Event).where(Event.delivery_id == d.id, Event.type == "clicked"))
+    assert event.data["url"] == target and event.source == "link"
+    # A link checker's HEAD is answered but not counted.
+    assert client.head(path(link)).status_code == 302
+    assert state.events.flush() == 0
+
+
+EVIL = ["//evil.test", "https:evil.test", "/\\evil.test", "\x00https://evil.test", " https://evil.test",
+        "javascript:alert(1)", "https://evil.test", "%2F%2Fevil.test", "..%2F..%2Fevil.test", "\\\\evil.test"]
+
+
+@pytest.mark.parametrize("evil", EVIL)
+def test_edited_click_links_never_redirect_outside_the_campaign(web, sent, evil):
+    client, _ = web
+    link = path(sent.clicks(JOURNALIST)[0])
+    token = link.removeprefix("/c/")
+    ref, campaign, n_sig = token.split(".", 2)
+    allowed = {client.get(path(c)).headers["Location"] for c in sent.clicks(JOURNALIST)}
+    candidates = [
+        f"/c/{evil}", f"/c/{token}{evil}", f"/c/{evil}{token}", f"/c/{token}/{evil}",
+        f"/c/{ref}.{campaign}.{n_sig[:-1]}x", f"/c/{ref}.{campaign}.9{n_sig}", f"/c/{token}?url={evil}",
+        f"/c/{token}#{evil}", f"/c/{token[:-2]}", f"/c/{ref}.{campaign}.99",
+    ]
+    for candidate in candidates:
+        response = client.get(candidate)
+        location = response.headers.get("Location")
+        assert location is None or location in allowed, (candidate, location)
+        if response.status_code != 302:
+            assert response.status_code == 404, candidate
+
+
+def test_links_from_one_campaign_cannot_reach_another_campaigns_links(web, sent):
+    client, state = web
+    token = path(sent.clicks(JOURNALIST)[0]).removeprefix("/c/")
+    ref = token.split(".")[0]
+    # Signing a link number the campaign does not have still ends in a 404.
+    forged = state.tokens.click_token(ref, "nosuchcampaign", 0)
+    assert client.get(f"/c/{forged}").status_code == 404
+
+
+def test_one_click_unsubscribe_post(web, sent, db):
+    client, _ = web
+    url = path(sent.unsubscribe(JOURNALIST))
+    response = client.post(url, data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200 and b"unsubscribed" in response.data
+    with db.sessions() as s:
+        assert s.scalar(select(Suppression.source).where(Suppression.email_key == JOURNALIST)) == "unsubscribe"
+        assert s.scalar(select(Contact.status).where(Contact.email_key == JOURNALIST)) == "unsubscribed"
+    assert _delivery(db, JOURNALIST).unsubscribed_at is not None
+    # The mail client may send it twice: one event, still 200.
+    assert client.post(url, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    with db.sessions() as s:
+        assert len(s.scalars(select(Event).where(Event.type == "unsubscribed")).all()) == 1
+
+
+def test_get_never_unsubscribes(web, sent, db):
+    client, _ = web
+    url = path(sent.unsubscribe(JOURNALIST))
+    page = client.get(url)
+    assert page.status_code == 200 and b"<form method=\"post\"" in page.data and b"Unsubscribe" in page.data
+    with db.sessions() as s:
+        assert s.scalar(select(Contact.status).where(Contact.email_key == JOURNALIST)) == "active"
+        assert s.scalar(select(Suppression).where(Suppression.email_key == JOURNALIST)) is None
+    done = client.post(url, data={"confirm": "yes"})
+    assert done.status_code == 200 and b"You are unsubscribed" in done.data
+    with db.sessions() as s:
+        assert s.scalar(select(Contact.status).where(Contact.email_key == JOURNALIST)) == "unsubscribed"
+
+
+def test_tampered_unsubscribe_token_is_a_404(web, sent, db):
+    client, _ = web
+    url = path(sent.unsubscribe(JOURNALIST))
+    assert client.post(url[:-1] + ("A" if url[-1] != "A" else "B"), data={"List-Unsubscribe": "One-Click"}).status_code == 404
+    assert client.get("/unsubscribe/whatever").status_code == 404
+    with db.sessions() as s:
+        assert s.scalar(select(Suppression)) is None
+
+
+def test_journalist_preferences_opt_out_of_a_beat(web, sent, db):
+    client, _ = web
+    with db.sessions.begin() as s:
+        s.execute(update(Contact).where(Contact.email_key == JOURNALIST).values(beat="human rights; climate"))
+    url = path(sent.unsubscribe(JOURNALIST)).replace("/unsubscribe/", "/preferences/")
+    page = client.get(url)
+    assert page.status_code == 200 and b"climate" in page.data and b"human rights" in page.data
+    saved = client.post(url, data={"keep": ["human rights"]})
+    assert saved.status_code == 200 and b"Saved" in saved.data
+    with db.sessions() as s:
+        contact = s.scalar(select(Contact).where(Contact.email_key == JOURNALIST))
+    assert contact.beat == "human rights" and contact.status == "active"
+    everything = client.post(url, data={"all": "unsubscribe"})
+    assert b"You are unsubscribed" in everything.data
+    with db.sessions() as s:
+        assert s.scalar(select(Contact.status).where(Contact.email_key == JOURNALIST)) == "unsubscribed"
+
+
+def test_web_version_is_404_until_sent_and_until_the_embargo_lifts(web, run_cli, db, tmp_path):
+    client, _ = web
+    assert run_cli("contacts", "import", "--kind", "journalist",
+                   str(__import__("conftest").REPO / "samples" / "contacts.csv")).exit_code == 0
+    assert run_cli("release", "add", str(__import__("conftest").REPO / "samples" / "release.md")).exit_code == 0
+    with db.sessions() as s:
+        slug = s.scalar(select(Release.slug))
+    assert client.get(f"/releases/{slug}").status_code == 404  # not sent yet
+    with db.sessions.begin() as s:
+        s.execute(update(Release).values(embargo_until=dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)))
+    assert run_cli("segments", "add", "rights", "--where", 'beat = "human rights"').exit_code == 0
+    assert run_cli("send", "1", "--to", "rights").exit_code == 0
+    assert client.get(f"/releases/{slug}").status_code == 404  # sent, but under embargo
+    with db.sessions.begin() as s:
+        s.execute(update(Release).values(embargo_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
+    page = client.get(f"/releases/{slug}")
+    assert page.status_code == 200 and b"<h1>" in page.data
+    assert client.get("/releases/no-such-release").status_code == 404
+
+
+def test_untracked_campaign_leaves_links_alone(run_cli, tmp_path):
+    sent = send_release(run_cli, tmp_path / "outbox", "--no-track")
+    html = sent.html(JOURNALIST)
+    assert "/c/" not in html and "/o/" not in html
+    assert "https://example.org/reports/clinic-water" in html
+    stats = json.loads(run_cli("stats", "1", "--json").output)
+    assert stats["tracked"] is False and stats["links"] == []
