@@ -14,7 +14,7 @@ from celery.contrib.testing.worker import start_worker
 from sqlalchemy import select
 
 from distribute import states
-from distribute.celery_app import SWEEP
+from distribute.celery_app import FEEDBACK, SWEEP
 from distribute.config import Settings
 from distribute.models import Campaign, Delivery
 from distribute.stats import progress
@@ -61,11 +61,15 @@ def run_until_idle(app: Celery, settings: Settings, campaign_ids: list[int],
         for campaign_id in campaign_ids:
             rt.broker.start(campaign_id)
         next_sweep = time.monotonic() + min(settings.sweep_seconds, EMBEDDED_SWEEP_SECONDS)
+        next_feedback = time.monotonic()
         while True:
             time.sleep(0.1)
             if time.monotonic() >= next_sweep:
                 app.send_task(SWEEP)
                 next_sweep = time.monotonic() + min(settings.sweep_seconds, EMBEDDED_SWEEP_SECONDS)
+            if forever and time.monotonic() >= next_feedback:  # `distribute run`: the bounce mailbox too
+                app.send_task(FEEDBACK)
+                next_feedback = time.monotonic() + 60
             with rt.sessions() as session:
                 done = not forever and not active(session, campaign_ids)
                 if on_progress and campaign_ids:

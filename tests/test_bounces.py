@@ -364,6 +364,7 @@ class _FakeIMAP:
 
     def select(self, folder):
         self.calls.append(("select", folder))
+        return "OK", [b"2"]
 
     def uid(self, command, *args):
         self.calls.append((command, *args))

@@ -4,12 +4,16 @@ version. (tests/test_web_server.py runs the same app behind gunicorn on a real s
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import json
+import time
 
 import pytest
 from sqlalchemy import select, update
 
-from distribute.config import Settings
+from conftest import REPO
+from distribute.config import ConfigError, Settings
 from distribute.models import Contact, Delivery, Event, Release, Suppression
 from distribute.web import create_app
 from web_helpers import BASE, path, send_release
@@ -191,8 +195,8 @@ def test_journalist_preferences_opt_out_of_a_beat(web, sent, db):
 def test_web_version_is_404_until_sent_and_until_the_embargo_lifts(web, run_cli, db, tmp_path):
     client, _ = web
     assert run_cli("contacts", "import", "--kind", "journalist",
-                   str(__import__("conftest").REPO / "samples" / "contacts.csv")).exit_code == 0
-    assert run_cli("release", "add", str(__import__("conftest").REPO / "samples" / "release.md")).exit_code == 0
+                   str(REPO / "samples" / "contacts.csv")).exit_code == 0
+    assert run_cli("release", "add", str(REPO / "samples" / "release.md")).exit_code == 0
     with db.sessions() as s:
         slug = s.scalar(select(Release.slug))
     assert client.get(f"/releases/{slug}").status_code == 404  # not sent yet
@@ -206,6 +210,47 @@ def test_web_version_is_404_until_sent_and_until_the_embargo_lifts(web, run_cli,
     page = client.get(f"/releases/{slug}")
     assert page.status_code == 200 and b"<h1>" in page.data
     assert client.get("/releases/no-such-release").status_code == 404
+
+
+MAILGUN_KEY = "key-test-signing"
+
+
+def _mailgun(ref: str, *, key: str = MAILGUN_KEY) -> bytes:
+    payload = json.loads((REPO / "tests" / "data" / "webhooks" / "mailgun" / "failed_permanent.json").read_text())
+    payload["event-data"]["user-variables"] = {"distribute_delivery": ref}
+    timestamp, token = str(int(time.time())), "t" * 50
+    signature = hmac.new(key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
+    payload["signature"] = {"timestamp": timestamp, "token": token, "signature": signature}
+    return json.dumps(payload).encode()
+
+
+def test_esp_webhook_is_verified_recorded_once_and_suppresses(db, sent, tmp_path):
+    settings = Settings(database_url=db.url, secret_key="test-secret-key", base_url=BASE, mailgun_signing_key=MAILGUN_KEY)
+    app = create_app(settings, buffered=False)
+    client = app.test_client()
+    ref = _delivery(db, JOURNALIST).ref
+    headers = {"Content-Type": "application/json"}
+    first = client.post("/webhooks/mailgun", data=_mailgun(ref), headers=headers)
+    assert first.status_code == 200 and first.json["recorded"] == 1
+    again = client.post("/webhooks/mailgun", data=_mailgun(ref), headers=headers)  # the provider retried
+    assert again.status_code == 200 and again.json["duplicate"] == 1
+    d = _delivery(db, JOURNALIST)
+    assert d.state == "bounced" and d.bounce_kind == "hard"
+    with db.sessions() as s:
+        assert s.scalar(select(Suppression.source).where(Suppression.email_key == JOURNALIST)) == "hard-bounce"
+        event = s.scalar(select(Event).where(Event.delivery_id == d.id, Event.type == "bounced"))
+    assert event.source == "mailgun" and event.raw["event"] == "failed" and event.data["status"] == "5.1.1"
+    forged = client.post("/webhooks/mailgun", data=_mailgun(_delivery(db, OTHER).ref, key="wrong"), headers=headers)
+    assert forged.status_code == 400
+    assert client.post("/webhooks/sendgrid", data=b"[]", headers=headers).status_code == 400  # no key set
+    assert client.post("/webhooks/nosuch", data=b"{}").status_code == 404
+    assert _delivery(db, OTHER).state == "sent"
+    app.extensions["distribute"].engine.dispose()
+
+
+def test_the_web_app_refuses_to_start_without_a_secret_in_production():
+    with pytest.raises(ConfigError, match="DISTRIBUTE_SECRET_KEY"):
+        create_app(Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none", secret_key=None))
 
 
 def test_untracked_campaign_leaves_links_alone(run_cli, tmp_path):

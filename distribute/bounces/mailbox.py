@@ -100,7 +100,9 @@ def _imap(url: str) -> Iterator[Incoming]:
     client = (imaplib.IMAP4_SSL if secure else imaplib.IMAP4)(parts.hostname or "localhost", port)
     try:
         client.login(unquote(parts.username or ""), unquote(parts.password or ""))
-        client.select(_quote(folder))
+        status, detail = client.select(_quote(folder))
+        if status != "OK":
+            raise imaplib.IMAP4.error(f"cannot open mailbox {folder!r}: {detail!r}")
         # UIDs, not sequence numbers: moving or expunging one message renumbers the others.
         _, data = client.uid("SEARCH", None, "UNSEEN")
         for uid in (data[0] or b"").split():

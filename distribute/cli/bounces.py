@@ -14,7 +14,7 @@ import click
 from rich.markup import escape
 
 from distribute.bounces import Report, read_report
-from distribute.cli.common import console, err_console, json_option, print_json
+from distribute.cli.common import App, console, err_console, json_option, pass_app, print_json
 
 
 @click.group("bounces")
@@ -75,6 +75,41 @@ def _print_lines(entries: list[dict]) -> None:
             console.print(f"  {escape(r['address'] or '?')}  {r['status'] or '-'}  {r['kind']}  {r['reason']}")
 
 
-# The lead registers these in distribute/cli/__init__.py; `process` (record bounces in the
-# database) will be added to the `bounces` group here.
+@bounces.command("process")
+@click.argument("source", required=False, metavar="PATH_OR_URL")
+@click.option("--limit", type=click.IntRange(1), help="Read at most this many messages.")
+@json_option
+@pass_app
+def process(app: App, source: str | None, limit: int | None, as_json: bool) -> None:
+    """Read a bounce mailbox once and record what it holds: bounces, delay warnings and
+    complaints, each matched to the delivery it is about (a report that matches nothing we
+    sent is ignored). PATH_OR_URL is a Maildir, an mbox, an .eml file or a folder of them, or
+    imap(s)://user:pass@host/INBOX; it defaults to DISTRIBUTE_BOUNCE_MAILBOX.
+
+    Reading the same messages again records nothing twice. In production the scheduler polls
+    DISTRIBUTE_BOUNCE_MAILBOX by itself."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    from distribute.inbound import process_mailbox
+
+    source = source or app.settings.bounce_mailbox
+    if not source:
+        raise click.UsageError("give a PATH_OR_URL, or set DISTRIBUTE_BOUNCE_MAILBOX")
+    with Progress(SpinnerColumn(), TextColumn("{task.completed} messages read"), console=err_console,
+                  transient=True, disable=as_json) as bar:
+        task = bar.add_task("read")
+        report = process_mailbox(app.sessions, app.settings, source, limit=limit,
+                                 progress=lambda: bar.advance(task))
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        ignored = ", ".join(f"{n} {kind}" for kind, n in sorted(report.ignored.items())) or "none"
+        console.print(f"{report.messages} messages: {report.recorded} recorded, {report.duplicates} seen before, "
+                      f"{report.unmatched} matched no delivery we sent; ignored: {ignored}")
+        for error in report.errors:
+            err_console.print(f"[red]{escape(error['message'])}: {escape(error['error'])}[/red]")
+    if report.errors:
+        sys.exit(1)
+
+
 COMMANDS = [bounces]

@@ -1,0 +1,3 @@
+from distribute.cli import main
+
+main()
