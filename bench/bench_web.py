@@ -9,7 +9,7 @@ through a file of signed paths. After each tracked run the events table is polle
 growing (the buffer has drained), and again after the server is stopped with SIGTERM (the
 buffer's final flush), and compared with the requests wrk counted.
 
-Run: .venv/bin/python bench/bench_web.py [--seconds 12] [--connections 64] [--recipients 20000]
+Run: .venv/bin/python bench/bench_web.py [--seconds 10] [--connections 64] [--recipients 20000]
          [--workers 2] [--threads 8] [--wrk-threads 2] [--json] [--pg ADMIN_URL]
 """
 
@@ -226,23 +226,24 @@ def run_wrk(port: int, args, paths: Path) -> tuple[dict, str]:
 
 
 # --- counting ---------------------------------------------------------------------------------------
-def count_events(sessions) -> int:
+def count_events(sessions, type_: str) -> int:
     with sessions() as s:
-        return s.scalar(select(func.count()).select_from(Event))
+        return s.scalar(select(func.count()).select_from(Event).where(Event.type == type_))
 
 
-def wait_drained(sessions, since: float, expected: int, timeout: float, quiet: float = 1.0) -> tuple[int, float | None]:
+def wait_drained(sessions, type_: str, since: float, expected: int, timeout: float,
+                 quiet: float = 1.0) -> tuple[int, float | None]:
     """Poll the events count until it has reached `expected` (the requests made) and then not
     moved for `quiet` seconds, or until `timeout` seconds after the load. Returns the count and
     the seconds from `since` (when the load stopped) to its last move, or None if it never
     reached `expected`. (A count merely standing still proves nothing: the buffer writes 500
     signals per transaction, and waits up to 30 s before trying a failed batch again.)"""
-    last = count_events(sessions)
+    last = count_events(sessions, type_)
     last_change = since
     while True:
         time.sleep(0.05)
         now = time.perf_counter()
-        current = count_events(sessions)
+        current = count_events(sessions, type_)
         if current != last:
             last, last_change = current, now
         elif last >= expected and now - last_change >= quiet:
@@ -265,15 +266,18 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def tracked_run(name: str, server: Server, paths: Path, sessions, args, results: dict) -> None:
-    before = count_events(sessions)
+def tracked_run(name: str, type_: str, server: Server, paths: Path, sessions, args, results: dict) -> None:
+    """One wrk run of a tracked endpoint; its events are the rows of `type_` it added."""
+    before = count_events(sessions, type_)
     log(f"  {name}: wrk {args.seconds}s …")
     figures, raw = run_wrk(server.port, args, paths)
     ended = time.perf_counter()
-    at_end = count_events(sessions) - before
-    total, drain = wait_drained(sessions, ended, before + figures["requests"], args.drain_timeout)
+    at_end = count_events(sessions, type_) - before
+    total, drain = wait_drained(sessions, type_, ended, before + figures["requests"], args.drain_timeout)
     figures |= {"events_at_load_end": at_end, "events": total - before,
                 "drain_s": None if drain is None else round(drain, 2)}
+    if drain:
+        figures["drain_events_per_s"] = round((figures["events"] - at_end) / drain)
     results[name] = figures
     log(f"  {name}: {figures['rps']:,.0f} req/s, {figures['requests']:,} requests, {at_end:,} events written "
         f"when the load stopped, {figures['events']:,} " + (f"{drain:.2f}s later" if drain is not None else
@@ -284,7 +288,7 @@ def tracked_run(name: str, server: Server, paths: Path, sessions, args, results:
 # --- main -------------------------------------------------------------------------------------------
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=int, default=12, help="length of each wrk run")
+    parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
     parser.add_argument("--connections", type=int, default=64, help="wrk connections (-c)")
     parser.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (-t)")
     parser.add_argument("--recipients", type=int, default=20_000, help="deliveries of the campaign")
@@ -292,7 +296,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn process")
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
                         help="an admin URL of the PostgreSQL server: a scratch database is made and dropped")
-    parser.add_argument("--drain-timeout", type=float, default=45,
+    parser.add_argument("--drain-timeout", type=float, default=90,
                         help="seconds to wait after a run for every request's event to be written")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--raw", action="store_true", help="also print wrk's own output (to stderr)")
@@ -325,8 +329,8 @@ def main() -> None:
         # distribute serve: pixel, click, ceiling; then SIGTERM and count again.
         server = distribute_serve(env, free_port(), args.workers, args.threads, tmp / "serve.log")
         servers.append(server)
-        tracked_run("pixel", server, pixel_paths, sessions, args, results)
-        tracked_run("click", server, click_paths, sessions, args, results)
+        tracked_run("pixel", "opened", server, pixel_paths, sessions, args, results)
+        tracked_run("click", "clicked", server, click_paths, sessions, args, results)
         log(f"  healthz: wrk {args.seconds}s …")
         (tmp / "healthz.txt").write_text("/healthz\n")
         results["healthz"], raw = run_wrk(server.port, args, tmp / "healthz.txt")
@@ -341,8 +345,8 @@ def main() -> None:
         # The naive baseline: its events are counted apart from the ones above.
         naive = naive_serve(env, free_port(), args.workers, args.threads, tmp / "naive.log")
         servers.append(naive)
-        tracked_run("naive pixel", naive, pixel_paths, sessions, args, results)
-        tracked_run("naive click", naive, click_paths, sessions, args, results)
+        tracked_run("naive pixel", "opened", naive, pixel_paths, sessions, args, results)
+        tracked_run("naive click", "clicked", naive, click_paths, sessions, args, results)
         stop_seconds = naive.stop()
         after_naive = summary_counts(sessions)
         results["naive pixel"]["events_after_stop"] = after_naive["opened_events"] - after["opened_events"]
@@ -358,6 +362,8 @@ def main() -> None:
         with admin.connect() as c:
             c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+        for paths in tmp.glob("*.txt"):  # the signed paths; the server logs stay for a look
+            paths.unlink()
 
     raw = results.pop("_raw", {})
     config = {"recipients": len(refs), "links": len(links), "seconds": args.seconds, "connections": args.connections,
@@ -401,12 +407,17 @@ def report(config: dict, results: dict) -> None:
     print("  errors: non-2xx/3xx responses + socket errors. ev@end: events in the database when wrk stopped;\n"
           "  events: once every request's event was there (or the drain timeout); drain: load end -> that moment;\n"
           "  @stop: after SIGTERM to gunicorn and the workers' last flush; lost: requests - @stop (an event\n"
-          f"  more than the requests is one answered after wrk stopped counting, at most -c).")
+          "  more than the requests is one answered after wrk stopped counting, at most -c).")
     ceiling = results["healthz"]["rps"]
     for key in ("pixel", "click"):
         naive = results[f"naive {key}"]["rps"]
         print(f"  => {key}: {results[key]['rps'] / ceiling:.0%} of the /healthz ceiling, "
               f"{results[key]['rps'] / naive:.1f}x the naive per-request write ({naive:,.0f} req/s)")
+    for key in ("pixel", "click"):
+        f = results[key]
+        if f.get("drain_events_per_s"):
+            print(f"  {key}: {f['events_at_load_end'] / config['seconds']:,.0f} events/s written during the load, "
+                  f"{f['drain_events_per_s']:,} events/s once it stopped (both worker processes' writers together)")
     for key in ("pixel", "click", "naive pixel", "naive click"):
         f = results[key]
         lost = f["requests"] - f["events_after_stop"]

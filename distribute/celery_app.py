@@ -17,7 +17,8 @@ from distribute.config import Settings
 from distribute.db import make_engine, make_sessionmaker
 
 START, SEND_BATCH, SWEEP = "distribute.start_campaign", "distribute.send_batch", "distribute.sweep"
-FEEDBACK = "distribute.feedback"  # the bounce mailbox and the retention purge
+FEEDBACK = "distribute.feedback"  # the bounce mailbox
+PURGE = "distribute.purge"  # raw tracking data past its retention
 
 
 class CeleryBroker:
@@ -85,6 +86,7 @@ def create_celery(settings: Settings) -> Celery:
         beat_schedule={
             "sweep": {"task": SWEEP, "schedule": settings.sweep_seconds},
             "feedback": {"task": FEEDBACK, "schedule": max(30.0, settings.sweep_seconds)},
+            "purge": {"task": PURGE, "schedule": 3600.0},
         },
         worker_hijack_root_logger=False,
     )
@@ -130,13 +132,18 @@ def create_celery(settings: Settings) -> Celery:
 
     @app.task(name=FEEDBACK, shared=False)
     def feedback_task() -> None:
-        """Read the bounce mailbox, and purge raw tracking data past its retention."""
-        from distribute.feedback import purge_raw
+        """Read the bounce mailbox: bounces, complaints, mailto unsubscribes."""
         from distribute.inbound import process_mailbox
 
         rt = runtime()
         if rt.settings.bounce_mailbox:
             process_mailbox(rt.sessions, rt.settings, rt.settings.bounce_mailbox)
+
+    @app.task(name=PURGE, shared=False)
+    def purge_task() -> None:
+        from distribute.feedback import purge_raw
+
+        rt = runtime()
         with rt.sessions.begin() as session:
             purge_raw(session, rt.settings)
 

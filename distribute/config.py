@@ -11,6 +11,7 @@ import secrets
 from email.utils import parseaddr
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
@@ -71,6 +72,11 @@ class Settings(BaseSettings):
     # Soft bounces (mailbox full, expired …) suppress an address after this many campaigns in a row.
     soft_bounce_campaigns: int = Field(3, ge=1, le=100)
     track_by_default: bool = True  # `send --track/--no-track` decides per campaign
+    # Proxies in front of the web app (a TLS terminator: 1) whose X-Forwarded-For is trusted.
+    proxy_hops: int = Field(0, ge=0, le=5)
+    # The ESP the SMTP relay belongs to, if any: messages then carry its metadata header with the
+    # delivery's reference, so its webhook events (opens, complaints …) match their delivery.
+    esp: Literal["", "ses", "sendgrid", "mailgun", "postmark"] = ""
     # An open fetched this soon after delivery is a security scanner's, not a person's.
     machine_open_seconds: float = Field(10, ge=0)
     # Raw tracking data (IP, user agent, provider payloads) is purged from events after this.

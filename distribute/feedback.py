@@ -23,12 +23,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, null, select, update
+from sqlalchemy import bindparam, case, func, insert, null, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from distribute import states
 from distribute.config import Settings
-from distribute.models import Contact, Delivery, Event, Suppression, utcnow
+from distribute.models import Campaign, Contact, Delivery, Event, Suppression, utcnow
 from distribute.tracking import machine_open, truncate_ip
 
 BOUNCE_KINDS = ("hard", "soft", "block")
@@ -49,6 +49,9 @@ class Signal:
     ip: str | None = None  # as received; stored truncated
     bounce_kind: str | None = None  # hard | soft | block, for "bounced"
     reason: str | None = None  # for "bounced": the reply or diagnostic, kept as the delivery's last reply
+    # False: kept as an event only, with no effect on the delivery or the suppression list (a
+    # report matched by an unsigned reference, or about another address than the delivery's).
+    verified: bool = True
 
     def __post_init__(self):
         if self.type not in states.FEEDBACK_TYPES:
@@ -81,12 +84,17 @@ def record(db, signal: Signal, settings: Settings) -> str:
         data["machine"] = machine
     if signal.type == "bounced":
         data["kind"] = signal.bounce_kind
+    if not signal.verified:
+        data["unverified"] = True
     values = {
         "delivery_id": delivery.id, "campaign_id": delivery.campaign_id, "type": signal.type,
-        "source": signal.source, "at": at, "data": data or None, "dedupe_key": signal.dedupe_key,
+        "source": signal.source, "at": at, "dedupe_key": signal.dedupe_key,
         "user_agent": (signal.user_agent or "")[:500] or None, "ip": truncate_ip(signal.ip),
     }
-    if signal.raw is not None:  # else SQL NULL, not JSON null: the purge looks for IS NOT NULL
+    # Absent rather than None: SQL NULL, not JSON null (the purge looks for IS NOT NULL).
+    if data:
+        values["data"] = data
+    if signal.raw is not None:
         values["raw"] = signal.raw
     if signal.dedupe_key is not None:
         inserted = db.execute(_insert_ignoring(db, Event).values(values).on_conflict_do_nothing(
@@ -95,8 +103,78 @@ def record(db, signal: Signal, settings: Settings) -> str:
             return DUPLICATE
     else:
         db.execute(insert(Event).values(values))
-    _summarise(db, delivery, signal, data, at, settings)
+    if signal.verified:
+        _summarise(db, delivery, signal, data, at, settings)
     return RECORDED
+
+
+ENGAGEMENT = ("opened", "clicked")
+
+
+def record_engagement(db, signals: list[Signal], settings: Settings) -> int:
+    """Record many opens and clicks at once (the web app's buffered writes): one SELECT resolves
+    every reference, one multi-row INSERT appends the events, one UPDATE per delivery adds them
+    up. The same result as `record` one by one, at a few statements per batch instead of three
+    per signal. Returns how many matched a delivery."""
+    refs = {s.ref for s in signals if s.ref}
+    ids = {s.delivery_id for s in signals if s.delivery_id is not None}
+    rows = []
+    if refs:
+        rows += db.execute(select(*_DELIVERY_COLUMNS, Delivery.ref).where(Delivery.ref.in_(refs))).all()
+    if ids:
+        rows += db.execute(select(*_DELIVERY_COLUMNS, Delivery.ref).where(Delivery.id.in_(ids))).all()
+    by_ref = {r.ref: r for r in rows}
+    by_id = {r.id: r for r in rows}
+    events: list[dict] = []
+    totals: dict[int, dict] = {}
+    for signal in signals:
+        if signal.type not in ENGAGEMENT or signal.dedupe_key is not None:
+            raise ValueError("record_engagement takes opens and clicks without dedupe keys")
+        delivery = by_id.get(signal.delivery_id) if signal.delivery_id is not None else by_ref.get(signal.ref)
+        if delivery is None:
+            continue
+        at = signal.at or utcnow()
+        data = dict(signal.data or {})
+        t = totals.setdefault(delivery.id, {"b_id": delivery.id, "b_opens": 0, "b_human": 0, "b_clicks": 0,
+                                            "b_open_at": None, "b_human_at": None, "b_click_at": None})
+        if signal.type == "opened":
+            seconds = (at - delivery.sent_at).total_seconds() if delivery.sent_at else None
+            data["machine"] = machine_open(signal.user_agent, signal.ip, seconds, settings.machine_open_seconds)
+            t["b_opens"] += 1
+            t["b_open_at"] = min(filter(None, (t["b_open_at"], at)))
+            if data["machine"] is None:
+                t["b_human"] += 1
+                t["b_human_at"] = min(filter(None, (t["b_human_at"], at)))
+        else:
+            t["b_clicks"] += 1
+            t["b_click_at"] = min(filter(None, (t["b_click_at"], at)))
+        events.append({"delivery_id": delivery.id, "campaign_id": delivery.campaign_id, "type": signal.type,
+                       "source": signal.source, "at": at, "data": data,
+                       "user_agent": (signal.user_agent or "")[:500] or None, "ip": truncate_ip(signal.ip)})
+    if events:
+        conn = db.connection() if hasattr(db, "connection") else db  # Core executemany, not ORM bulk
+        conn.execute(insert(Event), events)
+        # In delivery id order, so two web processes writing batches at once lock rows in the
+        # same order and cannot deadlock.
+        conn.execute(_ADD_ENGAGEMENT, sorted(totals.values(), key=lambda t: t["b_id"]))
+    return len(events)
+
+
+def _first(column, value):
+    return case((column.is_(None), value), (value.is_(None), column), (value < column, value), else_=column)
+
+
+_ADD_ENGAGEMENT = (
+    update(Delivery).where(Delivery.id == bindparam("b_id")).values(
+        opens=Delivery.opens + bindparam("b_opens"),
+        human_opens=Delivery.human_opens + bindparam("b_human"),
+        clicks=Delivery.clicks + bindparam("b_clicks"),
+        first_opened_at=_first(Delivery.first_opened_at, bindparam("b_open_at", type_=Delivery.first_opened_at.type)),
+        first_human_open_at=_first(Delivery.first_human_open_at,
+                                   bindparam("b_human_at", type_=Delivery.first_human_open_at.type)),
+        first_clicked_at=_first(Delivery.first_clicked_at, bindparam("b_click_at", type_=Delivery.first_clicked_at.type)),
+    )
+)
 
 
 def _summarise(db, delivery, signal: Signal, data: dict, at: dt.datetime, settings: Settings) -> None:
@@ -145,9 +223,11 @@ def apply_bounce_policy(db, email_key: str, kind: str | None, reason: str | None
         suppress_address(db, email_key, f"hard bounce: {reason or ''}".strip()[:500], "hard-bounce", "bounced", at)
     elif kind == "soft":
         n = settings.soft_bounce_campaigns
+        # Test sends say nothing about the address's health: only real campaigns count.
         recent = db.execute(
-            select(Delivery.bounce_kind).where(Delivery.email_key == email_key,
-                                               Delivery.state.in_((states.DELIVERED, states.BOUNCED, states.COMPLAINED)))
+            select(Delivery.bounce_kind).join(Campaign, Campaign.id == Delivery.campaign_id)
+            .where(Delivery.email_key == email_key, Campaign.is_test.is_(False),
+                   Delivery.state.in_((states.DELIVERED, states.BOUNCED, states.COMPLAINED)))
             .order_by(Delivery.campaign_id.desc()).limit(n)
         ).scalars().all()
         if len(recent) == n and all(k == "soft" for k in recent):

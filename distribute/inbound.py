@@ -1,11 +1,15 @@
 """The bounce mailbox: DSNs, ARF complaints and everything else that comes back by mail.
 
 Each message is read by distribute.bounces (the format and the judgement) and matched to the
-delivery it is about: first by the signed VERP token in the address it was sent back to
-("bounces+TOKEN@…", see MessageBuilder.return_path), then by the X-Distribute-Delivery header
-or Message-ID of our message quoted inside it. A report that matches no delivery we sent is
-ignored: stray or forged mail must never suppress anyone. Delay warnings are recorded as
-"deferred" and change nothing; auto-replies are skipped and never answered.
+delivery it is about. Only a signed token has an effect: the VERP token of the address a DSN
+was sent back to ("bounces+TOKEN@…", see MessageBuilder.return_path), also found in the
+Return-Path that an ARF report quotes from the original. The X-Distribute-Delivery header and
+Message-ID of our message are not secret (every reply and forward carries them), so a report
+matched only by them is kept as an event with no effect, and a report about another address
+than the delivery's (a forwarding target) likewise. A report that matches nothing is ignored:
+stray or forged mail must never suppress anyone. Delay warnings are recorded as "deferred" and
+change nothing; auto-replies are skipped and never answered. A mail to the List-Unsubscribe
+mailto address ("unsubscribe TOKEN") unsubscribes, its token being signed too.
 
 Reading a message twice is harmless: every signal carries a key made of the report's identity,
 so the second time inserts nothing.
@@ -15,7 +19,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass, field
+from email import policy
+from email.parser import BytesHeaderParser
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -66,44 +73,74 @@ def process_mailbox(sessions: sessionmaker[Session], settings: Settings, source:
 
 def process_message(session: Session, settings: Settings, tokens: Tokens, raw: bytes,
                     report: InboundReport) -> list[str]:
+    identity = hashlib.sha256(raw).hexdigest()[:32]
+    if (ref := _unsubscribe_request(raw, tokens)) is not None:
+        return [record(session, Signal(type="unsubscribed", source="mailto", ref=ref,
+                                       dedupe_key=f"mailto:{identity}"), settings)]
     parsed = read_report(raw)
     if parsed.kind in ("autoreply", "other"):
         report.ignored[parsed.kind] = report.ignored.get(parsed.kind, 0) + 1
         return []
-    delivery = _match(session, tokens, parsed)
+    delivery, signed = _match(session, tokens, settings, parsed, raw)
     if delivery is None:
         return [UNMATCHED]
-    identity = hashlib.sha256(raw).hexdigest()[:32]
+    excerpt = {"excerpt": _excerpt(raw)}
     if parsed.kind == "complaint":
+        about = (parsed.complaint_address or delivery.email_key).lower()
         return [record(session, Signal(
             type="complained", source="arf", delivery_id=delivery.id, dedupe_key=f"arf:{identity}",
-            data={"feedback_type": parsed.feedback_type}, raw={"excerpt": _excerpt(raw)}), settings)]
+            data={"feedback_type": parsed.feedback_type, "matched_by": "token" if signed else "header"},
+            raw=excerpt, verified=signed and about == delivery.email_key), settings)]
+    recipients = [r for r in parsed.recipients if r.action in ("failed", "delayed")]
+    if not recipients and parsed.kind == "bounce":
+        # A bounce whose recipient could not be read: kept for a person to look at, no effect.
+        return [record(session, Signal(type="bounced", source="dsn", delivery_id=delivery.id, bounce_kind="soft",
+                                       dedupe_key=f"dsn:{identity}", data={"mta": parsed.mta, "unreadable": True},
+                                       raw=excerpt, verified=False), settings)]
     outcomes = []
-    for n, rcpt in enumerate(parsed.recipients or ()):
+    for n, rcpt in enumerate(recipients):
+        # The report must be about the delivery's own address: a DSN for a forwarding target
+        # says nothing about the address we mailed.
+        ours = signed and (rcpt.address is None or rcpt.address.lower() == delivery.email_key)
+        common = {"delivery_id": delivery.id, "source": "dsn", "dedupe_key": f"dsn:{identity}:{n}", "verified": ours}
+        data = {"status": rcpt.status, "diagnostic": rcpt.diagnostic, "mta": parsed.mta, "address": rcpt.address,
+                "matched_by": "token" if signed else "header"}
         if rcpt.action == "delayed" or parsed.kind == "delay":
-            signal = Signal(type="deferred", source="dsn", delivery_id=delivery.id, dedupe_key=f"dsn:{identity}:{n}",
-                            data={"status": rcpt.status, "diagnostic": rcpt.diagnostic, "mta": parsed.mta})
-        elif rcpt.action == "failed" and rcpt.kind in ("hard", "soft", "block"):
-            signal = Signal(type="bounced", source="dsn", delivery_id=delivery.id, dedupe_key=f"dsn:{identity}:{n}",
-                            bounce_kind=rcpt.kind, reason=rcpt.diagnostic or rcpt.reason,
-                            data={"status": rcpt.status, "category": rcpt.category, "hard": rcpt.hard,
-                                  "reason": rcpt.reason, "mta": parsed.mta, "address": rcpt.address},
-                            raw={"excerpt": _excerpt(raw)})
+            signal = Signal(type="deferred", data=data, **common)
+        elif rcpt.kind in ("hard", "soft", "block"):
+            signal = Signal(type="bounced", bounce_kind=rcpt.kind, reason=rcpt.diagnostic or rcpt.reason, raw=excerpt,
+                            data=data | {"category": rcpt.category, "hard": rcpt.hard, "reason": rcpt.reason}, **common)
         else:
-            continue  # delivered, relayed, expanded: success notices
+            continue
         outcomes.append(record(session, signal, settings))
     return outcomes
 
 
-def _match(session: Session, tokens: Tokens, parsed):
-    for token in parsed.verp_tokens:
-        ref = tokens.bounce.unsign(token)
+def _match(session: Session, tokens: Tokens, settings: Settings, parsed, raw: bytes):
+    """(delivery, matched by a signed token) or (None, False)."""
+    local, _, domain = settings.bounce_mailbox_address.partition("@")
+    # Anywhere in the report: the bounce's own To, or the original's Return-Path that an ARF
+    # report or a DSN quotes. Only a valid signature counts.
+    found = re.findall(rb"(?i)\b" + re.escape(local.encode()) + rb"\+([a-z0-9]+-[a-z0-9]+)@" + re.escape(domain.encode()), raw)
+    for token in [*parsed.verp_tokens, *(t.decode() for t in found)]:
+        ref = tokens.read_verp(token)
         if ref and (delivery := find_delivery(session, ref=ref)) is not None:
-            return delivery
+            return delivery, True
     for ref in parsed.delivery_refs:
         if (delivery := find_delivery(session, ref=ref)) is not None:
-            return delivery
-    return None
+            return delivery, False
+    return None, False
+
+
+_UNSUBSCRIBE_SUBJECT = re.compile(r"^\s*unsubscribe\s+(\S+)\s*$", re.I)
+
+
+def _unsubscribe_request(raw: bytes, tokens: Tokens) -> str | None:
+    """The delivery ref of a List-Unsubscribe mailto request (RFC 2369), when its token is ours."""
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    subject = BytesHeaderParser(policy=policy.default).parsebytes(head).get("Subject", "")
+    match = _UNSUBSCRIBE_SUBJECT.match(str(subject))
+    return tokens.unsubscribe.unsign(match.group(1)) if match else None
 
 
 def _excerpt(raw: bytes, limit: int = 4000) -> str:

@@ -24,6 +24,14 @@ from distribute.rendering import PLACEHOLDER, CompiledMessage
 from distribute.tracking import OPEN_PIXEL, Tokens, click_index
 
 DELIVERY_HEADER = "X-Distribute-Delivery"
+# How each ESP carries our reference back in its webhook events (DISTRIBUTE_ESP): a header its
+# SMTP relay reads and strips, turned into custom args, variables, metadata or a message tag.
+_ESP_HEADERS = {
+    "sendgrid": 'X-SMTPAPI: {"unique_args": {"distribute_delivery": "%s"}}\r\n',
+    "mailgun": 'X-Mailgun-Variables: {"distribute_delivery": "%s"}\r\n',
+    "postmark": "X-PM-Metadata-distribute_delivery: %s\r\n",
+    "ses": "X-SES-MESSAGE-TAGS: distribute_delivery=%s\r\n",
+}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
@@ -99,6 +107,7 @@ class MessageBuilder:
         ]
         if compiled.reply_to:
             fixed.append(f"Reply-To: {_address(compiled.reply_to_name, compiled.reply_to)}\r\n")
+        self._esp_header = _ESP_HEADERS.get(settings.esp)
         self._fixed_headers = "".join(fixed)
         self._content_type = f'Content-Type: multipart/alternative; boundary="{self._boundary}"\r\n'
 
@@ -123,7 +132,9 @@ class MessageBuilder:
     def return_path(self, ref: str) -> str:
         """The envelope sender (VERP): a bounce to it names this delivery, signed, so a forged
         or stray bounce matches nothing."""
-        return f"{self._bounce_local}+{self._tokens.bounce.sign(ref)}@{self._bounce_domain}"
+        token = self._tokens.verp(ref)
+        local = f"{self._bounce_local}+{token}" if token else self._bounce_local
+        return f"{local}@{self._bounce_domain}"
 
     def unsubscribe_url(self, ref: str) -> str:
         return f"{self._base_url}/unsubscribe/{self._unsubscribe.sign(ref)}"
@@ -148,6 +159,7 @@ class MessageBuilder:
             f"Message-ID: <{ref}@{self._domain}>\r\n"
             f"List-Unsubscribe: <{mailto}>,\r\n <{self._base_url}/unsubscribe/{token}>\r\n"
             f"{DELIVERY_HEADER}: {ref}\r\n"
+            f"{self._esp_header % ref if self._esp_header else ''}"
             f"{self._content_type}"
             "\r\n"
         )

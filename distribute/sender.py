@@ -161,7 +161,7 @@ class Sender:
             ).all())
             bounced = counts.get(states.BOUNCED, 0)
             errors = counts.get(states.DELIVERY_FAILED, 0) + counts.get(states.DEFERRED, 0)
-            attempted = counts.get(states.DELIVERED, 0) + bounced + errors
+            attempted = counts.get(states.DELIVERED, 0) + counts.get(states.COMPLAINED, 0) + bounced + errors
             if attempted < s.breaker_min_sample:
                 return None
             reason = None

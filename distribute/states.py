@@ -92,7 +92,17 @@ FEEDBACK_STATE: dict[str, str | None] = {
 assert set(FEEDBACK_STATE) == set(FEEDBACK_TYPES)
 
 
+# Feedback moves only deliveries whose SMTP transaction is over: a row still `sending` belongs to
+# the worker holding its lease (a fast ESP's "delivered" must not take it from under the worker,
+# which would then lose its reply and Message-ID). Every move here is also in DELIVERY_TRANSITIONS.
+FEEDBACK_TRANSITIONS: dict[str, frozenset[str]] = {
+    DELIVERED: frozenset({BOUNCED, COMPLAINED}),
+    UNKNOWN: frozenset({DELIVERED, BOUNCED}),
+}
+assert all(targets <= DELIVERY_TRANSITIONS[state] for state, targets in FEEDBACK_TRANSITIONS.items())
+
+
 def feedback_target(current: str, type_: str) -> str | None:
     """The state a feedback signal moves a delivery to, or None when it does not move it."""
     target = FEEDBACK_STATE[type_]
-    return target if target and target in DELIVERY_TRANSITIONS[current] else None
+    return target if target and target in FEEDBACK_TRANSITIONS.get(current, frozenset()) else None

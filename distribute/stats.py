@@ -45,7 +45,8 @@ def campaign_stats(session: Session, campaign_id: int, *, detail_limit: int = 20
     ).one()
     rate = None
     if first and last and last > first:
-        rate = round(counts[states.DELIVERED] / (last - first).total_seconds(), 1)
+        # A complaint comes after the message was sent: it counts as sent here.
+        rate = round((counts[states.DELIVERED] + counts[states.COMPLAINED]) / (last - first).total_seconds(), 1)
     by_domain = session.execute(
         select(Delivery.domain, Delivery.state, func.count()).where(Delivery.campaign_id == campaign_id)
         .group_by(Delivery.domain, Delivery.state)

@@ -13,7 +13,10 @@ Tokens carry random references only, never an address or a sequential id.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
+import hmac
 import html
 import ipaddress
 import re
@@ -26,6 +29,7 @@ OPEN_PIXEL = "open_url"
 _HREF = re.compile(r'href="([^"]*)"')
 _TEXT_URL = re.compile(r"https?://[^\s<>\"')\]]+")
 _TRAILING = ".,;:!?"
+_UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")
 
 
 def click_placeholder(n: int) -> str:
@@ -50,6 +54,8 @@ def click_index(name: str) -> int | None:
 
 def trackable(url: str) -> bool:
     """Only absolute http(s) links are rewritten: mailto:, tel:, anchors and placeholders stay."""
+    if _UNSAFE.search(url):  # urlsplit would drop a CR or LF silently; a Location header cannot carry it
+        return False
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -95,10 +101,35 @@ class Tokens:
         self.open = LinkSigner(secret, "open")
         self.click = LinkSigner(secret, "click")
         self.unsubscribe = LinkSigner(secret, "unsubscribe")
-        self.bounce = LinkSigner(secret, "bounce")
+        self._bounce_key = hashlib.sha256(f"distribute.bounce:{secret}".encode()).digest()
 
     def click_token(self, ref: str, campaign_ref: str, n: int) -> str:
         return self.click.sign(f"{ref}.{campaign_ref}.{n}")
+
+    def verp(self, ref: str) -> str | None:
+        """The token of a VERP return path ("bounces+TOKEN@…"): the ref and a truncated HMAC, in
+        lowercase base32. A local part must fit 64 octets (RFC 5321 4.5.3.1.1), and MTAs may
+        change its case, so the token is short and case-free. None for a ref that is not ours."""
+        try:
+            raw = base64.urlsafe_b64decode(ref + "=" * (-len(ref) % 4))
+        except (ValueError, TypeError):
+            return None
+        if base64.urlsafe_b64encode(raw).decode().rstrip("=") != ref:
+            return None
+        return f"{_b32(raw)}-{_b32(self._verp_mac(raw))}"
+
+    def read_verp(self, token: str) -> str | None:
+        body, _, mac = token.lower().partition("-")
+        try:
+            raw, given = _unb32(body), _unb32(mac)
+        except (ValueError, TypeError):
+            return None
+        if not hmac.compare_digest(given, self._verp_mac(raw)):
+            return None
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def _verp_mac(self, raw: bytes) -> bytes:
+        return hmac.new(self._bounce_key, raw, hashlib.sha256).digest()[:10]  # 80 bits
 
     def read_click(self, token: str) -> tuple[str, str, int] | None:
         value = self.click.unsign(token)
@@ -106,6 +137,14 @@ class Tokens:
             return None
         ref, campaign_ref, n = value.split(".")
         return ref, campaign_ref, int(n)
+
+
+def _b32(data: bytes) -> str:
+    return base64.b32encode(data).decode().rstrip("=").lower()
+
+
+def _unb32(text: str) -> bytes:
+    return base64.b32decode(text.upper() + "=" * (-len(text) % 8))
 
 
 # --- who opened it ------------------------------------------------------------------------------
@@ -129,11 +168,9 @@ def machine_open(user_agent: str | None, ip: str | None, seconds_after_send: flo
     for name, pattern in _MACHINE_AGENTS:
         if pattern.search(agent):
             return name
-    try:
-        if ip and ipaddress.ip_address(ip) in _APPLE:
-            return "apple-mpp"
-    except ValueError:
-        pass
+    address = _address(ip)
+    if address is not None and address.version == 4 and address in _APPLE:
+        return "apple-mpp"
     if not agent.strip():
         return "scanner"
     if seconds_after_send is not None and 0 <= seconds_after_send < scanner_window:
@@ -141,13 +178,19 @@ def machine_open(user_agent: str | None, ip: str | None, seconds_after_send: flo
     return None
 
 
+def _address(ip: str | None):
+    try:
+        address = ipaddress.ip_address((ip or "").strip())
+    except ValueError:
+        return None
+    # "::ffff:17.1.2.3" is an IPv4 client seen through a dual-stack socket.
+    return address.ipv4_mapped or address if address.version == 6 else address
+
+
 def truncate_ip(ip: str | None) -> str | None:
     """The network, not the host: /24 for IPv4, /48 for IPv6 (what analytics tools keep)."""
-    if not ip:
-        return None
-    try:
-        address = ipaddress.ip_address(ip.strip())
-    except ValueError:
+    address = _address(ip)
+    if address is None:
         return None
     prefix = 24 if address.version == 4 else 48
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)

@@ -44,11 +44,14 @@ def _dsn(to: str, original_headers: str, recipient: str, status: str, diagnostic
                    f"Action: failed\nStatus: {status}\nDiagnostic-Code: smtp; {diagnostic}\n", original_headers)
 
 
-def _arf(original: bytes, recipient: str) -> bytes:
+def _arf(original: bytes, recipient: str, return_path: str) -> bytes:
+    # The mailbox provider quotes the message as it was delivered: with the Return-Path its MTA
+    # added from our envelope sender (RFC 5321 4.4), which carries the signed VERP token.
     return _report("fbl-reports@example.org", "Abuse report", "feedback-report", "This is an email abuse report.",
                    "message/feedback-report",
                    f"Feedback-Type: abuse\nUser-Agent: ExampleFBL/1.0\nVersion: 1\nOriginal-Rcpt-To: {recipient}\n",
-                   original.split(b"\r\n\r\n", 1)[0].decode().replace("\r\n", "\n"))
+                   f"Return-Path: <{return_path}>\n"
+                   + original.split(b"\r\n\r\n", 1)[0].decode().replace("\r\n", "\n"))
 
 
 @pytest.mark.parametrize("db", ["postgresql"], indirect=True)
@@ -93,7 +96,7 @@ def test_feedback_from_every_source_reaches_stats(db, smtp_server, tmp_path, mon
     box = mailbox.Maildir(tmp_path / "bounces", create=True)
     dsn_headers = received[DSN].data.split(b"\r\n\r\n", 1)[0].decode()
     box.add(_dsn(received[DSN].sender, dsn_headers, DSN, "5.1.1", "550 5.1.1 <h.ali@capitolreport.example>... User unknown"))
-    box.add(_arf(received[COMPLAINER].data, COMPLAINER))
+    box.add(_arf(received[COMPLAINER].data, COMPLAINER, received[COMPLAINER].sender))
     forged_to = received[OPENER].sender.split("+")[0] + "+forged.token@" + received[OPENER].sender.split("@")[1]
     box.add(_dsn(forged_to, "Subject: hello\n", OPENER, "5.1.1", "550 5.1.1 user unknown"))
     report = json.loads(run("bounces", "process", tmp_path / "bounces", "--json"))

@@ -107,24 +107,26 @@ EVIL = ["//evil.test", "https:evil.test", "/\\evil.test", "\x00https://evil.test
         "javascript:alert(1)", "https://evil.test", "%2F%2Fevil.test", "..%2F..%2Fevil.test", "\\\\evil.test"]
 
 
-@pytest.mark.parametrize("evil", EVIL)
-def test_edited_click_links_never_redirect_outside_the_campaign(web, sent, evil):
+def test_edited_click_links_never_redirect_outside_the_campaign(web, sent):
     client, _ = web
     link = path(sent.clicks(JOURNALIST)[0])
     token = link.removeprefix("/c/")
     ref, campaign, n_sig = token.split(".", 2)
     allowed = {client.get(path(c)).headers["Location"] for c in sent.clicks(JOURNALIST)}
-    candidates = [
-        f"/c/{evil}", f"/c/{token}{evil}", f"/c/{evil}{token}", f"/c/{token}/{evil}",
-        f"/c/{ref}.{campaign}.{n_sig[:-1]}x", f"/c/{ref}.{campaign}.9{n_sig}", f"/c/{token}?url={evil}",
-        f"/c/{token}#{evil}", f"/c/{token[:-2]}", f"/c/{ref}.{campaign}.99",
-    ]
-    for candidate in candidates:
-        response = client.get(candidate)
-        location = response.headers.get("Location")
-        assert location is None or location in allowed, (candidate, location)
-        if response.status_code != 302:
-            assert response.status_code == 404, candidate
+    tried = 0
+    for evil in EVIL:
+        candidates = [
+            f"/c/{evil}", f"/c/{token}{evil}", f"/c/{evil}{token}", f"/c/{token}/{evil}",
+            f"/c/{ref}.{campaign}.{n_sig[:-1]}x", f"/c/{ref}.{campaign}.9{n_sig}", f"/c/{token}?url={evil}",
+            f"/c/{token}#{evil}", f"/c/{token[:-2]}", f"/c/{ref}.{campaign}.99", f"/c/{ref}.{campaign}.-1.{n_sig}",
+        ]
+        for candidate in candidates:
+            response = client.get(candidate)
+            location = response.headers.get("Location")
+            assert location is None or location in allowed, (candidate, location)
+            assert response.status_code in (302, 404), candidate
+            tried += 1
+    assert tried == len(EVIL) * 11
 
 
 def test_links_from_one_campaign_cannot_reach_another_campaigns_links(web, sent):

@@ -131,7 +131,7 @@ def notification(record: dict, *, message_id: str = "22b80b92-fdea-4c2c-8f9d-bdf
     return message
 
 
-def post_ses(message: dict, fetcher, *, topics=frozenset(), headers=None):
+def post_ses(message: dict, fetcher, *, topics=frozenset({TOPIC}), headers=None):
     body = json.dumps(message).encode()
     headers = {"x-amz-sns-message-type": message.get("Type", "")} if headers is None else headers
     return parse_webhook("ses", headers, body, WebhookSecrets(sns_topic_arns=topics), fetch_cert=fetcher, now=clock)
@@ -282,7 +282,8 @@ def test_ses_china_region_host_is_accepted(sns_key, fetcher):
     url = "https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-abc.pem"
     message = notification(fixture("ses", "delivery.json"), SigningCertURL=url,
                            TopicArn="arn:aws-cn:sns:cn-north-1:123456789012:ses-events")
-    assert post_ses(sign_sns(message, sns_key[0]), fetcher).events[0].type == "delivered"
+    topics = frozenset({"arn:aws-cn:sns:cn-north-1:123456789012:ses-events"})
+    assert post_ses(sign_sns(message, sns_key[0]), fetcher, topics=topics).events[0].type == "delivered"
     assert fetcher.calls == [url]
 
 
@@ -341,7 +342,7 @@ def test_ses_subscription_confirmation_gives_the_url_after_verification(sns_key,
 
 
 def test_ses_malformed_bodies_are_invalid(sns_key, fetcher):
-    secrets = WebhookSecrets()
+    secrets = WebhookSecrets(sns_topic_arns=frozenset({TOPIC}))
     for body in (b"not json", b"[1, 2]", b"\xff\xfe"):
         with pytest.raises(WebhookInvalid):
             parse_webhook("ses", {}, body, secrets, fetch_cert=fetcher, now=clock)
@@ -916,3 +917,10 @@ def test_default_fetcher_follows_no_redirect():
     request = urllib.request.Request("https://sns.us-east-1.amazonaws.com/cert.pem")
     with pytest.raises(urllib.error.HTTPError, match="refused"):
         ses._NoRedirect().redirect_request(request, None, 302, "Found", {}, "https://evil.example/cert.pem")
+
+
+def test_ses_is_refused_until_topics_are_set(sns_key, fetcher):
+    # AWS signs messages of any account's topic: a valid signature alone proves nothing.
+    signed = sign_sns(notification(fixture("ses", "complaint.json")), sns_key[0])
+    with pytest.raises(WebhookRejected, match="DISTRIBUTE_SNS_TOPIC_ARNS"):
+        post_ses(signed, fetcher, topics=frozenset())

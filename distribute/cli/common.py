@@ -15,7 +15,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from distribute.config import Settings
-from distribute.db import make_engine, make_sessionmaker
+from distribute.db import make_engine, make_sessionmaker, schema_is_current, upgrade
+from distribute.errors import UserError
 
 # Human output goes to stderr-free stdout through rich; errors go to stderr.
 console = Console(highlight=False, soft_wrap=True)
@@ -29,7 +30,20 @@ class App:
 
     @cached_property
     def engine(self) -> Engine:
-        return make_engine(self.settings.database_url)
+        engine = make_engine(self.settings.database_url)
+        if not schema_is_current(engine):
+            if not self.settings.embedded:
+                # A shared production database is migrated on purpose, by one `distribute init`.
+                raise UserError("the database schema is missing or older than this version: run `distribute init`")
+            upgrade(engine)  # the embedded SQLite file is ours: create or upgrade it in place
+        return engine
+
+    def init_schema(self) -> Engine:
+        """Create or upgrade the schema (`distribute init`), then use that engine."""
+        engine = make_engine(self.settings.database_url)
+        upgrade(engine)
+        self.__dict__["engine"] = engine
+        return engine
 
     @cached_property
     def sessions(self):

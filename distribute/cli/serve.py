@@ -21,17 +21,16 @@ def serve(app: App, host: str, port: int, workers: int, threads: int) -> None:
     """
     from gunicorn.app.base import BaseApplication
 
-    from distribute.db import upgrade
     from distribute.web import create_app
 
     settings = app.settings
     settings.secret  # fail now, with the variable's name, rather than in every worker
-    upgrade(app.engine)
+    app.engine  # the schema: created in the embedded mode, checked in production
 
     class _Gunicorn(BaseApplication):
         def load_config(self):
             for key, value in {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
-                               "worker_class": "gthread", "accesslog": None, "graceful_timeout": 10,
+                               "worker_class": "gthread", "accesslog": None, "graceful_timeout": 30,
                                "keepalive": 5}.items():
                 self.cfg.set(key, value)
 

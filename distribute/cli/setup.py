@@ -11,7 +11,6 @@ from distribute import audience, campaigns, segments
 from distribute.checks import ERROR, check_release
 from distribute.cli.common import App, console, pass_app
 from distribute.contacts import import_contacts
-from distribute.db import upgrade
 from distribute.message import MessageBuilder, Recipient
 from distribute.cli.campaigns import follow, print_stats
 from distribute.models import Release
@@ -30,7 +29,7 @@ DEMO_SEGMENTS = {
 @pass_app
 def init(app: App) -> None:
     """Create the database, or upgrade it to the current schema."""
-    upgrade(app.engine)
+    app.init_schema()
     console.print(f"database ready: {app.engine.url.render_as_string(hide_password=True)}")
 
 
@@ -47,7 +46,7 @@ def demo(app: App, out: Path) -> None:
     and file outbox unless DISTRIBUTE_BROKER_URL / DISTRIBUTE_SMTP_URL say otherwise) and shows
     the stats. Safe to run again: nothing is imported, stored or sent twice.
     """
-    upgrade(app.engine)
+    app.init_schema()
     console.print(f"[bold]1. database[/] {app.engine.url.render_as_string(hide_password=True)}")
 
     console.print("[bold]2. contacts[/]")

@@ -12,6 +12,7 @@ import atexit
 import logging
 
 from flask import Flask, render_template
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from distribute.config import Settings, load_settings
 from distribute.db import make_engine, make_sessionmaker
@@ -44,6 +45,10 @@ def create_app(settings: Settings | None = None, *, buffered: bool = True) -> Fl
     # this app sends must be a link a campaign signed, so such paths are plain 404s.
     app.url_map.merge_slashes = False
     app.url_map.strict_slashes = False
+    if settings.proxy_hops:
+        # The client's address and scheme as the trusted proxies in front saw them; never more
+        # hops than are really there, or a client could write its own X-Forwarded-For.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
     state = WebState(settings, buffered=buffered)
     app.extensions["distribute"] = state
     atexit.register(state.events.stop)  # write what is queued when the process ends

@@ -5,7 +5,8 @@ database: requests put their signal on an in-process queue and return; one threa
 process writes the queue in batches, one transaction per batch. A batch that fails is tried
 again, so a database restart delays events rather than losing them; only a process killed
 outright loses what it had not written yet (at most about one flush interval of opens and
-clicks, never an unsubscribe: those are written before the page answers).
+clicks, never an unsubscribe: those are written before the page answers). A batch of opens and
+clicks is a few statements (distribute.feedback.record_engagement), not a few per event.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import queue
 import threading
 import time
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from distribute.config import Settings
-from distribute.feedback import Signal, record
+from distribute.feedback import ENGAGEMENT, Signal, record, record_engagement
 
 log = logging.getLogger(__name__)
 
@@ -79,17 +81,34 @@ class EventBuffer:
         delay = 0.5
         while True:
             try:
-                with self.sessions.begin() as session:
-                    for signal in signals:
-                        record(session, signal, self.settings)
+                self._write_batch(signals)
                 return
-            except Exception:
+            except OperationalError:  # the database is away: keep the batch and try again
                 if self._stop.is_set() and delay > 4:
                     log.exception("could not write %d tracking events while stopping", len(signals))
                     return
                 log.exception("could not write %d tracking events; trying again in %.1fs", len(signals), delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 30)
+            except Exception:
+                # Something in the batch itself: write what can be written, one by one, so one
+                # bad signal cannot hold up all tracking.
+                log.exception("a batch of %d tracking events failed; writing them one by one", len(signals))
+                for signal in signals:
+                    try:
+                        self._write_batch([signal])
+                    except Exception:
+                        log.exception("tracking event dropped: %s from %s", signal.type, signal.source)
+                return
+
+    def _write_batch(self, signals: list[Signal]) -> None:
+        hot = [s for s in signals if s.type in ENGAGEMENT and s.dedupe_key is None]
+        with self.sessions.begin() as session:
+            if hot:
+                record_engagement(session, hot, self.settings)
+            for signal in signals:
+                if not (signal.type in ENGAGEMENT and signal.dedupe_key is None):
+                    record(session, signal, self.settings)
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -24,8 +24,8 @@ def _state():
 
 
 def _client_ip() -> str | None:
-    # Behind a proxy the app is told who the client is; the proxy is the operator's to configure
-    # (gunicorn's --forwarded-allow-ips), so only what WSGI reports as the remote address is used.
+    # Behind DISTRIBUTE_PROXY_HOPS trusted proxies, werkzeug's ProxyFix (see create_app) has put
+    # the client's address from X-Forwarded-For here; with none, it is the socket's peer.
     return request.remote_addr
 
 
@@ -50,11 +50,11 @@ def click(token: str):
     if links is None or not 0 <= n < len(links) or not trackable(links[n]):
         abort(404)
     url = links[n]
+    response = redirect(url, code=302)  # made first: a click is counted only if it is answered
+    response.autocorrect_location_header = False
     if request.method == "GET":  # a HEAD is a link checker's, not a click
         state.events.put(Signal(type="clicked", source="link", ref=ref, at=utcnow(), data={"url": url, "link": n},
                                 user_agent=request.headers.get("User-Agent"), ip=_client_ip()))
-    response = redirect(url, code=302)
-    response.autocorrect_location_header = False
     return response
 
 

@@ -18,6 +18,8 @@ from distribute.webhooks import PROVIDERS, WebhookInvalid, WebhookRejected, Webh
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("webhooks", __name__)
+# Providers' words for "the address is dead", used only when the event has no reply to judge.
+_PROVIDER_HARD = frozenset({"permanent", "hardbounce"})
 
 
 def secrets_from(settings) -> WebhookSecrets:
@@ -65,7 +67,11 @@ def to_signal(event, sender_domain: str) -> Signal:
     if event.type == "bounced":
         verdict = judge(event.diagnostic or event.bounce_type or "", event.status)
         kind = bounce_kind(verdict)
-        kind = kind if kind in ("hard", "soft", "block") else "soft"
+        if verdict.category == "other" and (event.bounce_type or "").lower() in _PROVIDER_HARD:
+            kind = "hard"  # no reply text to judge: the provider's own verdict is all there is
+        elif kind not in ("hard", "soft", "block"):
+            log.warning("%s bounce %s judged %r; recorded as soft", event.provider, event.event_id, kind)
+            kind = "soft"
         reason = event.diagnostic or verdict.reason
         data |= {"category": verdict.category, "hard": verdict.hard}
     return Signal(type=event.type, source=event.provider, ref=ref or "", at=event.at,

@@ -12,8 +12,9 @@ it confirms the subscription, and that is the caller's decision.
 
 A provider whose secret is not configured has every request refused, with the setting to set:
 nothing unsigned is ever taken because a key was forgotten. SNS is signed by AWS for every
-account alike, so its "secret" is the list of topics we accept (DISTRIBUTE_SNS_TOPIC_ARNS); as
-the settings document, an empty list accepts any topic whose signature is valid.
+account alike (anyone can publish a validly signed message to a topic of their own), so its
+"secret" is the list of topics we accept (DISTRIBUTE_SNS_TOPIC_ARNS): without it, every SES
+webhook is refused.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class WebhookSecrets:
     mailgun_signing_key: str | None = None
     postmark_username: str | None = None
     postmark_password: str | None = None
-    sns_topic_arns: frozenset[str] = frozenset()  # empty: any topic (the signature is still checked)
+    sns_topic_arns: frozenset[str] = frozenset()  # empty: SES webhooks are refused
 
 
 def _utcnow() -> datetime:
@@ -78,6 +79,8 @@ def parse_webhook(
     if isinstance(body, str):
         body = body.encode("utf-8")
     if provider == "ses":
+        if not secrets.sns_topic_arns:
+            raise WebhookRejected("ses: webhooks are refused until DISTRIBUTE_SNS_TOPIC_ARNS names the topics to accept")
         return ses.parse(headers, body, topic_arns=frozenset(secrets.sns_topic_arns), fetch_cert=fetch_cert, now=now)
     if provider == "sendgrid":
         if not secrets.sendgrid_public_key:

@@ -15,7 +15,8 @@ describes it:
   fetched it over verified TLS from that AWS host; redirects are refused.
 
 SNS signs for any AWS account, so the signature proves only that the message passed through
-SNS. DISTRIBUTE_SNS_TOPIC_ARNS names the topics we accept; without it any topic is accepted.
+SNS. DISTRIBUTE_SNS_TOPIC_ARNS names the topics we accept (parse_webhook refuses everything
+without it).
 
 Both SES shapes are read: identity notifications ("notificationType": Bounce, Complaint,
 Delivery) and event publishing through a configuration set ("eventType": also Send, Reject,

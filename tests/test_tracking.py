@@ -1,0 +1,83 @@
+"""distribute.tracking without a database: link rewriting, placeholders, tokens, machine opens,
+IP truncation; and the ESP metadata header."""
+
+from __future__ import annotations
+
+import email
+from email import policy
+
+import pytest
+
+from distribute.config import Settings
+from distribute.message import MessageBuilder, Recipient
+from distribute.rendering import PLACEHOLDER, CompiledMessage
+from distribute.tracking import Tokens, add_tracking, click_index, click_placeholder, machine_open, truncate_ip
+
+
+def _compiled(html: str, text: str = "") -> CompiledMessage:
+    return CompiledMessage(release_id=1, variant="journalist", language="en", subject="S",
+                           html=f"<html><body>{html}</body></html>", text=text, reply_to=None, reply_to_name=None)
+
+
+def test_placeholders_round_trip_and_stay_letters():
+    for n in (0, 1, 25, 26, 27, 700, 12345):
+        name = click_placeholder(n)
+        assert PLACEHOLDER.fullmatch(name)
+        assert click_index(PLACEHOLDER.fullmatch(name).group(1).lower()) == n
+
+
+def test_only_plain_http_links_are_rewritten():
+    html = ('<a href="https://example.org/a?x=1&amp;y=2">a</a> <a href="mailto:p@example.org">m</a> '
+            '<a href="#top">t</a> <a href="https://example.org/a?x=1&amp;y=2">again</a> '
+            '<a href="https://example.org/b&#10;c">control</a> <a href="javascript:alert(1)">j</a> '
+            '<a href="DX__UNSUBSCRIBE_URL__DX">u</a>')
+    tracked = add_tracking(_compiled(html, "Read https://example.org/a?x=1&y=2. Or https://other.example/z"))
+    assert tracked.links == ("https://example.org/a?x=1&y=2",)  # one entry, however often it appears
+    assert tracked.html.count(click_placeholder(0)) == 2
+    for kept in ("mailto:p@example.org", "#top", "javascript:alert(1)", "DX__UNSUBSCRIBE_URL__DX", "b&#10;c"):
+        assert kept in tracked.html
+    assert tracked.text == f"Read {click_placeholder(0)}. Or https://other.example/z"
+    assert "DX__OPEN_URL__DX" in tracked.html
+
+
+def test_click_tokens_are_per_purpose():
+    tokens = Tokens("k")
+    token = tokens.click_token("ref", "camp", 3)
+    assert tokens.read_click(token) == ("ref", "camp", 3)
+    assert tokens.open.unsign(token) is None and tokens.unsubscribe.unsign(token) is None
+    assert Tokens("other").read_click(token) is None
+
+
+@pytest.mark.parametrize("agent, ip, seconds, expected", [
+    ("Mozilla/5.0 (Windows NT 10.0) Thunderbird/128", "198.51.100.1", 600, None),
+    ("Mozilla/5.0 (via ggpht.com GoogleImageProxy)", "66.249.1.1", 600, "gmail-proxy"),
+    ("YahooMailProxy; https://help.yahoo.com", None, 600, "yahoo-proxy"),
+    ("Mozilla/5.0", "17.58.100.1", 600, "apple-mpp"),
+    ("Mozilla/5.0", "::ffff:17.58.100.1", 600, "apple-mpp"),
+    ("Mozilla/5.0 Barracuda", "203.0.113.9", 600, "scanner"),
+    ("", "203.0.113.9", 600, "scanner"),
+    ("Mozilla/5.0 (Macintosh) AppleWebKit", "203.0.113.9", 2, "too-soon"),
+])
+def test_machine_opens(agent, ip, seconds, expected):
+    assert machine_open(agent, ip, seconds, 10) == expected
+
+
+def test_ips_are_truncated():
+    assert truncate_ip("203.0.113.77") == "203.0.113.0"
+    assert truncate_ip("2001:db8:1:2:3::9") == "2001:db8:1::"
+    assert truncate_ip("::ffff:198.51.100.23") == "198.51.100.0"
+    assert truncate_ip("not an ip") is None and truncate_ip(None) is None
+
+
+@pytest.mark.parametrize("esp, header, value", [
+    ("sendgrid", "X-SMTPAPI", '{"unique_args": {"distribute_delivery": "REF123"}}'),
+    ("mailgun", "X-Mailgun-Variables", '{"distribute_delivery": "REF123"}'),
+    ("postmark", "X-PM-Metadata-distribute_delivery", "REF123"),
+    ("ses", "X-SES-MESSAGE-TAGS", "distribute_delivery=REF123"),
+])
+def test_esp_metadata_header_carries_the_reference(esp, header, value):
+    builder = MessageBuilder(_compiled("<p>x</p>", "x"), Settings(secret_key="k", esp=esp))
+    msg = email.message_from_bytes(builder.build(Recipient("a@example.org"), "REF123"), policy=policy.default)
+    assert msg[header] == value
+    plain = MessageBuilder(_compiled("<p>x</p>", "x"), Settings(secret_key="k"))
+    assert header not in email.message_from_bytes(plain.build(Recipient("a@example.org"), "R"), policy=policy.default)
