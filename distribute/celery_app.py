@@ -62,6 +62,13 @@ class Runtime:
         return Sender(self.settings, self.sessions, lambda: transport_from_settings(self.settings),
                       rate_limiter_from_settings(self.settings))
 
+    def close(self) -> None:
+        """Close the SMTP connection and the database pool (an embedded run that is over)."""
+        if "sender" in self.__dict__:
+            self.sender.close()
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
 
 def create_celery(settings: Settings) -> Celery:
     # memory://localhost/: an in-process broker for the embedded mode (one process, worker threads).

@@ -57,6 +57,14 @@ def run_until_idle(app: Celery, settings: Settings, campaign_ids: list[int],
     """Start the given campaigns through the broker and serve them until nothing is left to send
     now (deferred retries wait for a later run or the production worker), or forever."""
     rt = app.runtime()
+    try:
+        _serve(app, settings, rt, campaign_ids, on_progress, forever)
+    finally:
+        rt.close()
+
+
+def _serve(app: Celery, settings: Settings, rt, campaign_ids: list[int],
+           on_progress: Callable[[int, int], None] | None, forever: bool) -> None:
     with embedded_worker(app, settings):
         for campaign_id in campaign_ids:
             rt.broker.start(campaign_id)

@@ -23,7 +23,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, insert, null, select, update
+from sqlalchemy import bindparam, case, insert, null, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from distribute import states
@@ -79,9 +79,7 @@ def record(db, signal: Signal, settings: Settings) -> str:
     at = signal.at or utcnow()
     data = dict(signal.data or {})
     if signal.type == "opened":
-        seconds = (at - delivery.sent_at).total_seconds() if delivery.sent_at else None
-        machine = machine_open(signal.user_agent, signal.ip, seconds, settings.machine_open_seconds)
-        data["machine"] = machine
+        data["machine"] = _machine(delivery, signal, at, settings)
     if signal.type == "bounced":
         data["kind"] = signal.bounce_kind
     if not signal.verified:
@@ -135,29 +133,45 @@ def record_engagement(db, signals: list[Signal], settings: Settings) -> int:
             continue
         at = signal.at or utcnow()
         data = dict(signal.data or {})
-        t = totals.setdefault(delivery.id, {"b_id": delivery.id, "b_opens": 0, "b_human": 0, "b_clicks": 0,
-                                            "b_open_at": None, "b_human_at": None, "b_click_at": None})
         if signal.type == "opened":
-            seconds = (at - delivery.sent_at).total_seconds() if delivery.sent_at else None
-            data["machine"] = machine_open(signal.user_agent, signal.ip, seconds, settings.machine_open_seconds)
-            t["b_opens"] += 1
-            t["b_open_at"] = min(filter(None, (t["b_open_at"], at)))
-            if data["machine"] is None:
-                t["b_human"] += 1
-                t["b_human_at"] = min(filter(None, (t["b_human_at"], at)))
-        else:
-            t["b_clicks"] += 1
-            t["b_click_at"] = min(filter(None, (t["b_click_at"], at)))
+            data["machine"] = _machine(delivery, signal, at, settings)
+        _add(totals.setdefault(delivery.id, _totals(delivery.id)), signal.type, data, at)
         events.append({"delivery_id": delivery.id, "campaign_id": delivery.campaign_id, "type": signal.type,
                        "source": signal.source, "at": at, "data": data,
                        "user_agent": (signal.user_agent or "")[:500] or None, "ip": truncate_ip(signal.ip)})
     if events:
-        conn = db.connection() if hasattr(db, "connection") else db  # Core executemany, not ORM bulk
+        conn = _core(db)
         conn.execute(insert(Event), events)
         # In delivery id order, so two web processes writing batches at once lock rows in the
         # same order and cannot deadlock.
         conn.execute(_ADD_ENGAGEMENT, sorted(totals.values(), key=lambda t: t["b_id"]))
     return len(events)
+
+
+def _machine(delivery, signal: Signal, at: dt.datetime, settings: Settings) -> str | None:
+    seconds = (at - delivery.sent_at).total_seconds() if delivery.sent_at else None
+    return machine_open(signal.user_agent, signal.ip, seconds, settings.machine_open_seconds)
+
+
+def _totals(delivery_id: int) -> dict:
+    return {"b_id": delivery_id, "b_opens": 0, "b_human": 0, "b_clicks": 0,
+            "b_open_at": None, "b_human_at": None, "b_click_at": None}
+
+
+def _add(t: dict, type_: str, data: dict, at: dt.datetime) -> None:
+    """Add one open or click to a delivery's totals (the parameters of _ADD_ENGAGEMENT)."""
+    def first(key):
+        t[key] = at if t[key] is None else min(t[key], at)
+
+    if type_ == "opened":
+        t["b_opens"] += 1
+        first("b_open_at")
+        if data.get("machine") is None:
+            t["b_human"] += 1
+            first("b_human_at")
+    else:
+        t["b_clicks"] += 1
+        first("b_click_at")
 
 
 def _first(column, value):
@@ -190,18 +204,10 @@ def _summarise(db, delivery, signal: Signal, data: dict, at: dt.datetime, settin
         moved = bool(db.execute(update(Delivery).where(Delivery.id == delivery.id, Delivery.state == delivery.state)
                                 .values(**changes)).rowcount)
     kind = signal.type
-    if kind == "opened":
-        human = data.get("machine") is None
-        db.execute(update(Delivery).where(Delivery.id == delivery.id).values(
-            opens=Delivery.opens + 1,
-            human_opens=Delivery.human_opens + (1 if human else 0),
-            first_opened_at=func.coalesce(Delivery.first_opened_at, at),
-            first_human_open_at=Delivery.first_human_open_at if not human
-            else func.coalesce(Delivery.first_human_open_at, at),
-        ))
-    elif kind == "clicked":
-        db.execute(update(Delivery).where(Delivery.id == delivery.id).values(
-            clicks=Delivery.clicks + 1, first_clicked_at=func.coalesce(Delivery.first_clicked_at, at)))
+    if kind in ENGAGEMENT:
+        totals = _totals(delivery.id)
+        _add(totals, kind, data, at)
+        _core(db).execute(_ADD_ENGAGEMENT, [totals])
     elif kind == "unsubscribed":
         db.execute(update(Delivery).where(Delivery.id == delivery.id, Delivery.unsubscribed_at.is_(None))
                    .values(unsubscribed_at=at))
@@ -242,6 +248,12 @@ def suppress_address(db, email_key: str, reason: str, source: str, contact_statu
     # The contact shows why; an address already unsubscribed or bounced keeps its first status.
     db.execute(update(Contact).where(Contact.email_key == email_key, Contact.status == "active")
                .values(status=contact_status, updated_at=at))
+
+
+def _core(db):
+    """The Connection under a Session: a list of parameters is then a Core executemany, not an
+    ORM bulk operation (which would not take this UPDATE's WHERE)."""
+    return db.connection() if hasattr(db, "connection") else db
 
 
 def _insert_ignoring(db, table):

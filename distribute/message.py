@@ -43,8 +43,10 @@ class Recipient:
 
 
 def new_ref() -> str:
-    """A delivery's public reference: random, so links reveal neither address nor sequence."""
-    return secrets.token_urlsafe(12)
+    """A delivery's public reference: random, so links reveal neither address nor sequence;
+    24 hex characters, the same shape as the ones fan-out makes in SQL (fanout.RandomRef), and
+    safe as a file name (a base64 one could start with "-")."""
+    return secrets.token_hex(12)
 
 
 def clean(value: str | None) -> str:

@@ -19,8 +19,8 @@ JOURNALIST = "j.okafor@globalwire.example"
 
 
 @pytest.fixture
-def sent(run_cli, tmp_path):
-    return send_release(run_cli, tmp_path / "outbox")
+def sent(run_cli, settings, tmp_path):
+    return send_release(run_cli, tmp_path / "outbox", settings=settings)
 
 
 def _rec(db, settings, signal):

@@ -34,8 +34,8 @@ def web(db, tmp_path):
 
 
 @pytest.fixture
-def sent(run_cli, tmp_path):
-    return send_release(run_cli, tmp_path / "outbox")
+def sent(run_cli, settings, tmp_path):
+    return send_release(run_cli, tmp_path / "outbox", settings=settings)
 
 
 def _delivery(db, address):

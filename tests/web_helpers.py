@@ -42,14 +42,59 @@ def path(url: str) -> str:
     return url[len(BASE):]
 
 
-def send_release(run_cli, outbox: Path, *extra: str, segment_rule: str = 'beat = "human rights"') -> Sent:
+def send_release(run_cli, outbox: Path, *extra: str, settings=None) -> Sent:
+    """The sample journalists, the sample release and a "rights" segment, sent to that segment.
+
+    With `settings`, the campaign is sent by the real fan-out and sender code in this thread, to
+    the file outbox, without the embedded Celery worker (whose start and stop cost seconds per
+    test); without, through `distribute send` itself."""
     assert run_cli("contacts", "import", REPO / "samples" / "contacts.csv", "--kind", "journalist").exit_code == 0
     assert run_cli("release", "add", REPO / "samples" / "release.md").exit_code == 0
-    assert run_cli("segments", "add", "rights", "--where", segment_rule).exit_code == 0
-    result = run_cli("send", "1", "--to", "rights", *extra)
-    assert result.exit_code == 0, result.output
+    assert run_cli("segments", "add", "rights", "--where", 'beat = "human rights"').exit_code == 0
+    if settings is None:
+        result = run_cli("send", "1", "--to", "rights", *extra)
+        assert result.exit_code == 0, result.output
+    else:
+        _send_in_process(settings, track="--no-track" not in extra)
     messages = {}
     for file in outbox.rglob("*.eml"):
         msg = email.message_from_bytes(file.read_bytes(), policy=policy.default)
         messages[msg["To"].addresses[0].addr_spec] = msg
     return Sent(messages)
+
+
+class _Batches:
+    """A broker that keeps what it is given, for the test to hand to the sender."""
+
+    def __init__(self):
+        self.batches: list[tuple[int, list[int]]] = []
+
+    def enqueue(self, campaign_id: int, delivery_ids: list[int]) -> None:
+        self.batches.append((campaign_id, delivery_ids))
+
+
+def _send_in_process(settings, *, track: bool) -> None:
+    from distribute import campaigns as ops
+    from distribute.db import make_engine, make_sessionmaker
+    from distribute.fanout import enqueue_pending, start_campaign
+    from distribute.ratelimit import NoRateLimit
+    from distribute.releases import get_release
+    from distribute.sender import Sender
+    from distribute.transport import transport_from_settings
+
+    engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
+    try:
+        with sessions.begin() as session:
+            campaign = ops.create_campaign(session, get_release(session, "1"), targets=["rights"], variant="journalist",
+                                           zone=settings.zone, track=track)
+            campaign_id = campaign.id
+        broker = _Batches()
+        start_campaign(sessions, settings, broker, campaign_id)
+        sender = Sender(settings, sessions, lambda: transport_from_settings(settings), NoRateLimit())
+        while broker.batches:
+            sender.send_batch(*broker.batches.pop())
+            enqueue_pending(sessions, settings, broker, campaign_id)
+        sender.close()
+    finally:
+        engine.dispose()

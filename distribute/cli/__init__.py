@@ -31,6 +31,7 @@ def cli(ctx: click.Context) -> None:
         ctx.obj = App(load_settings())
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
+    ctx.call_on_close(ctx.obj.close)
 
 
 def _register() -> None:

@@ -38,6 +38,11 @@ class App:
             upgrade(engine)  # the embedded SQLite file is ours: create or upgrade it in place
         return engine
 
+    def close(self) -> None:
+        """At the end of a command: give the database connections back."""
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
     def init_schema(self) -> Engine:
         """Create or upgrade the schema (`distribute init`), then use that engine."""
         engine = make_engine(self.settings.database_url)
