@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import func, select, update
 
 from distribute import states
-from distribute.config import Settings
 from distribute.feedback import DUPLICATE, RECORDED, UNMATCHED, Signal, purge_raw, record
 from distribute.models import Contact, Delivery, Event, Suppression
 from web_helpers import send_release
