@@ -112,6 +112,8 @@ def demo(app: App, out: Path) -> None:
             print_stats(campaign_stats(session, campaign_id))
     console.print(f"done: previews in {out}/, messages in {app.settings.outbox_dir}/; "
                   "see `distribute stats ID --json` and `distribute --help`.")
+    console.print(f"`distribute serve` answers the links in those messages (opens, clicks, unsubscribe, "
+                  f"the web version) at {app.settings.base_url}.")
 
 
 COMMANDS = [init, demo]
