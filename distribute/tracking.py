@@ -154,7 +154,8 @@ _MACHINE_AGENTS = (
     ("gmail-proxy", re.compile(r"GoogleImageProxy|ggpht\.com", re.I)),
     ("yahoo-proxy", re.compile(r"YahooMailProxy", re.I)),
     ("scanner", re.compile(r"Barracuda|Mimecast|Proofpoint|Symantec|MessageLabs|SafeLinks|Forcepoint|"
-                           r"Trend ?Micro|Sophos|bot\b|crawler|spider|python-requests|curl/|Go-http-client", re.I)),
+                           r"Trend ?Micro|Sophos|bot\b|crawler|spider|python-requests|Python-urllib|aiohttp|curl/|Wget|"
+                           r"Go-http-client|okhttp|Java/", re.I)),
 )
 # Apple's MPP fetches through Apple's own network, 17.0.0.0/8, with a browser-like agent that
 # carries no mail client's name.
