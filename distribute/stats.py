@@ -21,7 +21,7 @@ recipients_detail lists the recipients with anything to show (feedback or a fail
 
 from __future__ import annotations
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, distinct, func, or_, select
 from sqlalchemy.orm import Session
 
 from distribute import states
@@ -106,17 +106,13 @@ def _feedback(session: Session, campaign_id: int) -> dict:
 def _links(session: Session, campaign_id: int, links: list[str]) -> list[dict]:
     if not links:
         return []
-    rows = session.execute(
-        select(Event.data, Event.delivery_id).where(Event.campaign_id == campaign_id, Event.type == "clicked")
-    ).all()
-    clicks = [0] * len(links)
-    who: list[set[int]] = [set() for _ in links]
-    for data, delivery_id in rows:
-        n = (data or {}).get("link")
-        if isinstance(n, int) and 0 <= n < len(links):
-            clicks[n] += 1
-            who[n].add(delivery_id)
-    return [{"url": url, "clicks": clicks[n], "recipients": len(who[n])} for n, url in enumerate(links)]
+    number = Event.data["link"].as_integer()
+    counted = {n: (clicks, people) for n, clicks, people in session.execute(
+        select(number, func.count(), func.count(distinct(Event.delivery_id)))
+        .where(Event.campaign_id == campaign_id, Event.type == "clicked").group_by(number)
+    )}
+    return [{"url": url, "clicks": counted.get(n, (0, 0))[0], "recipients": counted.get(n, (0, 0))[1]}
+            for n, url in enumerate(links)]
 
 
 def _detail(session: Session, campaign_id: int, limit: int) -> dict:

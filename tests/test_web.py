@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from conftest import REPO
 from distribute.config import ConfigError, Settings
 from distribute.models import Contact, Delivery, Event, Release, Suppression
+from distribute.stats import campaign_stats
 from distribute.web import create_app
 from web_helpers import BASE, path, send_release
 
@@ -101,6 +102,13 @@ def test_click_redirects_to_the_signed_link_and_is_recorded(web, sent, db):
     # A link checker's HEAD is answered but not counted.
     assert client.head(path(link)).status_code == 302
     assert state.events.flush() == 0
+    client.get(path(link))
+    client.get(path(sent.clicks(OTHER)[0]))
+    state.events.flush()
+    with db.sessions() as s:
+        links = campaign_stats(s, 1)["links"]
+    assert (links[0]["url"], links[0]["clicks"], links[0]["recipients"]) == (target, 3, 2)
+    assert all(link["clicks"] == 0 for link in links[1:])
 
 
 EVIL = ["//evil.test", "https:evil.test", "/\\evil.test", "\x00https://evil.test", " https://evil.test",
