@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import mailbox
+import socket
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from click.testing import CliRunner
 
 from distribute.bounces import BounceRecipient, Report, bounce_kind, iter_messages, read_report
 from distribute.bounces.classify import judge
+from distribute.bounces.mailbox import MailboxError
 from distribute.cli.bounces import bounces
 from distribute.smtp_replies import CATEGORIES, classify_reply
 
@@ -311,7 +313,7 @@ def test_mbox_and_eml_files(tmp_path):
     (folder / "notes.txt").write_text("not mail")
     assert [item.label for item in iter_messages(folder)] == [f"file:{folder / 'a.eml'}", f"file:{folder / 'b.eml'}"]
     assert [item.raw for item in iter_messages(folder / "a.eml")] == [_sample()]
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(MailboxError, match="missing: no such file or folder"):
         iter_messages(tmp_path / "missing")
 
 
@@ -353,7 +355,7 @@ class _FakeIMAP:
 
     instances: list["_FakeIMAP"] = []
 
-    def __init__(self, host, port):
+    def __init__(self, host, port, timeout=None):
         self.host, self.port, self.calls = host, port, []
         self.capabilities = ("IMAP4REV1", "MOVE")
         self.messages = {b"7": _sample(), b"9": _sample("own/qmail-two.eml")}
@@ -408,3 +410,13 @@ def test_imap_unseen_peek_and_acknowledge(monkeypatch):
     assert ("MOVE", b"7", '"Processed"') in client.calls
     gen.close()
     assert client.calls[-1] == ("logout",)
+
+
+def test_an_unreachable_imap_server_is_a_clear_error_without_the_password():
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(MailboxError) as caught:
+        list(iter_messages(f"imap://bounces:s3cret@127.0.0.1:{port}/INBOX"))
+    assert str(caught.value).startswith(f"imap://bounces@127.0.0.1:{port}/INBOX: ")
+    assert "s3cret" not in str(caught.value)

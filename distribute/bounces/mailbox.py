@@ -21,6 +21,15 @@ from pathlib import Path
 from typing import Callable, Iterator
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from distribute.errors import UserError
+
+
+_IMAP_ERROR = imaplib.IMAP4.error  # IMAP4_SSL raises it too
+
+
+class MailboxError(UserError):
+    """The mailbox cannot be opened or read: the message says which, and why (never the password)."""
+
 
 @dataclass
 class Incoming:
@@ -45,7 +54,7 @@ def iter_messages(source: str | Path) -> Iterator[Incoming]:
             return _maildir(path)
         return _eml_files(sorted(path.glob("*.eml")))
     if not path.exists():
-        raise FileNotFoundError(f"no mailbox at {path}")
+        raise MailboxError(f"{path}: no such file or folder (give a Maildir, an mbox, .eml files or an imap(s):// URL)")
     if _looks_like_mbox(path):
         return _mbox(path)
     return _eml_files([path])
@@ -97,12 +106,20 @@ def _imap(url: str) -> Iterator[Incoming]:
     port = parts.port or (imaplib.IMAP4_SSL_PORT if secure else imaplib.IMAP4_PORT)
     folder = unquote(parts.path.lstrip("/")) or "INBOX"
     move_to = (parse_qs(parts.query).get("move") or [None])[0]
-    client = (imaplib.IMAP4_SSL if secure else imaplib.IMAP4)(parts.hostname or "localhost", port)
+    where = f"{parts.scheme}://{parts.username + '@' if parts.username else ''}{parts.hostname}:{port}/{folder}"
+    try:
+        yield from _imap_messages(parts, secure, port, folder, move_to)
+    except (OSError, _IMAP_ERROR) as exc:
+        raise MailboxError(f"{where}: {exc or type(exc).__name__}") from exc
+
+
+def _imap_messages(parts, secure: bool, port: int, folder: str, move_to: str | None) -> Iterator[Incoming]:
+    client = (imaplib.IMAP4_SSL if secure else imaplib.IMAP4)(parts.hostname or "localhost", port, timeout=60)
     try:
         client.login(unquote(parts.username or ""), unquote(parts.password or ""))
         status, detail = client.select(_quote(folder))
         if status != "OK":
-            raise imaplib.IMAP4.error(f"cannot open mailbox {folder!r}: {detail!r}")
+            raise _IMAP_ERROR(f"cannot open mailbox {folder!r}: {detail!r}")
         # UIDs, not sequence numbers: moving or expunging one message renumbers the others.
         _, data = client.uid("SEARCH", None, "UNSEEN")
         for uid in (data[0] or b"").split():
@@ -117,7 +134,7 @@ def _imap(url: str) -> Iterator[Incoming]:
     finally:
         try:
             client.logout()
-        except (imaplib.IMAP4.error, OSError):
+        except (_IMAP_ERROR, OSError):
             pass
 
 
