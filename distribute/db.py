@@ -9,6 +9,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -29,6 +30,13 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def insert_for(db, table):
+    """An INSERT that can say ON CONFLICT, in the dialect of the database behind `db` (a Session
+    or a Connection): the project runs on PostgreSQL and SQLite, which both have it."""
+    bind = db.get_bind() if hasattr(db, "get_bind") else db
+    return (postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

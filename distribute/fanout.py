@@ -14,7 +14,6 @@ import datetime as dt
 from typing import Protocol
 
 from sqlalchemy import String, and_, case, func, literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.expression import FunctionElement
@@ -22,6 +21,7 @@ from sqlalchemy.sql.expression import FunctionElement
 from distribute import audience, states
 from distribute.campaigns import Audience
 from distribute.config import Settings
+from distribute.db import insert_for
 from distribute.message import new_ref
 from distribute.models import Campaign, Contact, Delivery, Release, Suppression, utcnow
 from distribute.rendering import compile_release
@@ -49,10 +49,6 @@ def _random_ref_sqlite(element, compiler, **kw):
 @compiles(RandomRef, "postgresql")
 def _random_ref_postgresql(element, compiler, **kw):
     return "substr(replace(gen_random_uuid()::text, '-', ''), 1, 24)"
-
-
-def _insert(session: Session):
-    return (postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert)(Delivery)
 
 
 def claim_start(session: Session, campaign_id: int, now: dt.datetime) -> Campaign | None:
@@ -95,7 +91,7 @@ def insert_deliveries(session: Session, campaign: Campaign) -> int:
         ),
         literal(0), literal(utcnow()),
     ).where(match)
-    insert = _insert(session).from_select(
+    insert = insert_for(session, Delivery).from_select(
         ["campaign_id", "contact_id", "ref", "email", "email_key", "domain", "name", "outlet", "state", "last_reply",
          "attempts", "updated_at"],
         rows,
@@ -114,7 +110,7 @@ def _insert_test(session: Session, campaign: Campaign, target: Audience) -> int:
             "name": contact.name if contact else None, "outlet": contact.outlet if contact else None,
             "state": states.QUEUED, "attempts": 0, "updated_at": utcnow(),
         })
-    stmt = _insert(session).values(values).on_conflict_do_nothing(index_elements=["campaign_id", "email_key"])
+    stmt = insert_for(session, Delivery).values(values).on_conflict_do_nothing(index_elements=["campaign_id", "email_key"])
     return session.execute(stmt).rowcount
 
 

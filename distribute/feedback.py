@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, case, insert, null, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from distribute import states
 from distribute.config import Settings
+from distribute.db import insert_for
 from distribute.models import Campaign, Contact, Delivery, Event, Suppression, utcnow
 from distribute.tracking import machine_open, truncate_ip
 
@@ -95,7 +95,7 @@ def record(db, signal: Signal, settings: Settings) -> str:
     if signal.raw is not None:
         values["raw"] = signal.raw
     if signal.dedupe_key is not None:
-        inserted = db.execute(_insert_ignoring(db, Event).values(values).on_conflict_do_nothing(
+        inserted = db.execute(insert_for(db, Event).values(values).on_conflict_do_nothing(
             index_elements=["dedupe_key"]).returning(Event.id)).first()
         if inserted is None:
             return DUPLICATE
@@ -242,7 +242,7 @@ def apply_bounce_policy(db, email_key: str, kind: str | None, reason: str | None
 
 
 def suppress_address(db, email_key: str, reason: str, source: str, contact_status: str, at: dt.datetime) -> None:
-    db.execute(_insert_ignoring(db, Suppression).values(
+    db.execute(insert_for(db, Suppression).values(
         email_key=email_key, reason=reason[:500], source=source, created_at=at,
     ).on_conflict_do_nothing(index_elements=["email_key"]))
     # The contact shows why; an address already unsubscribed or bounced keeps its first status.
@@ -254,11 +254,6 @@ def _core(db):
     """The Connection under a Session: a list of parameters is then a Core executemany, not an
     ORM bulk operation (which would not take this UPDATE's WHERE)."""
     return db.connection() if hasattr(db, "connection") else db
-
-
-def _insert_ignoring(db, table):
-    dialect = db.get_bind().dialect.name if hasattr(db, "get_bind") else db.dialect.name
-    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
 def purge_raw(db, settings: Settings, now: dt.datetime | None = None) -> int:

@@ -85,16 +85,16 @@ class MessageBuilder:
         self._tokens = Tokens(settings.secret)
         self._unsubscribe = self._tokens.unsubscribe
         self._campaign_ref = campaign_ref
-        # Tracking placeholders, when the campaign's message has them: (name, link number).
-        names = set(_split(compiled.html)[1]) | set(_split(compiled.text)[1])
-        self._clicks = [(name, click_index(name)) for name in sorted(names) if click_index(name) is not None]
-        self._tracked = OPEN_PIXEL in names
         local, _, domain = settings.bounce_mailbox_address.partition("@")
         self._bounce_local, self._bounce_domain = local, domain
         self._domain = settings.sender_domain
         self._unsubscribe_mailbox = f"unsubscribe@{self._domain}"
         self._html = _split(compiled.html)
         self._text = _split(compiled.text)
+        # Tracking placeholders, when the campaign's message has them: (name, link number).
+        names = set(self._html[1]) | set(self._text[1])
+        self._clicks = [(name, click_index(name)) for name in sorted(names) if click_index(name) is not None]
+        self._tracked = OPEN_PIXEL in names
         self._boundary = f"=_distribute_{secrets.token_hex(12)}"
         list_id = f"{compiled.variant}.{campaign_ref}.{self._domain}"
         fixed = [

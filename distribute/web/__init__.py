@@ -11,7 +11,7 @@ from __future__ import annotations
 import atexit
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, current_app, render_template
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from distribute.config import Settings, load_settings
@@ -19,6 +19,7 @@ from distribute.db import make_engine, make_sessionmaker
 from distribute.paths import TEMPLATES_DIR
 from distribute.tracking import Tokens
 from distribute.web.buffer import EventBuffer
+from distribute.webhooks import WebhookSecrets
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,13 @@ class WebState:
         if buffered:
             self.events.start()
         self.links: dict[str, tuple[str, ...]] = {}  # campaign ref -> its tracked links (never change)
+        self.webhook_secrets = WebhookSecrets(
+            sendgrid_public_key=settings.sendgrid_public_key,
+            mailgun_signing_key=settings.mailgun_signing_key,
+            postmark_username=settings.postmark_username,
+            postmark_password=settings.postmark_password,
+            sns_topic_arns=frozenset(a.strip() for a in settings.sns_topic_arns.split(",") if a.strip()),
+        )
 
 
 def create_app(settings: Settings | None = None, *, buffered: bool = True) -> Flask:
@@ -80,5 +88,6 @@ def create_app(settings: Settings | None = None, *, buffered: bool = True) -> Fl
     return app
 
 
-def web_state(app: Flask) -> WebState:
-    return app.extensions["distribute"]
+def state() -> WebState:
+    """The app's WebState, inside a request."""
+    return current_app.extensions["distribute"]

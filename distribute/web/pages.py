@@ -10,30 +10,27 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, render_template, request
 from sqlalchemy import delete, exists, select
 
 from distribute import states
 from distribute.content import body_html
 from distribute.feedback import Signal, find_delivery, record
 from distribute.models import Campaign, Contact, ContactTag, Delivery, Release, utcnow
+from distribute.web import state
 
 blueprint = Blueprint("pages", __name__)
 _BEATS = re.compile(r"\s*[,;/|]\s*")
 
 
-def _state():
-    return current_app.extensions["distribute"]
-
-
 def _render(name: str, status: int = 200, **context):
-    settings = _state().settings
+    settings = state().settings
     return render_template(f"web/{name}", organisation=settings.organisation,
                            postal_address=settings.postal_address, **context), status
 
 
 def _delivery_for(session, token: str):
-    ref = _state().tokens.unsubscribe.unsign(token)
+    ref = state().tokens.unsubscribe.unsign(token)
     delivery = find_delivery(session, ref=ref) if ref else None
     if delivery is None:
         abort(404)
@@ -45,13 +42,13 @@ def _unsubscribe(session, delivery, source: str) -> None:
     record(session, Signal(type="unsubscribed", source=source, delivery_id=delivery.id, at=utcnow(),
                            dedupe_key=f"unsubscribe:{delivery.id}",
                            user_agent=request.headers.get("User-Agent"), ip=request.remote_addr),
-           _state().settings)
+           state().settings)
 
 
 @blueprint.route("/unsubscribe/<token>", methods=["GET", "POST"])
 def unsubscribe(token: str):
-    state = _state()
-    with state.sessions.begin() as session:
+    web = state()
+    with web.sessions.begin() as session:
         delivery = _delivery_for(session, token)
         if request.method == "GET":
             contact = session.get(Contact, _contact_id(session, delivery.id))
@@ -67,8 +64,8 @@ def unsubscribe(token: str):
 
 @blueprint.route("/preferences/<token>", methods=["GET", "POST"])
 def preferences(token: str):
-    state = _state()
-    with state.sessions.begin() as session:
+    web = state()
+    with web.sessions.begin() as session:
         delivery = _delivery_for(session, token)
         contact = session.get(Contact, _contact_id(session, delivery.id))
         if contact is None:
@@ -109,8 +106,8 @@ def _save(session, contact: Contact, options: list[str], keep: list[str]) -> Non
 
 @blueprint.get("/releases/<slug>")
 def web_version(slug: str):
-    state = _state()
-    with state.sessions() as session:
+    web = state()
+    with web.sessions() as session:
         release = session.scalar(select(Release).where(Release.slug == slug))
         if release is None or not published(session, release):
             abort(404)

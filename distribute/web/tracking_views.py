@@ -5,22 +5,19 @@ from __future__ import annotations
 
 import base64
 
-from flask import Blueprint, abort, current_app, redirect, request
+from flask import Blueprint, abort, redirect, request
 from sqlalchemy import select
 
 from distribute.feedback import Signal
 from distribute.models import Campaign, utcnow
 from distribute.tracking import trackable
+from distribute.web import state
 
 blueprint = Blueprint("tracking", __name__)
 
 # The smallest transparent GIF; the pixel always answers with it, whatever the token, so a bad
 # token learns nothing and a mail client never shows a broken image.
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
-
-
-def _state():
-    return current_app.extensions["distribute"]
 
 
 def _client_ip() -> str | None:
@@ -31,40 +28,40 @@ def _client_ip() -> str | None:
 
 @blueprint.get("/o/<token>.gif")
 def pixel(token: str):
-    state = _state()
-    ref = state.tokens.open.unsign(token)
+    web = state()
+    ref = web.tokens.open.unsign(token)
     if ref is not None:
-        state.events.put(Signal(type="opened", source="pixel", ref=ref, at=utcnow(),
-                                user_agent=request.headers.get("User-Agent"), ip=_client_ip()))
+        web.events.put(Signal(type="opened", source="pixel", ref=ref, at=utcnow(),
+                              user_agent=request.headers.get("User-Agent"), ip=_client_ip()))
     return PIXEL, 200, {"Content-Type": "image/gif", "Cache-Control": "no-store, no-cache, must-revalidate, private"}
 
 
 @blueprint.route("/c/<token>", methods=["GET", "HEAD"])
 def click(token: str):
-    state = _state()
-    parsed = state.tokens.read_click(token)
+    web = state()
+    parsed = web.tokens.read_click(token)
     if parsed is None:
         abort(404)
     ref, campaign_ref, n = parsed
-    links = _links(state, campaign_ref)
+    links = _links(web, campaign_ref)
     if links is None or not 0 <= n < len(links) or not trackable(links[n]):
         abort(404)
     url = links[n]
     response = redirect(url, code=302)  # made first: a click is counted only if it is answered
     response.autocorrect_location_header = False
     if request.method == "GET":  # a HEAD is a link checker's, not a click
-        state.events.put(Signal(type="clicked", source="link", ref=ref, at=utcnow(), data={"url": url, "link": n},
-                                user_agent=request.headers.get("User-Agent"), ip=_client_ip()))
+        web.events.put(Signal(type="clicked", source="link", ref=ref, at=utcnow(), data={"url": url, "link": n},
+                              user_agent=request.headers.get("User-Agent"), ip=_client_ip()))
     return response
 
 
-def _links(state, campaign_ref: str) -> tuple[str, ...] | None:
-    links = state.links.get(campaign_ref)
+def _links(web, campaign_ref: str) -> tuple[str, ...] | None:
+    links = web.links.get(campaign_ref)
     if links is None:
-        with state.sessions() as session:
+        with web.sessions() as session:
             compiled = session.scalar(select(Campaign.compiled).where(Campaign.ref == campaign_ref))
         if not compiled:
             return None
         links = tuple(compiled.get("links", ()))
-        state.links[campaign_ref] = links
+        web.links[campaign_ref] = links
     return links

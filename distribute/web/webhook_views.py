@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, current_app, request
+from flask import Blueprint, abort, request
 
 from distribute.bounces.classify import bounce_kind, judge
 from distribute.feedback import DUPLICATE, RECORDED, Signal, record
-from distribute.webhooks import PROVIDERS, WebhookInvalid, WebhookRejected, WebhookSecrets, parse_webhook
+from distribute.web import state
+from distribute.webhooks import PROVIDERS, WebhookInvalid, WebhookRejected, parse_webhook
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("webhooks", __name__)
@@ -22,23 +23,13 @@ blueprint = Blueprint("webhooks", __name__)
 _PROVIDER_HARD = frozenset({"permanent", "hardbounce"})
 
 
-def secrets_from(settings) -> WebhookSecrets:
-    return WebhookSecrets(
-        sendgrid_public_key=settings.sendgrid_public_key,
-        mailgun_signing_key=settings.mailgun_signing_key,
-        postmark_username=settings.postmark_username,
-        postmark_password=settings.postmark_password,
-        sns_topic_arns=frozenset(a.strip() for a in settings.sns_topic_arns.split(",") if a.strip()),
-    )
-
-
 @blueprint.post("/webhooks/<provider>")
 def webhook(provider: str):
     if provider not in PROVIDERS:
         abort(404)
-    state = current_app.extensions["distribute"]
+    web = state()
     try:
-        result = parse_webhook(provider, request.headers, request.get_data(), secrets_from(state.settings))
+        result = parse_webhook(provider, request.headers, request.get_data(), web.webhook_secrets)
     except WebhookRejected as exc:
         log.warning("webhook %s refused: %s", provider, exc)
         return {"error": str(exc)}, 400
@@ -49,9 +40,9 @@ def webhook(provider: str):
         # from a request anyone could send.
         log.warning("SNS subscription confirmation for %s: open %s to confirm", provider, result.subscribe_url)
     counts = {RECORDED: 0, DUPLICATE: 0, "unmatched": 0}
-    with state.sessions.begin() as session:
+    with web.sessions.begin() as session:
         for event in result.events:
-            outcome = record(session, to_signal(event, state.settings.sender_domain), state.settings)
+            outcome = record(session, to_signal(event, web.settings.sender_domain), web.settings)
             counts[outcome] = counts.get(outcome, 0) + 1
     return {"received": len(result.events), **counts}, 200
 
@@ -74,6 +65,6 @@ def to_signal(event, sender_domain: str) -> Signal:
             kind = "soft"
         reason = event.diagnostic or verdict.reason
         data |= {"category": verdict.category, "hard": verdict.hard}
-    return Signal(type=event.type, source=event.provider, ref=ref or "", at=event.at,
+    return Signal(type=event.type, source=event.provider, ref=ref or None, at=event.at,
                   dedupe_key=f"{event.provider}:{event.event_id}", data=data or None, raw=event.raw,
                   user_agent=event.user_agent, ip=event.ip, bounce_kind=kind, reason=reason)
