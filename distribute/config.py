@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     # unset, it is "bounces@" the sender's domain.
     bounce_address: str | None = None
     # Where asynchronous bounces and complaints arrive: imap(s)://user:pass@host/INBOX, or a
-    # Maildir or mbox path. Polled by the scheduler every sweep; unset, nothing is polled.
+    # Maildir or mbox path. Polled by the scheduler (every 30 s at most); unset, nothing is polled.
     bounce_mailbox: str | None = None
     # Soft bounces (mailbox full, expired …) suppress an address after this many campaigns in a row.
     soft_bounce_campaigns: int = Field(3, ge=1, le=100)
@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     mailgun_signing_key: str | None = None
     postmark_username: str | None = None
     postmark_password: str | None = None
-    sns_topic_arns: str = ""  # comma-separated; empty: any topic (signatures are still checked)
+    sns_topic_arns: str = ""  # comma-separated; empty: SES webhooks are refused (AWS signs any account's topic)
 
     @field_validator("base_url")
     @classmethod
