@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import Iterable
 
 from sqlalchemy import ColumnElement, Select, and_, case, false, func, not_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
+from distribute import states
 from distribute.errors import UserError
-from distribute.models import Contact, Suppression
+from distribute.models import Campaign, Contact, Delivery, Suppression
 from distribute.segments import KINDS, Condition, check_lists_exist, get_segment, segment_expression
 from distribute.suppression import suppressed
 
@@ -119,6 +120,37 @@ def count_matching(session: Session, match: ColumnElement[bool]) -> dict[str, in
         "inactive": inactive,
         "recipients": matched - suppressed_count - inactive,
     }
+
+
+def earlier_campaign_with_release(session: Session, release_id: int, *, exclude: int | None = None):
+    """For each contact (a correlated scalar subquery): the first other real campaign of this
+    release that mailed, or is mailing, the contact's address; NULL when none did. None when
+    the release has no other campaign.
+
+    The release's campaigns are few and known, so the lookup is one probe of the unique
+    (campaign, address) index per campaign, never a scan of the deliveries.
+    """
+    campaigns = session.scalars(
+        select(Campaign.id).where(Campaign.release_id == release_id, Campaign.is_test.is_(False),
+                                  Campaign.id != (exclude if exclude is not None else -1))
+    ).all()
+    if not campaigns:
+        return None
+    earlier = aliased(Delivery)
+    return (
+        select(func.min(earlier.campaign_id))
+        .where(earlier.campaign_id.in_(campaigns), earlier.email_key == Contact.email_key,
+               earlier.state.in_(states.HAS_RELEASE))
+        .scalar_subquery()
+    )
+
+
+def already_have(session: Session, match: ColumnElement[bool], release_id: int) -> int:
+    """How many recipients of a match already have the release (see earlier_campaign_with_release)."""
+    earlier = earlier_campaign_with_release(session, release_id)
+    if earlier is None:
+        return 0
+    return session.scalar(select(func.count()).select_from(Contact).where(match, eligible(), earlier.is_not(None))) or 0
 
 
 def segment_contact_ids(session: Session, name: str) -> Select[tuple[int]]:

@@ -111,7 +111,7 @@ def create_campaign(
         target = Audience(test=tuple(dict.fromkeys(keys)))
     else:
         target = resolve_targets(session, targets)
-        counts = audience.count_audience(session, segments=target.segments, lists=target.lists)
+        counts = audience_counts(session, release, target)
         if counts["recipients"] == 0:
             raise UserError(
                 f"the audience ({target.describe()}) is empty: {counts['matched']} matched, "
@@ -124,6 +124,11 @@ def create_campaign(
                     f"campaign {previous.id} ({previous.state}) already sends this release to {target.describe()}; "
                     "nobody is mailed twice by accident: pass --again to send a second campaign anyway"
                 )
+            if counts["already_have"] == counts["recipients"]:
+                raise UserError(
+                    f"all {counts['recipients']} recipients of {target.describe()} already have release {release.slug} "
+                    "from another campaign: one release, one copy per address (pass --again to send it to them again)"
+                )
     campaign = Campaign(
         ref=secrets.token_hex(6),
         release_id=release.id,
@@ -133,6 +138,7 @@ def create_campaign(
         is_test=bool(test),
         scheduled_at=when,
         track=track,
+        again=again,
     )
     session.add(campaign)
     session.flush()
@@ -150,14 +156,22 @@ def same_send(session: Session, release: Release, variant: str, target: Audience
     return next((c for c in candidates if Audience.from_dict(c.audience) == target), None)
 
 
-def dry_run(session: Session, targets: list[str], sample: int = 10) -> dict:
-    target = resolve_targets(session, targets)
+def audience_counts(session: Session, release: Release, target: Audience) -> dict[str, int]:
+    """The audience's counts (see audience.count_matching), and how many of its recipients
+    already have the release from another campaign: fan-out skips them unless sent --again."""
     match = audience.match_expression(session, segments=target.segments, lists=target.lists)
     counts = audience.count_matching(session, match)
+    return counts | {"already_have": audience.already_have(session, match, release.id)}
+
+
+def dry_run(session: Session, release: Release, targets: list[str], sample: int = 10) -> dict:
+    target = resolve_targets(session, targets)
+    match = audience.match_expression(session, segments=target.segments, lists=target.lists)
     people = audience.sample_recipients(session, match, limit=sample)
     return {
+        "release": release.slug,
         "audience": target.to_dict(),
-        **counts,
+        **audience_counts(session, release, target),
         "sample": [{"email": c.email, "name": c.name, "outlet": c.outlet, "kind": c.kind} for c in people],
     }
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Protocol
 
-from sqlalchemy import String, and_, case, func, literal, or_, select, update
+from sqlalchemy import String, and_, case, cast, func, literal, or_, select, update
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.expression import FunctionElement
@@ -71,7 +71,13 @@ def claim_start(session: Session, campaign_id: int, now: dt.datetime) -> Campaig
 
 
 def insert_deliveries(session: Session, campaign: Campaign) -> int:
-    """One INSERT … SELECT for the whole audience; returns the rows it added."""
+    """One INSERT … SELECT for the whole audience; returns the rows it added.
+
+    One release, one copy per address: an address that already has a delivery of this release
+    from another campaign (sent, or on its way) is written `skipped`, unless the campaign was
+    made with `--again`. The release's row is locked first, so two campaigns of one release
+    fanning out at once take turns and the second sees the first's rows (SQLite has one writer).
+    """
     target = Audience.from_dict(campaign.audience)
     if target.test:
         return _insert_test(session, campaign, target)
@@ -80,15 +86,21 @@ def insert_deliveries(session: Session, campaign: Campaign) -> int:
         select(Suppression.reason).where(Suppression.email_key == Contact.email_key).limit(1).scalar_subquery()
     )
     eligible = audience.eligible()
+    states_when = [(~eligible, literal(states.SUPPRESSED))]
+    reasons_when = [(reason.is_not(None), literal("suppressed: ") + reason),
+                    (~eligible, literal("contact is ") + Contact.status)]
+    if not campaign.again:
+        session.execute(select(Release.id).where(Release.id == campaign.release_id).with_for_update())
+        earlier = audience.earlier_campaign_with_release(session, campaign.release_id, exclude=campaign.id)
+        if earlier is not None:
+            states_when.append((earlier.is_not(None), literal(states.SKIPPED)))
+            reasons_when.append((earlier.is_not(None),
+                                 literal("already has this release from campaign ") + cast(earlier, String())))
     rows = select(
         literal(campaign.id), Contact.id, RandomRef(), Contact.email, Contact.email_key, EmailDomain(Contact.email_key),
         Contact.name, Contact.outlet,
-        case((eligible, literal(states.QUEUED)), else_=literal(states.SUPPRESSED)),
-        case(
-            (eligible, literal(None, String())),
-            (reason.is_not(None), literal("suppressed: ") + reason),
-            else_=literal("contact is ") + Contact.status,
-        ),
+        case(*states_when, else_=literal(states.QUEUED)),
+        case(*reasons_when, else_=literal(None, String())),
         literal(0), literal(utcnow()),
     ).where(match)
     insert = insert_for(session, Delivery).from_select(

@@ -62,7 +62,11 @@ class Release(Base):
     cta_label: Mapped[str | None] = mapped_column(String(200))
     cta_url: Mapped[str | None] = mapped_column(String(2000))
     source_format: Mapped[str] = mapped_column(String(16))  # markdown | text
+    # SHA-256 of what was read (every field above but the slug): the same text added twice is
+    # found by it, and stored once.
+    content_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime | None]
 
 
 # The values Contact.kind and Contact.status take.
@@ -145,6 +149,8 @@ class Campaign(Base):
     state: Mapped[str] = mapped_column(String(16))
     audience: Mapped[dict[str, Any]]  # {"segments": [...], "lists": [...], "test": [...emails]}
     is_test: Mapped[bool] = mapped_column(default=False)
+    # `send --again`: mail addresses that already have this release from another campaign.
+    again: Mapped[bool] = mapped_column(default=False)
     scheduled_at: Mapped[dt.datetime | None]
     started_at: Mapped[dt.datetime | None]
     fanned_out_at: Mapped[dt.datetime | None]  # every recipient has its Delivery row

@@ -36,6 +36,7 @@ DELIVERED = "sent"         # the receiving server accepted it
 BOUNCED = "bounced"        # refused for good (5xx)
 DELIVERY_FAILED = "failed"  # temporary failures until its lifetime ran out, or it could not be built
 SUPPRESSED = "suppressed"  # never sent: suppressed, unsubscribed or inactive
+SKIPPED = "skipped"        # never sent: the address already has this release from another campaign
 DELIVERY_CANCELLED = "cancelled"
 UNKNOWN = "unknown"        # a worker died between starting the SMTP transaction and reading the reply
 COMPLAINED = "complained"  # delivered, then reported as spam by the recipient (ARF or an ESP)
@@ -54,13 +55,18 @@ DELIVERY_TRANSITIONS: dict[str, frozenset[str]] = {
     BOUNCED: frozenset(),
     COMPLAINED: frozenset(),
     SUPPRESSED: frozenset(),
+    SKIPPED: frozenset(),
     DELIVERY_CANCELLED: frozenset(),
 }
 
 DELIVERY_STATES = (QUEUED, DELIVERY_SENDING, DEFERRED, DELIVERED, BOUNCED, COMPLAINED, DELIVERY_FAILED, UNKNOWN,
-                   SUPPRESSED, DELIVERY_CANCELLED)
+                   SUPPRESSED, SKIPPED, DELIVERY_CANCELLED)
 assert set(DELIVERY_STATES) == set(DELIVERY_TRANSITIONS)
 UNFINISHED = frozenset({QUEUED, DELIVERY_SENDING, DEFERRED})
+# A delivery in one of these means its address has the release, or will have it: sent (a
+# complaint comes after sending), on its way, or possibly sent (`unknown`). Fan-out of another
+# campaign of the same release skips such an address: one release, one copy per address.
+HAS_RELEASE = frozenset({QUEUED, DELIVERY_SENDING, DEFERRED, DELIVERED, COMPLAINED, UNKNOWN})
 
 
 def sources(table: dict[str, frozenset[str]], target: str) -> tuple[str, ...]:

@@ -26,6 +26,7 @@ pytest_plugins = ["smtp_server"]
 
 PG_ADMIN_URL = os.environ.get("DISTRIBUTE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REPO = Path(__file__).resolve().parent.parent
+# ../shared beside the project (CI has it; a fresh clone may not): only test_shared_fixtures reads it.
 FIXTURES = REPO.parent / "shared" / "fixtures"
 
 

@@ -5,7 +5,7 @@ import json
 
 from distribute.checks import check_release
 
-from conftest import FIXTURES, REPO
+from conftest import REPO
 from test_rendering import SETTINGS, make_release
 
 
@@ -21,7 +21,7 @@ def test_sample_release_passes(run_cli):
 
 
 def test_pasted_fixture_lacks_contact_and_call_to_action(run_cli):
-    run_cli("release", "add", FIXTURES / "press-release-aleppo.txt", "--title", "Office destroyed")
+    run_cli("release", "add", REPO / "tests" / "data" / "releases" / "pasted-no-title.txt", "--title", "Office destroyed")
     result = run_cli("release", "check", "office-destroyed", "--json")
     assert result.exit_code == 1
     out = json.loads(result.output)

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from distribute.models import Release
 from distribute.releases import ReleaseError, read_release, split_dateline
 
-from conftest import FIXTURES, REPO
+from conftest import REPO
 
-ALEPPO = FIXTURES / "press-release-aleppo.txt"
+PASTED = REPO / "tests" / "data" / "releases" / "pasted-no-title.txt"
 UTC = ZoneInfo("UTC")
 
 
@@ -29,23 +29,24 @@ def count_releases(db) -> int:
 
 
 def test_fixture_is_stored_with_its_dateline_paragraphs_and_quotes(run_cli, db):
-    result = run_cli("release", "add", ALEPPO, "--title", "SETF office in Aleppo destroyed", "--json")
+    result = run_cli("release", "add", PASTED, "--title", "Eastside legal aid clinic closed", "--json")
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
-    assert out == {"id": 1, "slug": "setf-office-in-aleppo-destroyed", "title": "SETF office in Aleppo destroyed", "dateline": "Washington, DC"}
+    assert out == {"id": 1, "slug": "eastside-legal-aid-clinic-closed", "title": "Eastside legal aid clinic closed", "dateline": "Portland, OR",
+                   "outcome": "stored"}
     with db.sessions() as s:
         release = s.get(Release, 1)
     paragraphs = release.body.strip().split("\n\n")
     assert len(paragraphs) == 6
-    assert paragraphs[0].startswith("On Tuesday, the Syrian Emergency Task Force")
-    assert "“We did everything we can do for our people, so please forgive us if you don’t hear back.”" in release.body
+    assert paragraphs[0].startswith("On Thursday, the River Valley Tenants Union")
+    assert "“We kept the lights on as long as we could, so please forgive us if nobody answers the phone.”" in release.body
     assert release.source_format == "text"
 
 
 def test_fixture_without_title_is_refused_and_nothing_is_stored(run_cli, db):
-    result = run_cli("release", "add", ALEPPO)
+    result = run_cli("release", "add", PASTED)
     assert result.exit_code == 1
-    assert "press-release-aleppo.txt:1: the release has no title line" in result.output
+    assert "pasted-no-title.txt:1: the release has no title line" in result.output
     assert "--title" in result.output
     assert count_releases(db) == 0
 
@@ -61,10 +62,16 @@ def test_sample_release_markdown(run_cli, db):
     assert r.release_date == dt.date(2026, 11, 25)
 
 
-def test_same_title_twice_gets_a_new_slug(run_cli):
-    first = json.loads(run_cli("release", "add", ALEPPO, "--title", "Same", "--json").output)
-    second = json.loads(run_cli("release", "add", ALEPPO, "--title", "Same", "--json").output)
+def test_same_title_twice_gets_a_new_slug_and_the_same_text_twice_is_stored_once(run_cli, db, tmp_path):
+    first = json.loads(run_cli("release", "add", PASTED, "--title", "Same", "--json").output)
+    other = write(tmp_path, "other.txt", "LONDON – Another text under the same headline.\n")
+    second = json.loads(run_cli("release", "add", other, "--title", "Same", "--json").output)
     assert (first["slug"], second["slug"]) == ("same", "same-2")
+    # The same text again, even saved with Windows line endings: found, not stored.
+    crlf = write(tmp_path, "crlf.txt", PASTED.read_bytes().replace(b"\n", b"\r\n"))
+    again = json.loads(run_cli("release", "add", crlf, "--title", "Same", "--json").output)
+    assert again == {"id": first["id"], "slug": "same", "title": "Same", "dateline": "Portland, OR", "outcome": "identical"}
+    assert count_releases(db) == 2
 
 
 FRONT = "---\ntitle: A title\n{extra}---\nLONDON – Body text.\n"

@@ -18,7 +18,7 @@ from distribute.releases import read_release
 from distribute.rendering import compile_release, inline_css
 from distribute.tokens import LinkSigner
 
-from conftest import FIXTURES, REPO
+from conftest import REPO
 
 SETTINGS = Settings(secret_key="test-secret-key", base_url="https://press.example.org", sender="Press Office <press@example.org>")
 
@@ -30,9 +30,9 @@ def make_release(path: Path, title: str | None = None, **overrides) -> Release:
 
 
 @pytest.fixture
-def aleppo() -> Release:
-    return make_release(FIXTURES / "press-release-aleppo.txt", "SETF office in Aleppo destroyed",
-                        media_contact={"name": "Press Desk", "email": "press@setf.example"})
+def pasted() -> Release:
+    return make_release(REPO / "tests" / "data" / "releases" / "pasted-no-title.txt", "Eastside legal aid clinic closed",
+                        media_contact={"name": "Press Desk", "email": "press@rvtu.example"})
 
 
 @pytest.fixture
@@ -45,8 +45,8 @@ def parse(raw: bytes) -> email.message.EmailMessage:
 
 
 @pytest.mark.parametrize("variant", ["journalist", "supporter"])
-def test_fixture_renders_as_email_with_inlined_css_and_text(aleppo, variant):
-    builder = MessageBuilder(compile_release(aleppo, variant, SETTINGS), SETTINGS)
+def test_fixture_renders_as_email_with_inlined_css_and_text(pasted, variant):
+    builder = MessageBuilder(compile_release(pasted, variant, SETTINGS), SETTINGS)
     raw = builder.build(Recipient("amira@levant.example", "Amira Haddad", "Levant Daily"), "ref123")
     msg = parse(raw)
     assert msg.get_content_type() == "multipart/alternative"
@@ -60,9 +60,9 @@ def test_fixture_renders_as_email_with_inlined_css_and_text(aleppo, variant):
     styles = doc.xpath("//style")
     assert len(styles) == 1 and "@media" in styles[0].text and "h1 {" not in styles[0].text.split("@media")[0]
     assert not doc.xpath("//script") and not doc.xpath("//link")
-    assert "Washington, DC" in doc.xpath("//strong[@class='dateline']")[0].text_content()
-    assert "Washington, DC – On Tuesday, the Syrian Emergency Task Force" in text
-    quote = "“We did everything we can do for our people, so please forgive us if you don’t hear back.”"
+    assert "Portland, OR" in doc.xpath("//strong[@class='dateline']")[0].text_content()
+    assert "Portland, OR – On Thursday, the River Valley Tenants Union" in text
+    quote = "“We kept the lights on as long as we could, so please forgive us if nobody answers the phone.”"
     assert quote in html and quote in " ".join(text.split())
     assert len(html.encode()) < 102 * 1024
     for line in raw.split(b"\r\n"):

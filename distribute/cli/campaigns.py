@@ -55,7 +55,10 @@ def follow(app: App, campaign_ids: list[int], quiet: bool = False) -> None:
 @click.option("--at", metavar="WHEN", help="Send later: 2026-12-01T09:00+01:00, or a local time in DISTRIBUTE_TIMEZONE.")
 @click.option("--test", "test", multiple=True, metavar="EMAIL", help="Send only to these addresses, as a test (kept out of stats).")
 @click.option("--dry-run", is_flag=True, help="Show the audience count and a sample; queue nothing.")
-@click.option("--again", is_flag=True, help="Allow a second campaign of this release to the same audience.")
+@click.option("--again", is_flag=True,
+              help="Mail addresses that already have this release from another campaign (normally each address "
+                   "gets one copy of a release, whatever campaign it came from), and allow a second campaign to the "
+                   "same audience.")
 @click.option("--no-wait", is_flag=True, help="With real workers: queue and return at once (the default follows progress).")
 @click.option("--track/--no-track", default=None,
               help="Count opens (a pixel) and clicks (signed redirect links). Journalists often prefer untracked "
@@ -78,13 +81,13 @@ def send(app: App, release_ref: str, targets: tuple[str, ...], variant: str, at:
     """
     if dry_run:
         with app.session() as session:
-            get_release(session, release_ref)
-            result = ops.dry_run(session, list(targets))
+            result = ops.dry_run(session, get_release(session, release_ref), list(targets))
         if as_json:
             print_json(result)
             return
         console.print(f"{result['recipients']} recipients ({result['matched']} matched, {result['suppressed']} suppressed, "
                       f"{result['inactive']} unsubscribed or bounced); nothing queued")
+        _say_already(result, again)
         for person in result["sample"]:
             console.print(f"  {person['email']}  {person['name'] or ''}  {person['outlet'] or ''}")
         return
@@ -94,10 +97,13 @@ def send(app: App, release_ref: str, targets: tuple[str, ...], variant: str, at:
                                        at=at, test=list(test), again=again,
                                        track=app.settings.track_by_default if track is None else track)
         campaign_id, scheduled_at = campaign.id, campaign.scheduled_at
+        counts = None if test else ops.audience_counts(session, release, ops.Audience.from_dict(campaign.audience))
     future = at is not None and scheduled_at.timestamp() > time.time() + 1
     if not as_json:
         when = f"scheduled for {scheduled_at:%Y-%m-%d %H:%M} UTC" if future else "sending now"
         console.print(f"campaign {campaign_id}: {variant} variant, {when}")
+        if counts:
+            _say_already(counts, again)
     if future:
         if not app.settings.broker_url and not as_json:
             console.print("it starts when due while `distribute run` (embedded) or `celery -A worker beat` (production) runs")
@@ -111,6 +117,18 @@ def send(app: App, release_ref: str, targets: tuple[str, ...], variant: str, at:
         print_json(stats)
     else:
         print_stats(stats)
+
+
+def _say_already(counts: dict, again: bool) -> None:
+    """One release, one copy per address: say how many of the audience already have it."""
+    n = counts["already_have"]
+    if not n:
+        return
+    if again:
+        console.print(f"{n} of the {counts['recipients']} recipients already have this release: --again mails them again")
+    else:
+        console.print(f"{n} of the {counts['recipients']} recipients already have this release and are skipped "
+                      f"(one copy per address; --again mails them too): {counts['recipients'] - n} to send")
 
 
 @click.command()

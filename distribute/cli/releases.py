@@ -14,7 +14,7 @@ from distribute.cli.common import App, console, json_option, pass_app, print_jso
 from distribute.errors import UserError
 from distribute.message import MessageBuilder, Recipient
 from distribute.models import Contact, Release
-from distribute.releases import get_release, read_release, store_release
+from distribute.releases import get_release, read_release, remove_release, save_release
 from distribute.rendering import VARIANTS, compile_release
 
 
@@ -26,11 +26,13 @@ def release() -> None:
 @release.command("add")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--title", help="The headline, when the file has none (a pasted plain-text release).")
+@click.option("--slug", help="Store it under this name (default: made from the title). If a release has this slug "
+                             "and no campaign of it has started, its text is replaced.")
 @click.option("--format", "fmt", type=click.Choice(["auto", "markdown", "text"]), default="auto", show_default=True,
               help="How to read FILE: Markdown with a front-matter header, or plain text as pasted.")
 @json_option
 @pass_app
-def add(app: App, file: Path, title: str | None, fmt: str, as_json: bool) -> None:
+def add(app: App, file: Path, title: str | None, slug: str | None, fmt: str, as_json: bool) -> None:
     """Store a release read from FILE.
 
     \b
@@ -46,21 +48,72 @@ def add(app: App, file: Path, title: str | None, fmt: str, as_json: bool) -> Non
     optional title line, the "City, ST – " dateline, paragraphs, '###', "About …" and
     "Media contact:" sections.
 
+    The same text added twice is stored once: the second time says which release it is.
+
     Example: distribute release add statement.txt --title "Office destroyed in Aleppo"
     """
+    _save(app, file, title=title, slug=slug, fmt=fmt, as_json=as_json)
+
+
+@release.command("update")
+@click.argument("slug")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--title", help="The headline, when the file has none (a pasted plain-text release).")
+@click.option("--format", "fmt", type=click.Choice(["auto", "markdown", "text"]), default="auto", show_default=True,
+              help="How to read FILE: Markdown with a front-matter header, or plain text as pasted.")
+@json_option
+@pass_app
+def update(app: App, slug: str, file: Path, title: str | None, fmt: str, as_json: bool) -> None:
+    """Replace the text of release SLUG with FILE, while no campaign of it has started.
+
+    Once a campaign has started, its recipients have the text they were sent: the release is
+    kept as it is and the update refused (store the new text as a new release).
+
+    Example: distribute release update office-destroyed-in-aleppo statement-v2.txt
+    """
+    _save(app, file, title=title, slug=slug, fmt=fmt, as_json=as_json, must_exist=True)
+
+
+def _save(app: App, file: Path, *, title: str | None, slug: str | None, fmt: str, as_json: bool,
+          must_exist: bool = False) -> None:
     draft = read_release(file, zone=app.settings.zone, title=title, fmt=fmt)
     with app.session() as session:
-        stored = store_release(session, draft)
-        result = {"id": stored.id, "slug": stored.slug, "title": stored.title, "dateline": stored.dateline}
+        saved = save_release(session, draft, slug=slug, must_exist=must_exist)
+        stored = saved.release
+        result = {"id": stored.id, "slug": stored.slug, "title": stored.title, "dateline": stored.dateline,
+                  "outcome": saved.outcome}
     if as_json:
         print_json(result)
         return
-    console.print(f"release {result['id']} stored as [bold]{result['slug']}[/]")
+    if saved.outcome == "identical":
+        console.print(f"{file} is identical to release {stored.id} ([bold]{stored.slug}[/]): nothing stored")
+        return
+    console.print(f"release {result['id']} {saved.outcome} as [bold]{result['slug']}[/]")
     console.print(f"  title:    {stored.title}")
     console.print(f"  dateline: {stored.dateline or '(none found)'}")
     if stored.embargo_until:
         console.print(f"  embargo:  {stored.embargo_until:%Y-%m-%d %H:%M} UTC")
     console.print(f"next: distribute release check {stored.slug}")
+
+
+@release.command("remove")
+@click.argument("ref")
+@json_option
+@pass_app
+def remove(app: App, ref: str, as_json: bool) -> None:
+    """Delete a release (by id or slug) that was never sent, with its test sends.
+
+    A release that a campaign has started sending is kept, with its deliveries and stats; a
+    scheduled or paused campaign of it must be cancelled first.
+    """
+    with app.session() as session:
+        r = get_release(session, ref)
+        result = {"id": r.id, "slug": r.slug, "removed": True}
+        remove_release(session, r)
+    if as_json:
+        print_json(result)
+    else:
+        console.print(f"release {result['id']} ({result['slug']}) removed")
 
 
 def _summary(r: Release) -> dict:
@@ -81,9 +134,12 @@ def list_(app: App, as_json: bool) -> None:
     if as_json:
         print_json(rows)
         return
+    # Full titles: a long one wraps in its column, never cut (two releases can share a beginning).
     table = Table("id", "slug", "title", "embargo", box=None)
+    table.columns[2].overflow = "fold"
+    table.columns[2].ratio = 1
     for r in rows:
-        table.add_row(str(r["id"]), r["slug"], r["title"][:70], r["embargo_until"] or "")
+        table.add_row(str(r["id"]), r["slug"], r["title"], (r["embargo_until"] or "")[:16])
     console.print(table if rows else "no releases yet: distribute release add FILE")
 
 

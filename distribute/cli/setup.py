@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from sqlalchemy import select
 
 from distribute import audience, campaigns, segments
 from distribute.checks import ERROR, check_release
@@ -13,7 +12,6 @@ from distribute.cli.common import App, console, pass_app
 from distribute.contacts import import_contacts
 from distribute.message import MessageBuilder, Recipient
 from distribute.cli.campaigns import follow, print_stats
-from distribute.models import Release
 from distribute.stats import campaign_stats
 from distribute.paths import SAMPLES_DIR
 from distribute.releases import read_release, store_release
@@ -65,9 +63,7 @@ def demo(app: App, out: Path) -> None:
     console.print("[bold]4. release[/]")
     draft = read_release(SAMPLES_DIR / "release.md", zone=app.settings.zone)
     with app.session() as session:
-        release = session.scalar(select(Release).where(Release.title == draft.title).order_by(Release.id))
-        if release is None:
-            release = store_release(session, draft)
+        release = store_release(session, draft)  # the one already stored, on a second run
         console.print(f"   {release.slug} (id {release.id}), dateline {release.dateline}")
 
         console.print("[bold]5. pre-flight check[/]")
