@@ -116,9 +116,9 @@ def main() -> None:
     try:
         time.sleep(0.5)
         env = {**os.environ, "DISTRIBUTE_DATABASE_URL": db_url, "DISTRIBUTE_BROKER_URL": f"redis://127.0.0.1:{redis_port}/0",
-               "DISTRIBUTE_SMTP_URL": server.url, "DISTRIBUTE_SECRET_KEY": "bench", "DISTRIBUTE_BASE_URL": "https://press.example.org"}
+               "DISTRIBUTE_SMTP_URL": server.url, "DISTRIBUTE_SECRET_KEY": "bench-secret-key-for-distribute-benchmarks", "DISTRIBUTE_BASE_URL": "https://press.example.org"}
         settings = Settings(database_url=db_url, broker_url=env["DISTRIBUTE_BROKER_URL"], smtp_url=server.url,
-                            secret_key="bench", base_url="https://press.example.org")
+                            secret_key="bench-secret-key-for-distribute-benchmarks", base_url="https://press.example.org")
         engine = make_engine(db_url)
         upgrade(engine)
         sessions = make_sessionmaker(engine)

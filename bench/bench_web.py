@@ -49,7 +49,7 @@ from distribute.tracking import Tokens, trackable  # noqa: E402
 
 BIN = Path(sys.executable).parent
 LUA = Path(__file__).resolve().with_name("wrk_urls.lua")
-SECRET = "bench-secret-key"
+SECRET = "bench-secret-key-for-distribute-benchmarks"
 BASE = "https://press.example.org"
 
 

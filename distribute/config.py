@@ -3,6 +3,10 @@
 With nothing set, everything is embedded: a SQLite file and a file outbox in the working
 directory. Production sets DISTRIBUTE_DATABASE_URL, DISTRIBUTE_BROKER_URL, DISTRIBUTE_SMTP_URL,
 DISTRIBUTE_BASE_URL and DISTRIBUTE_SECRET_KEY.
+
+An empty variable means unset (compose files pass `VAR: ''` for "not given"). A bad value is
+refused when the settings are read, in one line that names the variable and what it expects,
+so every entry point (the CLI, the Celery worker and beat, the web app) stops before it starts.
 """
 
 from __future__ import annotations
@@ -14,8 +18,19 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from kombu.transport import TRANSPORT_ALIASES
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+ENV_PREFIX = "DISTRIBUTE_"
+# Secrets that ship in examples and compose files: a key everyone knows signs nothing.
+PLACEHOLDER_SECRETS = frozenset({
+    "change-me-in-production", "change-me", "changeme", "change_me", "secret", "secret-key", "secretkey",
+    "your-secret-key", "your_secret_key", "please-change-me", "replace-me", "password", "xxx", "todo",
+})
+MIN_SECRET_LENGTH = 32  # in production: 32 random characters are out of reach of a brute force
 
 
 class ConfigError(Exception):
@@ -23,7 +38,7 @@ class ConfigError(Exception):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DISTRIBUTE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", env_ignore_empty=True)
 
     database_url: str = "sqlite:///distribute.db"
     broker_url: str | None = None
@@ -88,18 +103,53 @@ class Settings(BaseSettings):
     postmark_password: str | None = None
     sns_topic_arns: str = ""  # comma-separated; empty: SES webhooks are refused (AWS signs any account's topic)
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        expected = "expected postgresql+psycopg://user:password@host:5432/name or sqlite:///distribute.db"
+        try:
+            url = make_url(value.strip())
+        except ArgumentError:
+            raise ValueError(f"not a database URL; {expected}") from None
+        # The URLs hosting providers hand out name no driver; psycopg 3 is the one installed.
+        if url.drivername in ("postgres", "postgresql"):
+            url = url.set(drivername="postgresql+psycopg")
+        if url.get_backend_name() not in ("postgresql", "sqlite"):
+            raise ValueError(f"unsupported database {url.get_backend_name()!r}; {expected}")
+        return url.render_as_string(hide_password=False)
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker_url(cls, value: str | None) -> str | None:
+        scheme = (value or "").partition("://")[0].lower()
+        if value is not None and scheme not in TRANSPORT_ALIASES:
+            raise ValueError("expected a Celery broker URL such as redis://host:6379/0")
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            from distribute.transport import parse_smtp_url  # it raises UserError naming the variable
+
+            try:
+                parse_smtp_url(value)
+            except Exception as exc:  # noqa: BLE001 — its message is the one to show
+                raise ValueError(str(exc).removeprefix(f"{ENV_PREFIX}SMTP_URL: ")) from None
+        return value
+
     @field_validator("base_url")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
-            raise ValueError("DISTRIBUTE_BASE_URL must start with http:// or https://")
+            raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
     @field_validator("sender")
     @classmethod
     def _sender_has_address(cls, value: str) -> str:
         if "@" not in parseaddr(value)[1]:
-            raise ValueError("DISTRIBUTE_SENDER must be an address such as 'Press Office <press@example.org>'")
+            raise ValueError("expected an address such as 'Press Office <press@example.org>'")
         return value
 
     @field_validator("timezone")
@@ -108,8 +158,24 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"DISTRIBUTE_TIMEZONE: unknown time zone {value!r}") from None
+            raise ValueError("unknown time zone; expected a name such as Europe/Paris or UTC") from None
         return value
+
+    def check_runnable(self) -> None:
+        """Refuse what cannot work anywhere it would run: production without a secret, or with
+        one that everybody knows. (Formats are checked as the settings are read.)"""
+        key = (self.secret_key or "").strip()
+        if key and (key.lower() in PLACEHOLDER_SECRETS or "change-me" in key.lower()):
+            raise ConfigError(f"{ENV_PREFIX}SECRET_KEY is a placeholder ({key!r}): anyone could forge links signed "
+                              "with it; set it to a random value, e.g. from `openssl rand -base64 32`")
+        if self.embedded:
+            return
+        if not key:
+            raise ConfigError(f"{ENV_PREFIX}SECRET_KEY is required when {ENV_PREFIX}DATABASE_URL is not SQLite: "
+                              "set it to a random value, e.g. from `openssl rand -base64 32`")
+        if len(key) < MIN_SECRET_LENGTH:
+            raise ConfigError(f"{ENV_PREFIX}SECRET_KEY is {len(key)} characters long: use at least "
+                              f"{MIN_SECRET_LENGTH} random ones, e.g. from `openssl rand -base64 32`")
 
     @property
     def embedded(self) -> bool:
@@ -151,7 +217,23 @@ class Settings(BaseSettings):
 
 
 def load_settings() -> Settings:
+    """The settings from the environment, or a ConfigError whose one line says what is wrong."""
     try:
-        return Settings()
-    except ValueError as exc:  # pydantic's ValidationError names the field and why
-        raise ConfigError(str(exc)) from None
+        settings = Settings()
+    except ValidationError as exc:
+        raise ConfigError(describe(exc)) from None
+    settings.check_runnable()
+    return settings
+
+
+def describe(error: ValidationError) -> str:
+    """pydantic's report as one line per variable: the name, the value given, what is expected."""
+    parts = []
+    for e in error.errors(include_url=False):
+        name = ENV_PREFIX + "_".join(str(part) for part in e["loc"]).upper()
+        message = e["msg"].removeprefix("Value error, ")
+        value = e.get("input")
+        given = f"={value!r}" if isinstance(value, (str, int, float)) and "SECRET" not in name and "PASSWORD" not in name \
+            and "KEY" not in name and "URL" not in name else ""
+        parts.append(f"{name}{given}: {message[0].lower() + message[1:]}")
+    return "; ".join(parts)

@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, connect_timeout: float | None = None) -> Engine:
+    """An engine for the URL; `connect_timeout` bounds how long an unreachable server may take
+    to say so (a startup check), otherwise the driver's default applies."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
 
@@ -29,7 +31,8 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    connect_args = {"connect_timeout": max(1, round(connect_timeout))} if connect_timeout else {}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
 def insert_for(db, table):

@@ -77,7 +77,7 @@ def db(request, tmp_path) -> Database:
 def settings(db, tmp_path) -> Settings:
     return Settings(
         database_url=db.url,
-        secret_key="test-secret-key",
+        secret_key="test-secret-key-for-distribute-tests",
         outbox_dir=tmp_path / "outbox",
         base_url="https://press.example.org",
     )
@@ -91,7 +91,7 @@ def run_cli(db, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     env = {
         "DISTRIBUTE_DATABASE_URL": db.url,
-        "DISTRIBUTE_SECRET_KEY": "test-secret-key",
+        "DISTRIBUTE_SECRET_KEY": "test-secret-key-for-distribute-tests",
         "DISTRIBUTE_BASE_URL": "https://press.example.org",
     }
 

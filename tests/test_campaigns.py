@@ -6,6 +6,7 @@ The pipeline end to end (workers, Redis, SMTP) is in test_pipeline.py.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy import func, select, update
 
 from distribute import campaigns as ops
 from distribute.errors import UserError
-from distribute.fanout import enqueue_pending, start_campaign
+from distribute.fanout import enqueue_pending, insert_deliveries, start_campaign
 from distribute.models import Campaign, Contact, Delivery, Event, Release
 from distribute.segments import add_segment
 from distribute.sweeper import reconcile, start_due
@@ -246,3 +247,88 @@ def test_the_sweep_finishes_what_races_leave_behind(world, settings):
     broker = RecordingBroker()
     report = reconcile(world.sessions, settings, broker, NOW)
     assert report["reopened"] == 1 and len(broker.ids) == 1
+
+
+# --- one release, one copy per address ------------------------------------------------------
+
+def _mark_sent(db, campaign_id):
+    with db.sessions() as s, s.begin():
+        s.execute(update(Delivery).where(Delivery.campaign_id == campaign_id, Delivery.state == "queued")
+                  .values(state="sent"))
+
+
+def test_fan_out_skips_addresses_that_have_the_release_from_another_campaign(world, settings):
+    first = create(world, targets=["politics"])
+    start_campaign(world.sessions, settings, RecordingBroker(), first, NOW)
+    _mark_sent(world, first)
+    # A different audience that overlaps: every journalist, and the supporters.
+    second = create(world, targets=["press", "fans"])
+    broker = RecordingBroker()
+    start_campaign(world.sessions, settings, broker, second, NOW)
+    rows = deliveries(world, second)
+    skipped = {k for k, d in rows.items() if d.state == "skipped"}
+    assert skipped == {k for k, d in deliveries(world, first).items() if d.state == "sent"}
+    assert all(rows[k].last_reply == f"already has this release from campaign {first}" for k in skipped)
+    assert {k for k, d in rows.items() if d.state == "queued"} == {f"s{i}@example.org" for i in range(5)}
+    assert sorted(broker.ids) == sorted(d.id for d in rows.values() if d.state == "queued")
+
+
+def test_on_its_way_counts_too_and_again_lifts_the_rule(world, settings):
+    first = create(world)
+    start_campaign(world.sessions, settings, RecordingBroker(), first, NOW)  # queued, not sent yet
+    with pytest.raises(UserError, match="already have release r from another campaign"):
+        create(world, targets=["politics"])
+    second = create(world, targets=["politics"], again=True)
+    start_campaign(world.sessions, settings, RecordingBroker(), second, NOW)
+    assert {d.state for d in deliveries(world, second).values()} == {"queued", "suppressed"}
+
+
+def test_cancelled_failed_and_test_deliveries_do_not_count(world, settings):
+    first = create(world)
+    start_campaign(world.sessions, settings, RecordingBroker(), first, NOW)
+    with world.sessions() as s, s.begin():
+        s.execute(update(Delivery).where(Delivery.campaign_id == first, Delivery.state == "queued")
+                  .values(state="cancelled"))
+        s.execute(update(Campaign).where(Campaign.id == first).values(state="cancelled"))
+    test = create(world, test=["j0@news0.example"])
+    start_campaign(world.sessions, settings, RecordingBroker(), test, NOW)
+    _mark_sent(world, test)
+    second = create(world, targets=["politics"])
+    start_campaign(world.sessions, settings, RecordingBroker(), second, NOW)
+    assert "skipped" not in {d.state for d in deliveries(world, second).values()}
+
+
+def test_two_campaigns_fanning_out_at_once_take_turns(world, settings):
+    """The second fan-out waits for the first's transaction and then sees its rows."""
+    if world.backend != "postgresql":
+        pytest.skip("SQLite has one writer: two fan-outs cannot overlap there")
+    first, second = create(world), create(world, targets=["politics"])
+    with world.sessions() as s, s.begin():
+        s.execute(update(Campaign).where(Campaign.id.in_([first, second])).values(state="sending", started_at=NOW))
+    done = threading.Event()
+    with world.sessions() as held:
+        held.begin()
+        insert_deliveries(held, held.get(Campaign, first))  # holds the release's lock, uncommitted
+        thread = threading.Thread(target=lambda: (start_campaign(world.sessions, settings, RecordingBroker(), second, NOW),
+                                                  done.set()))
+        with world.sessions() as s, s.begin():  # the stalled second start, as the sweep would retry it
+            s.execute(update(Campaign).where(Campaign.id == second).values(state="scheduled", started_at=None))
+        thread.start()
+        assert not done.wait(1.0)  # waiting for the first's lock
+        held.commit()
+    thread.join(30)
+    assert done.is_set()
+    first_rows, second_rows = deliveries(world, first), deliveries(world, second)
+    assert {k for k, d in second_rows.items() if d.state == "skipped"} == \
+        {k for k, d in first_rows.items() if d.state == "queued"}
+    assert not {k for k, d in second_rows.items() if d.state == "queued"} & \
+        {k for k, d in first_rows.items() if d.state == "queued"}
+
+
+def test_dry_run_and_counts_say_how_many_already_have_it(world, settings):
+    first = create(world, targets=["politics"])
+    start_campaign(world.sessions, settings, RecordingBroker(), first, NOW)
+    with world.sessions() as s:
+        release = s.scalar(select(Release))
+        result = ops.dry_run(s, release, ["press", "fans"])
+    assert result["recipients"] == 32 and result["already_have"] == 27

@@ -57,7 +57,7 @@ def _arf(original: bytes, recipient: str, return_path: str) -> bytes:
 @pytest.mark.parametrize("db", ["postgresql"], indirect=True)
 def test_feedback_from_every_source_reaches_stats(db, smtp_server, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    env = {"DISTRIBUTE_DATABASE_URL": db.url, "DISTRIBUTE_SECRET_KEY": "test-secret-key", "DISTRIBUTE_BASE_URL": BASE,
+    env = {"DISTRIBUTE_DATABASE_URL": db.url, "DISTRIBUTE_SECRET_KEY": "test-secret-key-for-distribute-tests", "DISTRIBUTE_BASE_URL": BASE,
            "DISTRIBUTE_SMTP_URL": smtp_server.url}
 
     def run(*args):
@@ -77,7 +77,7 @@ def test_feedback_from_every_source_reaches_stats(db, smtp_server, tmp_path, mon
     # Opens and clicks a while after delivery (a scanner fetches within seconds).
     with db.sessions.begin() as s:
         s.execute(update(Delivery).values(sent_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)))
-    settings = Settings(database_url=db.url, secret_key="test-secret-key", base_url=BASE)
+    settings = Settings(database_url=db.url, secret_key="test-secret-key-for-distribute-tests", base_url=BASE)
     app = create_app(settings, buffered=False)
     state = app.extensions["distribute"]
     client = app.test_client()

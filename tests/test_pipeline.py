@@ -87,7 +87,7 @@ class Pipeline:
             "DISTRIBUTE_DATABASE_URL": db_url,
             "DISTRIBUTE_BROKER_URL": redis.url,
             "DISTRIBUTE_SMTP_URL": smtp.url,
-            "DISTRIBUTE_SECRET_KEY": "pipeline-secret",
+            "DISTRIBUTE_SECRET_KEY": "pipeline-secret-key-for-distribute-tests",
             "DISTRIBUTE_BASE_URL": "https://press.example.org",
             "DISTRIBUTE_LEASE_SECONDS": "4",
             "DISTRIBUTE_SWEEP_SECONDS": "1",

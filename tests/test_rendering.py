@@ -20,7 +20,7 @@ from distribute.tokens import LinkSigner
 
 from conftest import REPO
 
-SETTINGS = Settings(secret_key="test-secret-key", base_url="https://press.example.org", sender="Press Office <press@example.org>")
+SETTINGS = Settings(secret_key="test-secret-key-for-distribute-tests", base_url="https://press.example.org", sender="Press Office <press@example.org>")
 
 
 def make_release(path: Path, title: str | None = None, **overrides) -> Release:
@@ -105,7 +105,7 @@ def test_embargo_line_before_and_not_after_the_embargo(sample):
 def test_headers_rfc8058_list_id_message_id_and_delivery_id(sample):
     builder = MessageBuilder(compile_release(sample, "journalist", SETTINGS), SETTINGS, campaign_ref="c42")
     msg = parse(builder.build(Recipient("amira@levant.example", "Amira Haddad"), "Ref_abc-1"))
-    token = LinkSigner("test-secret-key", "unsubscribe").sign("Ref_abc-1")
+    token = LinkSigner("test-secret-key-for-distribute-tests", "unsubscribe").sign("Ref_abc-1")
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert msg["List-Unsubscribe"] == (
         f"<mailto:unsubscribe@example.org?subject=unsubscribe%20{token}>, <https://press.example.org/unsubscribe/{token}>"
@@ -128,7 +128,7 @@ def test_personalised_links_survive_css_inlining(sample):
     hrefs = [a.get("href") for a in lxml.html.document_fromstring(html).iter("a")]
     assert expected in hrefs
     token = expected.rsplit("/", 1)[1]
-    assert LinkSigner("test-secret-key", "unsubscribe").unsign(token) == "Ref with-odd_chars"
+    assert LinkSigner("test-secret-key-for-distribute-tests", "unsubscribe").unsign(token) == "Ref with-odd_chars"
     assert "DX__" not in html
 
 

@@ -25,7 +25,7 @@ OTHER = "sofia.reyes@eldiario-sur.example"
 
 @pytest.fixture
 def web(db, tmp_path):
-    settings = Settings(database_url=db.url, secret_key="test-secret-key", base_url=BASE,
+    settings = Settings(database_url=db.url, secret_key="test-secret-key-for-distribute-tests", base_url=BASE,
                         outbox_dir=tmp_path / "outbox")
     app = create_app(settings, buffered=False)  # the test flushes the event buffer itself
     state = app.extensions["distribute"]
@@ -235,7 +235,7 @@ def _mailgun(ref: str, *, key: str = MAILGUN_KEY) -> bytes:
 
 
 def test_esp_webhook_is_verified_recorded_once_and_suppresses(db, sent, tmp_path):
-    settings = Settings(database_url=db.url, secret_key="test-secret-key", base_url=BASE, mailgun_signing_key=MAILGUN_KEY)
+    settings = Settings(database_url=db.url, secret_key="test-secret-key-for-distribute-tests", base_url=BASE, mailgun_signing_key=MAILGUN_KEY)
     app = create_app(settings, buffered=False)
     client = app.test_client()
     ref = _delivery(db, JOURNALIST).ref

@@ -31,7 +31,7 @@ def _free_port() -> int:
 @pytest.fixture
 def server(db, tmp_path):
     port = _free_port()
-    env = os.environ | {"DISTRIBUTE_DATABASE_URL": db.url, "DISTRIBUTE_SECRET_KEY": "test-secret-key",
+    env = os.environ | {"DISTRIBUTE_DATABASE_URL": db.url, "DISTRIBUTE_SECRET_KEY": "test-secret-key-for-distribute-tests",
                         "DISTRIBUTE_BASE_URL": "https://press.example.org"}
     log = open(tmp_path / "serve.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "distribute.cli", "serve", "--port", str(port), "--workers", "1",

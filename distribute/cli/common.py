@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from distribute.config import Settings
 from distribute.db import make_engine, make_sessionmaker, schema_is_current, upgrade
-from distribute.errors import UserError
+from distribute.startup import check_database
 
 # Human output goes to stderr-free stdout through rich; errors go to stderr.
 console = Console(highlight=False, soft_wrap=True)
@@ -30,11 +30,12 @@ class App:
 
     @cached_property
     def engine(self) -> Engine:
+        if not self.settings.embedded:
+            # A shared production database is migrated on purpose, by one `distribute init`.
+            check_database(self.settings)
+            return make_engine(self.settings.database_url)
         engine = make_engine(self.settings.database_url)
         if not schema_is_current(engine):
-            if not self.settings.embedded:
-                # A shared production database is migrated on purpose, by one `distribute init`.
-                raise UserError("the database schema is missing or older than this version: run `distribute init`")
             upgrade(engine)  # the embedded SQLite file is ours: create or upgrade it in place
         return engine
 
@@ -45,6 +46,8 @@ class App:
 
     def init_schema(self) -> Engine:
         """Create or upgrade the schema (`distribute init`), then use that engine."""
+        if not self.settings.embedded:
+            check_database(self.settings, schema=False)  # unreachable: one line, not a traceback
         engine = make_engine(self.settings.database_url)
         upgrade(engine)
         self.__dict__["engine"] = engine
