@@ -8,11 +8,12 @@ import secrets
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from distribute import audience, states
 from distribute.addresses import normalise
+from distribute.config import Settings
 from distribute.errors import UserError
 from distribute.models import Campaign, ContactList, Delivery, Event, Release, Segment, utcnow
 from distribute.releases import parse_when
@@ -200,6 +201,57 @@ def move(session: Session, campaign: Campaign, target: str, reason: str | None =
     return bool(done)
 
 
+# --- the relay ------------------------------------------------------------------------------
+# A relay that is down says nothing about the recipients: the campaign holds (still `sending`)
+# and goes on by itself when the relay answers. Workers skip a waiting campaign's batches and
+# the sweep puts its rows back on the broker once `wait_until` has passed.
+
+RELAY_RETRY_MIN_SECONDS = 2.0
+
+
+def waiting(now) -> ColumnElement[bool]:
+    """SQL: the campaign holds for the relay at `now` (a bind parameter or a value)."""
+    return and_(Campaign.wait_until.is_not(None), Campaign.wait_until > now)
+
+
+def wait_for_relay(db, campaign_id: int, reason: str, settings: Settings, now: dt.datetime) -> str | None:
+    """Hold the campaign: try again after as long as the relay has been down (2 s to
+    relay_retry_max_seconds); past relay_wait_limit_seconds, pause it for a person to look.
+    `db` is a Session or a Connection; returns "waiting" or "paused", None if it was not sending."""
+    since = db.execute(select(Campaign.wait_since).where(Campaign.id == campaign_id)).scalar() or now
+    down = (now - since).total_seconds()
+    if down >= settings.relay_wait_limit_seconds:
+        paused = db.execute(
+            update(Campaign).where(Campaign.id == campaign_id, Campaign.state == states.SENDING).values(
+                state=states.PAUSED, wait_since=None, wait_until=None, wait_reason=None,
+                state_reason=f"the mail relay has not answered since {since:%Y-%m-%d %H:%M:%S} UTC "
+                             f"({down / 60:.0f} min): {reason}; check the relay, then resume"[:1000])
+        ).rowcount
+        return "paused" if paused else None
+    pause_for = min(max(down, RELAY_RETRY_MIN_SECONDS), settings.relay_retry_max_seconds)
+    held = db.execute(
+        update(Campaign).where(Campaign.id == campaign_id, Campaign.state == states.SENDING).values(
+            wait_since=since, wait_until=now + dt.timedelta(seconds=pause_for), wait_reason=reason[:1000])
+    ).rowcount
+    return "waiting" if held else None
+
+
+def relay_answers(db, campaign_id: int) -> None:
+    """The relay took a message again: the campaign no longer waits."""
+    db.execute(update(Campaign).where(Campaign.id == campaign_id, Campaign.wait_since.is_not(None))
+               .values(wait_since=None, wait_until=None, wait_reason=None))
+
+
+def stop_for_relay_settings(db, campaign_id: int, reason: str) -> bool:
+    """Our settings do not fit the relay (login, certificate): waiting cannot help, so pause now."""
+    return bool(db.execute(
+        update(Campaign).where(Campaign.id == campaign_id, Campaign.state == states.SENDING).values(
+            state=states.PAUSED, wait_since=None, wait_until=None, wait_reason=None,
+            state_reason=f"the mail relay refused our settings: {reason}; fix DISTRIBUTE_SMTP_URL "
+                         "(or the relay), then resume"[:1000])
+    ).rowcount)
+
+
 def pause(session: Session, campaign_id: int, reason: str = "paused by an operator") -> Campaign:
     campaign = get_campaign(session, campaign_id)
     if not move(session, campaign, states.PAUSED, reason):
@@ -215,6 +267,7 @@ def resume(session: Session, campaign_id: int) -> Campaign:
     target = states.SENDING if campaign.fanned_out_at or campaign.started_at else states.SCHEDULED
     move(session, campaign, target, reason=None)
     campaign.state_reason = None
+    campaign.wait_since = campaign.wait_until = campaign.wait_reason = None  # an operator says: try now
     campaign.resumed_at = utcnow()  # a fresh sample for the circuit breaker
     # Queued rows lose their place on the broker, so the next sweep puts them back at once.
     session.execute(

@@ -66,7 +66,13 @@ class Settings(BaseSettings):
     retry_base_seconds: float = Field(60, ge=0)  # first retry after a 4xx; doubles each time
     retry_max_seconds: float = Field(3600, ge=0)
     delivery_lifetime_seconds: float = Field(2 * 86400, gt=0)  # then a deferred delivery ends failed
-    # The circuit breaker pauses a campaign whose bounce or error rate passes these after a sample.
+    # A relay that cannot be reached (refused, timed out, 421) holds a campaign, not its
+    # recipients: it is tried again after as long as it has been down, between 2 s and this …
+    relay_retry_max_seconds: float = Field(60, gt=0)
+    # … until it has been down this long; then the campaign pauses for a person to look.
+    relay_wait_limit_seconds: float = Field(6 * 3600, gt=0)
+    # The circuit breaker pauses a campaign whose bounce or error rate passes these after a sample
+    # of recipients' replies (a relay that is down is not one).
     breaker_min_sample: int = Field(200, ge=1)
     breaker_bounce_rate: float = Field(0.05, gt=0, le=1)
     breaker_error_rate: float = Field(0.20, gt=0, le=1)

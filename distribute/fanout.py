@@ -162,8 +162,10 @@ def enqueue_pending(sessions: sessionmaker[Session], settings: Settings, broker:
     room = settings.batch_size * settings.batches_in_flight - on_broker
     while room > 0:
         with sessions() as session, session.begin():
-            if session.scalar(select(Campaign.state).where(Campaign.id == campaign_id)) != states.SENDING:
-                return total
+            state, wait_until = session.execute(
+                select(Campaign.state, Campaign.wait_until).where(Campaign.id == campaign_id)).one()
+            if state != states.SENDING or (wait_until and wait_until > now):
+                return total  # paused, cancelled, or waiting for the relay: the sweep comes back
             ids = session.scalars(
                 select(Delivery.id).where(
                     Delivery.campaign_id == campaign_id, Delivery.state == states.QUEUED, Delivery.id > last_id,

@@ -160,6 +160,11 @@ class Campaign(Base):
     # Open pixel and click rewriting. Journalists often prefer untracked mail: `send --no-track`.
     track: Mapped[bool] = mapped_column(default=True)
     state_reason: Mapped[str | None] = mapped_column(String(1000))  # why it paused, failed, was cancelled
+    # The relay could not be reached: sending holds until wait_until, and goes on by itself then
+    # (distribute.relay_wait). wait_since is when the outage began; wait_reason what the relay said.
+    wait_since: Mapped[dt.datetime | None]
+    wait_until: Mapped[dt.datetime | None]
+    wait_reason: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from sqlalchemy import Connection, and_, bindparam, exists, func, insert, not_, select, true, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from distribute import states
-from distribute.campaigns import move
+from distribute.campaigns import move, relay_answers, stop_for_relay_settings, wait_for_relay, waiting
 from distribute.config import Settings
 from distribute.bounces.classify import bounce_kind
 from distribute.fanout import finish_if_done
@@ -35,11 +36,14 @@ from distribute.message import MessageBuilder, Recipient
 from distribute.models import Campaign, Contact, Delivery, Event, Suppression, utcnow
 from distribute.rendering import CompiledMessage
 from distribute.smtp_replies import Verdict, classify_reply
-from distribute.transport import Envelope, PermanentSendError, TransientSendError, Transport
+from distribute.transport import (Envelope, PermanentSendError, RelayConfigError, RelayUnavailable, SendError,
+                                  TransientSendError, Transport)
 
 log = logging.getLogger(__name__)
 
 STATE_CHECK_SECONDS = 1.0  # how soon a pause or cancel reaches a running batch
+RELAY_DOWN = "relay-down"  # a send outcome: the message goes back to the queue, the batch stops
+DB_RETRY_SECONDS = 60.0  # how long a sent message's outcome waits for the database to come back
 BREAKER_EVERY = 50  # outcomes between circuit-breaker checks
 
 
@@ -85,6 +89,11 @@ class Sender:
             campaign = session.get(Campaign, campaign_id)
             if campaign is None or campaign.state != states.SENDING:
                 return {"claimed": 0}  # paused or cancelled: the rows wait, or were cancelled
+            if campaign.wait_until and campaign.wait_until > now:
+                # Waiting for the relay: off the broker, so the sweep queues them when it is time.
+                session.execute(update(Delivery).where(Delivery.id.in_(delivery_ids), Delivery.state == states.QUEUED)
+                                .values(lease_until=None))
+                return {"claimed": 0, "waiting": len(delivery_ids)}
             claimed = session.scalars(
                 update(Delivery)
                 .where(Delivery.id.in_(delivery_ids), Delivery.campaign_id == campaign_id, Delivery.state == states.QUEUED)
@@ -112,13 +121,17 @@ class Sender:
                     if time.monotonic() - checked > STATE_CHECK_SECONDS:
                         checked = time.monotonic()
                         run.flush()
-                        state = conn.scalar(select(Campaign.state).where(Campaign.id == campaign_id))
+                        state, wait_until = conn.execute(
+                            select(Campaign.state, Campaign.wait_until).where(Campaign.id == campaign_id)).one()
                         conn.rollback()
-                        if state != states.SENDING:
+                        if state != states.SENDING or (wait_until and wait_until > utcnow()):
                             counts["released"] = self._release(conn, token, state)
                             break
                     outcome = run.send(row)
                     counts[outcome] = counts.get(outcome, 0) + 1
+                    if outcome == RELAY_DOWN:
+                        counts["released"] = self._release(conn, token, states.SENDING)
+                        break
                     if outcome == "skipped":
                         checked = float("-inf")  # perhaps paused or cancelled: look before the next one
                     if (index + 1) % BREAKER_EVERY == 0:
@@ -186,8 +199,10 @@ _WANTED = and_(
 )
 _MINE = and_(Delivery.id == bindparam("b_id"), Delivery.claimed_by == bindparam("b_token"),
              Delivery.state == states.DELIVERY_SENDING)
-# Checked with every attempt, so a pause or cancel stops a batch before its next message.
-_CAMPAIGN_SENDING = exists(select(Campaign.id).where(Campaign.id == Delivery.campaign_id, Campaign.state == states.SENDING))
+# Checked with every attempt, so a pause, a cancel or a wait for the relay stops a batch before
+# its next message.
+_CAMPAIGN_SENDING = exists(select(Campaign.id).where(Campaign.id == Delivery.campaign_id, Campaign.state == states.SENDING,
+                                                     not_(waiting(bindparam("b_now")))))
 _MARK = update(Delivery).where(_MINE, _WANTED, _CAMPAIGN_SENDING).values(
     attempt_started_at=bindparam("b_now"), attempts=Delivery.attempts + 1,
     first_attempt_at=func.coalesce(Delivery.first_attempt_at, bindparam("b_now")),
@@ -204,6 +219,12 @@ _RECORD = update(Delivery).where(Delivery.id == bindparam("b_id"), Delivery.clai
     next_attempt_at=bindparam("b_next"), sent_at=bindparam("b_sent_at"), message_id=bindparam("b_message_id"),
     bounce_kind=bindparam("b_kind"),
 )
+# The relay never took the message: as if it had not been tried, back to the queue.
+_UNTRIED = update(Delivery).where(Delivery.id == bindparam("b_id"), Delivery.claimed_by == bindparam("b_token"),
+                                  Delivery.state == states.DELIVERY_SENDING).values(
+    state=states.QUEUED, claimed_by=None, lease_until=None, attempt_started_at=None,
+    attempts=Delivery.attempts - 1, first_attempt_at=bindparam("b_first"), updated_at=bindparam("b_now"),
+)
 _EVENT = insert(Event)
 
 
@@ -216,6 +237,9 @@ class _Run:
         self.sender, self.conn, self.campaign, self.builder, self.token = sender, conn, campaign, builder, token
         self.settings = sender.settings
         self.pending: dict | None = None  # the last outcome, not yet written
+        # The campaign was waiting for the relay when this batch began: the first message the
+        # relay takes ends the wait.
+        self.relay_was_down = campaign.wait_since is not None
 
     def send(self, row) -> str:
         try:
@@ -236,25 +260,85 @@ class _Run:
         try:
             result = self.sender.transport().send(envelope, message)
             code, reply = result.code, result.reply
+        except (RelayUnavailable, RelayConfigError) as exc:
+            self._relay_failed(row, exc)
+            return RELAY_DOWN
         except (TransientSendError, PermanentSendError) as exc:
             code, reply = exc.code, exc.reply
         state, data, next_at = self._judge(row, classify_reply(code, reply), code, reply)
         self.pending = self._outcome(row, state, code, reply, data, next_at=next_at)
+        if self.relay_was_down and state == states.DELIVERED:
+            self._relay_back()
         return state
+
+    def _relay_failed(self, row, exc: SendError) -> None:
+        """The relay, not the recipient: the message goes back untried, and the campaign waits
+        for the relay (or stops, when our settings are what it refuses)."""
+        now = utcnow()
+        campaign_id = self.campaign.id
+        with self.conn.begin():
+            self.conn.execute(_UNTRIED, {"b_id": row.id, "b_token": self.token, "b_now": now,
+                                         "b_first": row.first_attempt_at})
+            if isinstance(exc, RelayConfigError):
+                if stop_for_relay_settings(self.conn, campaign_id, str(exc)):
+                    log.error("campaign %s paused: the mail relay refused our settings: %s", campaign_id, exc)
+                return
+            outcome = wait_for_relay(self.conn, campaign_id, str(exc), self.settings, now)
+            until = self.conn.scalar(select(Campaign.wait_until).where(Campaign.id == campaign_id))
+        if outcome == "paused":
+            log.error("campaign %s paused: the mail relay has been down too long: %s", campaign_id, exc)
+        elif outcome == "waiting":
+            log.warning("campaign %s waits for the mail relay until %s: %s", campaign_id,
+                        until.strftime("%H:%M:%S") if until else "?", exc)
+        self.relay_was_down = True
+
+    def _relay_back(self) -> None:
+        self.flush()
+        with self.conn.begin():
+            relay_answers(self.conn, self.campaign.id)
+        self.relay_was_down = False
+        log.info("campaign %s: the mail relay answers again", self.campaign.id)
 
     def _mark(self, row) -> bool:
         """Commit 'about to send' (with the previous outcome) if the row is still ours and wanted."""
-        now = utcnow()
-        params = {"b_id": row.id, "b_token": self.token, "b_now": now}
-        with self.conn.begin():
-            self._write_pending()
-            marked = bool(self.conn.execute(_MARK, params | {"b_lease": self.sender.lease(now)}).rowcount)
-            # Not marked: not ours any more, the campaign stopped (the loop releases the rest), or
-            # the address was suppressed or unsubscribed since fan-out.
-            if not marked and self.conn.execute(_UNWANTED, params).rowcount:
-                self.conn.execute(_EVENT, self._event(row.id, states.SUPPRESSED, "sender", {"at": "send time"}))
+        def mark() -> bool:
+            now = utcnow()
+            params = {"b_id": row.id, "b_token": self.token, "b_now": now}
+            with self.conn.begin():
+                self._write_pending()
+                marked = bool(self.conn.execute(_MARK, params | {"b_lease": self.sender.lease(now)}).rowcount)
+                # Not marked: not ours any more, the campaign stopped (the loop releases the rest), or
+                # the address was suppressed or unsubscribed since fan-out.
+                if not marked and self.conn.execute(_UNWANTED, params).rowcount:
+                    self.conn.execute(_EVENT, self._event(row.id, states.SUPPRESSED, "sender", {"at": "send time"}))
+            return marked
+
+        marked = self._retrying(mark)
         self.pending = None  # written: the transaction committed
         return marked
+
+    def _retrying(self, write: Callable[[], Any]) -> Any:
+        """Run a write, again if the database went away (a restart, a failover) for up to
+        DB_RETRY_SECONDS. The outcome of a message already sent is only in memory until it is
+        written: giving up at once would leave it `unknown` for an operator. The row stays ours
+        meanwhile (its lease is longer), and every write here is guarded by our claim token, so
+        running one twice changes nothing more."""
+        deadline = time.monotonic() + DB_RETRY_SECONDS
+        pause = 0.5
+        while True:
+            try:
+                return write()
+            except (OperationalError, InterfaceError) as exc:
+                if time.monotonic() + pause > deadline:
+                    raise
+                log.warning("campaign %s: the database is not answering (%s); trying again in %.1f s",
+                            self.campaign.id, str(exc.orig or exc).splitlines()[0], pause)
+                try:
+                    self.conn.rollback()  # an invalidated connection reconnects on its next use
+                except (OperationalError, InterfaceError):
+                    pass
+                time.sleep(pause)
+                pause = min(pause * 2, 5.0)
 
     def _judge(self, row, verdict: Verdict, code: int | None, reply: str) -> tuple[str, dict, dt.datetime | None]:
         data = {"code": code, "reply": reply, "category": verdict.category, "status": verdict.status}
@@ -307,8 +391,11 @@ class _Run:
 
     def flush(self) -> None:
         if self.pending is not None:
-            with self.conn.begin():
-                self._write_pending()
+            def write() -> None:
+                with self.conn.begin():
+                    self._write_pending()
+
+            self._retrying(write)
             self.pending = None
 
     def _event(self, delivery_id: int, type_: str, source: str, data: dict | None) -> dict:

@@ -1,7 +1,8 @@
 """How a campaign did: SQL aggregates over its deliveries (on the (campaign, state) index).
 
 The JSON shape is documented in the README and kept stable:
-{"campaign": id, "release": slug, "variant": …, "state": …, "reason": …, "test": bool,
+{"campaign": id, "release": slug, "variant": …, "state": …, "reason": …,
+ "waiting": null | {"for": "relay", "since": iso, "until": iso, "reason": …}, "test": bool,
  "recipients": n, "counts": {state: n for every delivery state},
  "first_sent_at": iso|null, "last_sent_at": iso|null, "send_rate_per_second": float|null,
  "domains": [{"domain": …, "total": n, "sent": n, "deferred": n, "bounced": n, "failed": n, …}],
@@ -68,6 +69,9 @@ def campaign_stats(session: Session, campaign_id: int, *, detail_limit: int = 20
         "variant": campaign.variant,
         "state": campaign.state,
         "reason": campaign.state_reason,
+        # Sending holds while the mail relay cannot be reached; it goes on by itself after `until`.
+        "waiting": {"for": "relay", "since": campaign.wait_since.isoformat(), "until": campaign.wait_until.isoformat(),
+                    "reason": campaign.wait_reason} if campaign.wait_since and campaign.wait_until else None,
         "test": campaign.is_test,
         "recipients": sum(counts.values()),
         "counts": counts,

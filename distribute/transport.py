@@ -90,9 +90,22 @@ class PermanentSendError(SendError):
     """Do not retry: a 5xx reply to MAIL, RCPT or DATA for this message."""
 
 
-class AuthenticationError(TransientSendError):
-    """The relay refused our SMTP credentials. The message is not at fault, so it is transient:
-    it goes once DISTRIBUTE_SMTP_URL is fixed; a pipeline may pause the campaign on it."""
+class RelayUnavailable(TransientSendError):
+    """The relay cannot take mail now, whoever it is for: the connection was refused, timed out
+    or broke before the message was handed over, the TLS handshake failed, or the relay said
+    421 (RFC 5321: service not available, closing the channel). Nothing of the message was
+    accepted, so it may be sent again as if never tried; the recipient is not at fault, and a
+    pipeline waits for the relay rather than counting it against anyone."""
+
+
+class RelayConfigError(TransientSendError):
+    """Our settings do not fit the relay: it refused our login, its certificate is not one we
+    trust, it lacks the STARTTLS we ask for, or it refused us outright before any message.
+    Waiting will not help: a pipeline stops until DISTRIBUTE_SMTP_URL (or the relay) is fixed."""
+
+
+class AuthenticationError(RelayConfigError):
+    """The relay refused our SMTP credentials."""
 
 
 @runtime_checkable
@@ -249,7 +262,7 @@ class SMTPTransport:
                     # it, so one immediate retry on a fresh connection cannot duplicate it.
                     log.info("smtp connection went stale, reconnecting ref=%s (%s)", envelope.ref, exc)
                     if attempt == 2:
-                        raise TransientSendError(str(exc), stage="mail") from exc
+                        raise RelayUnavailable(str(exc), stage="mail") from exc
                     continue
                 except SendError as exc:
                     log.info("smtp send failed ref=%s campaign=%s stage=%s code=%s type=%s",
@@ -306,10 +319,13 @@ class SMTPTransport:
             else:
                 smtp = smtplib.SMTP(cfg.host, cfg.port, local_hostname=self._local_hostname or _fqdn(),
                                     timeout=cfg.timeout)
-        except smtplib.SMTPConnectError as exc:
-            raise TransientSendError(f"{where} refused the connection: {_said(exc)}", stage=stage) from exc
+        except smtplib.SMTPConnectError as exc:  # a greeting other than 220
+            cls = RelayConfigError if exc.smtp_code >= 500 else RelayUnavailable
+            raise cls(f"{where} refused the connection: {_said(exc)}", stage=stage) from exc
+        except ssl.SSLCertVerificationError as exc:
+            raise RelayConfigError(f"cannot connect to {where}: {_describe(exc)}", stage=stage) from exc
         except (OSError, smtplib.SMTPException) as exc:
-            raise TransientSendError(f"cannot connect to {where}: {_describe(exc)}", stage=stage) from exc
+            raise RelayUnavailable(f"cannot connect to {where}: {_describe(exc)}", stage=stage) from exc
         try:
             smtp.ehlo_or_helo_if_needed()
             if cfg.starttls:
@@ -317,8 +333,8 @@ class SMTPTransport:
                 if not smtp.has_extn("starttls"):
                     # Never fall back to plain text when TLS was asked for (a downgrade attack
                     # strips STARTTLS from the EHLO reply).
-                    raise TransientSendError(f"{where} does not offer STARTTLS, which {URL_VARIABLE} asks for",
-                                             stage=stage)
+                    raise RelayConfigError(f"{where} does not offer STARTTLS, which {URL_VARIABLE} asks for",
+                                           stage=stage)
                 smtp.starttls(context=self._tls_context())
                 smtp.ehlo()
             if cfg.username:
@@ -329,24 +345,29 @@ class SMTPTransport:
             raise
         except smtplib.SMTPAuthenticationError as exc:
             smtp.close()
-            raise AuthenticationError(f"{where} refused the login of user {cfg.username!r}: {_said(exc)}",
-                                      stage=stage) from exc
+            # 454 is "temporary authentication failure" (RFC 4954): the relay's trouble, not ours.
+            cls = RelayUnavailable if 400 <= exc.smtp_code < 500 else AuthenticationError
+            raise cls(f"{where} refused the login of user {cfg.username!r}: {_said(exc)}", stage=stage) from exc
         except smtplib.SMTPNotSupportedError as exc:
             smtp.close()
-            cls = AuthenticationError if stage == "auth" else TransientSendError
+            cls = AuthenticationError if stage == "auth" else RelayConfigError
             raise cls(f"{where}: {exc}", stage=stage) from exc
         except smtplib.SMTPResponseException as exc:
             smtp.close()
-            raise TransientSendError(f"{where} refused {stage}: {_said(exc)}", stage=stage) from exc
+            cls = RelayUnavailable if exc.smtp_code < 500 else RelayConfigError
+            raise cls(f"{where} refused {stage}: {_said(exc)}", stage=stage) from exc
         except UnicodeEncodeError as exc:  # smtplib speaks ASCII before SMTPUTF8, AUTH included
             smtp.close()
             if stage == "auth":
                 raise AuthenticationError(f"{URL_VARIABLE}: the user name and password must be ASCII",
                                           stage=stage) from exc
             raise TransientSendError(f"{where} failed at {stage}: {exc}", stage=stage) from exc
+        except ssl.SSLCertVerificationError as exc:
+            smtp.close()
+            raise RelayConfigError(f"{where} failed at {stage}: {_describe(exc)}", stage=stage) from exc
         except (OSError, smtplib.SMTPException) as exc:  # ssl.SSLError is an OSError
             smtp.close()
-            raise TransientSendError(f"{where} failed at {stage}: {_describe(exc)}", stage=stage) from exc
+            raise RelayUnavailable(f"{where} failed at {stage}: {_describe(exc)}", stage=stage) from exc
         return smtp
 
     def _drop(self) -> None:
@@ -411,19 +432,25 @@ class SMTPTransport:
             self._check(code, text, stage)
             return SendResult(code=code, reply=flatten_reply(text))
         except SendError as exc:
+            if exc.code == 530:  # RFC 4954: authentication required, i.e. our settings lack it
+                self._reset()
+                raise RelayConfigError(exc.reply, code=exc.code, stage=exc.stage) from exc
             if exc.code == 421:  # the server is closing the channel: RSET would only fail
                 self._drop()
-            else:
-                self._reset()
+                # Whatever the stage, a 421 says the message was not taken: the relay is going away.
+                raise RelayUnavailable(exc.reply, code=exc.code, stage=exc.stage) from exc
+            self._reset()
             raise
         except (OSError, smtplib.SMTPException) as exc:
             # Disconnects (SMTPServerDisconnected), timeouts, resets, garbled replies. After a
             # loss during DATA the server may or may not have taken the message (RFC 1047): it is
             # retried, and the receiver may see it twice; that is the price of not losing it.
+            # Before DATA nothing of the message was accepted: the relay is down, not the message.
             self._drop()
             if stage == "mail" and reused and isinstance(exc, (smtplib.SMTPServerDisconnected, ConnectionError)):
                 raise _Stale(_describe(exc)) from exc
-            raise TransientSendError(f"connection lost at {stage}: {_describe(exc)}", stage=stage) from exc
+            cls = TransientSendError if stage == "data" else RelayUnavailable
+            raise cls(f"connection lost at {stage}: {_describe(exc)}", stage=stage) from exc
         except BaseException:
             # Anything unforeseen (a bug, a KeyboardInterrupt) may have left a transaction open:
             # never reuse the connection after it.

@@ -190,6 +190,10 @@ class Pipeline:
         with self.sessions() as s:
             return Counter(dict(s.execute(select(Delivery.state, func.count()).group_by(Delivery.state)).all()))
 
+    def campaign_waiting(self, campaign_id: int) -> bool:
+        with self.sessions() as s:
+            return s.scalar(select(Campaign.wait_until).where(Campaign.id == campaign_id)) is not None
+
     def finished(self, campaign_id: int) -> bool:
         return self.campaign_state(campaign_id) in ("sent", "paused", "cancelled", "failed") and not (
             self.states(campaign_id).keys() & {"queued", "sending", "deferred"})
@@ -447,3 +451,89 @@ def test_sigterm_stops_a_worker_gracefully_nothing_lost_or_sent_twice(pipeline_f
     counts = p.smtp.count_by_recipient()
     assert set(counts) == set(emails) and set(counts.values()) == {1}
     assert p.states(campaign_id) == Counter({"sent": 400})
+
+
+# --- outages: the relay, our relay settings, the database ------------------------------------
+
+def test_a_relay_outage_holds_the_campaign_which_goes_on_by_itself(pipeline_factory):
+    """The relay stops for a minute mid-campaign: the campaign waits, says why, and completes
+    when the relay is back, with nobody acting: nobody lost, nobody mailed twice."""
+    from distribute.stats import campaign_stats
+
+    p = pipeline_factory(breaker_min_sample=50, relay_retry_max_seconds=4)
+    emails = p.contacts(800)
+    p.smtp.delay(0.01)
+    p.start_worker()
+    campaign_id = p.campaign()
+    p.start(campaign_id)
+    p.run_until(lambda: p.states(campaign_id)["sent"] >= 150, timeout=60)
+    p.smtp.stop()
+    outage_ends = time.monotonic() + 60
+    p.run_until(lambda: p.campaign_waiting(campaign_id), timeout=30)
+    with p.sessions() as s:
+        stats = campaign_stats(s, campaign_id)
+    assert stats["state"] == "sending" and stats["waiting"]["for"] == "relay"
+    assert "cannot connect to 127.0.0.1" in stats["waiting"]["reason"]
+    assert "waits for the mail relay" in p.log()
+    p.run_until(lambda: time.monotonic() >= outage_ends, timeout=90)
+    assert p.campaign_state(campaign_id) == "sending"  # still waiting, not paused
+    assert p.states(campaign_id)["sent"] < 800
+    p.smtp.start()  # the same port, as a restarted relay
+    p.run_until(lambda: p.campaign_state(campaign_id) == "sent", timeout=120)
+    counts = p.smtp.count_by_recipient()
+    assert set(counts) == set(emails) and set(counts.values()) == {1}
+    assert p.states(campaign_id) == Counter({"sent": 800})
+    assert not p.campaign_waiting(campaign_id)
+
+
+def test_a_relay_that_refuses_our_login_stops_the_campaign_at_once(pipeline_factory):
+    with SMTPTestServer(auth=("press", "right-password")) as relay:
+        p = pipeline_factory(smtp_url=relay.url.replace("right-password", "wrong-password"))
+        p.contacts(100)
+        p.start_worker()
+        campaign_id = p.campaign()
+        started = time.monotonic()
+        p.start(campaign_id)
+        p.run_until(lambda: p.campaign_state(campaign_id) == "paused", timeout=30)
+        assert time.monotonic() - started < 20
+        with p.sessions() as s:
+            reason = s.get(Campaign, campaign_id).state_reason
+        assert reason.startswith("the mail relay refused our settings: ") and "login" in reason
+        assert "DISTRIBUTE_SMTP_URL" in reason
+        # Batches in hand are given back, untried: nobody's fault, nothing spent.
+        p.run_until(lambda: "sending" not in p.states(campaign_id), timeout=20)
+        assert p.states(campaign_id) == Counter({"queued": 100})
+        assert relay.received == []
+
+
+def test_a_database_outage_mid_campaign_recovers_on_its_own(pipeline_factory, pg_url):
+    """PostgreSQL goes away for a while (every connection cut, none accepted): the workers wait
+    for it with what they sent in hand, and the campaign completes with nobody unknown or twice."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    p = pipeline_factory(lease_seconds=60)
+    emails = p.contacts(600)
+    p.smtp.delay(0.01)
+    p.start_worker()
+    campaign_id = p.campaign()
+    p.start(campaign_id)
+    p.run_until(lambda: p.states(campaign_id)["sent"] >= 100, timeout=60)
+    url = make_url(pg_url)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{url.database}" ALLOW_CONNECTIONS false'))
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"),
+                         {"name": url.database})
+        p.engine.dispose()
+        time.sleep(10)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{url.database}" ALLOW_CONNECTIONS true'))
+        admin.dispose()
+    p.run_until(lambda: p.campaign_state(campaign_id) == "sent", timeout=180)
+    counts = p.smtp.count_by_recipient()
+    assert set(counts) == set(emails) and set(counts.values()) == {1}
+    assert p.states(campaign_id) == Counter({"sent": 600})
+    assert "the database is not answering" in p.log()

@@ -19,6 +19,8 @@ from distribute.errors import UserError
 from distribute.outbox import OutboxTransport
 from distribute.transport import (
     AuthenticationError,
+    RelayConfigError,
+    RelayUnavailable,
     Envelope,
     PermanentSendError,
     SendError,
@@ -279,7 +281,7 @@ def test_timeout_is_transient_and_the_next_send_reconnects(smtp_server):
 def test_unreachable_server_is_transient(smtp_server):
     port = smtp_server.port
     smtp_server.stop()
-    with pytest.raises(TransientSendError) as caught:
+    with pytest.raises(RelayUnavailable) as caught:
         send(SMTPTransport(f"smtp://127.0.0.1:{port}", timeout=2), "u1")
     assert caught.value.code is None and caught.value.stage == "connect"
     assert "cannot connect to 127.0.0.1" in caught.value.reply
@@ -367,7 +369,7 @@ def test_auth_with_a_wrong_password_fails_clearly():
         with pytest.raises(AuthenticationError) as caught:
             send(SMTPTransport(url, timeout=5), "a1")
         error = caught.value
-        assert isinstance(error, TransientSendError)  # the message is not at fault: it waits
+        assert isinstance(error, RelayConfigError)  # our settings, not the message: a pipeline stops
         assert (error.code, error.stage) == (None, "auth")  # no reply to the message itself
         assert error.reply == (f"127.0.0.1:{server.port} refused the login of user 'press': "
                                "535 5.7.8 Authentication credentials invalid")
@@ -379,7 +381,7 @@ def test_auth_with_a_wrong_password_fails_clearly():
 def test_no_credentials_where_auth_is_required():
     with SMTPTestServer(auth=("press", "secret")) as server:
         with SMTPTransport(f"smtp://127.0.0.1:{server.port}", timeout=5) as transport:
-            with pytest.raises(PermanentSendError) as caught:
+            with pytest.raises(RelayConfigError) as caught:  # never a bounce of the recipient
                 send(transport, "a1")
         assert (caught.value.code, caught.value.stage) == (530, "mail")
         assert caught.value.verdict.category == "auth" and caught.value.verdict.hard is False
@@ -397,7 +399,7 @@ def test_starttls_with_a_test_ca(server_tls, client_tls):
 def test_starttls_refuses_an_untrusted_certificate(server_tls):
     with SMTPTestServer(tls_context=server_tls) as server:
         url = f"smtp://127.0.0.1:{server.port}?starttls=true"
-        with pytest.raises(TransientSendError) as caught:
+        with pytest.raises(RelayConfigError) as caught:
             send(SMTPTransport(url, timeout=5), "s1")  # the system's CAs do not know ours
         assert caught.value.stage == "starttls"
         assert "certificate" in caught.value.reply
@@ -407,7 +409,7 @@ def test_starttls_refuses_an_untrusted_certificate(server_tls):
 
 
 def test_starttls_asked_but_not_offered_is_not_sent_in_clear(smtp_server):
-    with pytest.raises(TransientSendError) as caught:
+    with pytest.raises(RelayConfigError) as caught:
         send(SMTPTransport(smtp_server.url + "?starttls=true", timeout=5), "s1")
     assert caught.value.stage == "starttls" and "does not offer STARTTLS" in caught.value.reply
     assert smtp_server.received == []
@@ -539,3 +541,22 @@ def test_a_client_in_another_process(smtp_server, tmp_path):
     received = smtp_server.wait_for(40)
     assert sorted(r.delivery for r in received) == sorted(f"p{n}-{i}" for n in range(2) for i in range(20))
     assert smtp_server.connections == 2
+
+
+def test_a_relay_going_away_is_told_apart_from_a_refused_message(smtp_server):
+    """421 at any stage, or a connection lost before DATA: nothing of the message was taken and
+    the relay, not the recipient, is at fault. Lost during DATA it may have been taken: plain
+    transient (retried per message)."""
+    smtp_server.defer(to="closing@example.com", code=421, text="4.3.2 service shutting down")
+    with SMTPTransport(smtp_server.url, timeout=5) as transport:
+        with pytest.raises(RelayUnavailable) as caught:
+            send(transport, "g1", "closing@example.com")
+        assert (caught.value.code, caught.value.stage) == (421, "rcpt")
+        smtp_server.accept()
+        smtp_server.drop_after(0)
+        with pytest.raises(TransientSendError) as caught:
+            send(transport, "g2", "someone@example.com")
+        assert caught.value.stage == "data" and not isinstance(caught.value, RelayUnavailable)
+        smtp_server.refuse(to="gone@example.com")
+        with pytest.raises(PermanentSendError):  # the recipient's own refusal stays a bounce
+            send(transport, "g3", "gone@example.com")

@@ -256,6 +256,10 @@ def stats(app: App, campaign_id: int, detail_limit: int, as_json: bool) -> None:
 def print_stats(s: dict) -> None:
     console.print(f"[bold]campaign {s['campaign']}[/] {s['release']} ({s['variant']}{', test' if s['test'] else ''}): "
                   f"[bold]{s['state']}[/]" + (f" — {s['reason']}" if s["reason"] else ""))
+    if s["waiting"]:
+        w = s["waiting"]
+        console.print(f"  waiting for the mail relay since {w['since'][:19]} UTC, next try {w['until'][11:19]}: "
+                      f"{w['reason']}", markup=False)
     counts = "  ".join(f"{k} {v}" for k, v in s["counts"].items() if v)
     console.print(f"  {s['recipients']} recipients: {counts or 'none yet'}")
     if s["first_sent_at"]:
