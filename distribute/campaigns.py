@@ -291,6 +291,13 @@ def cancel(session: Session, campaign_id: int) -> tuple[Campaign, int]:
     return campaign, cancelled
 
 
+def delivery_counts(session: Session, campaign_id: int) -> dict[str, int]:
+    """How many of the campaign's deliveries are in each state (states with none left out)."""
+    return dict(session.execute(
+        select(Delivery.state, func.count()).where(Delivery.campaign_id == campaign_id).group_by(Delivery.state)
+    ).all())
+
+
 def retry(session: Session, campaign_id: int, *, unknown: bool = False) -> tuple[Campaign, int]:
     """Re-queue the deliveries that ended `failed` (or, with unknown=True, `unknown`: those may
     have been delivered already, so they are resent only on an operator's say-so)."""

@@ -12,12 +12,12 @@ from typing import Callable, Iterator
 from celery import Celery
 from celery.contrib.testing.worker import start_worker
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from distribute import states
 from distribute.celery_app import FEEDBACK, SWEEP
 from distribute.config import Settings
 from distribute.models import Campaign, Delivery
-from distribute.stats import progress
 
 EMBEDDED_SWEEP_SECONDS = 1.0
 
@@ -53,9 +53,10 @@ def active(session, campaign_ids: list[int]) -> bool:
 
 
 def run_until_idle(app: Celery, settings: Settings, campaign_ids: list[int],
-                   on_progress: Callable[[int, int], None] | None = None, *, forever: bool = False) -> None:
+                   on_progress: Callable[[Session], None] | None = None, *, forever: bool = False) -> None:
     """Start the given campaigns through the broker and serve them until nothing is left to send
-    now (deferred retries wait for a later run or the production worker), or forever."""
+    now (deferred retries wait for a later run or the production worker), or forever.
+    `on_progress(session)` is called about ten times a second to show how it goes."""
     rt = app.runtime()
     try:
         _serve(app, settings, rt, campaign_ids, on_progress, forever)
@@ -64,7 +65,7 @@ def run_until_idle(app: Celery, settings: Settings, campaign_ids: list[int],
 
 
 def _serve(app: Celery, settings: Settings, rt, campaign_ids: list[int],
-           on_progress: Callable[[int, int], None] | None, forever: bool) -> None:
+           on_progress: Callable[[Session], None] | None, forever: bool) -> None:
     with embedded_worker(app, settings):
         for campaign_id in campaign_ids:
             rt.broker.start(campaign_id)
@@ -80,7 +81,7 @@ def _serve(app: Celery, settings: Settings, rt, campaign_ids: list[int],
                 next_feedback = time.monotonic() + 60
             with rt.sessions() as session:
                 done = not forever and not active(session, campaign_ids)
-                if on_progress and campaign_ids:
-                    on_progress(*progress(session, campaign_ids))
+                if on_progress:
+                    on_progress(session)
                 if done:
                     break

@@ -2,7 +2,13 @@
 
 import email
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from email import policy
+from pathlib import Path
 
 import pytest
 import yaml
@@ -76,3 +82,47 @@ def test_compose_file_has_the_production_services():
     assert services["scheduler"]["command"][:4] == ["celery", "-A", "worker", "beat"]
     assert "version" not in compose  # the Compose Specification has none
     # `docker-compose config` itself, with the secret the file requires: tests/test_compose.py.
+
+
+# --- commands say what happened, and never hang -----------------------------------------------
+
+def test_resuming_a_campaign_whose_start_is_ahead_returns_at_once(ready):
+    assert ready("send", "1", "--to", "rights", "--at", "2099-01-01T09:00:00+00:00").exit_code == 0
+    assert ready("campaigns", "pause", "1").exit_code == 0
+    started = time.monotonic()
+    result = ready("campaigns", "resume", "1")
+    assert time.monotonic() - started < 10
+    assert result.exit_code == 0 and "starts at 2099-01-01 09:00 UTC while `distribute run` runs" in result.output
+
+
+def test_a_send_that_ends_paused_exits_non_zero_and_says_why(ready, smtp_server, monkeypatch):
+    smtp_server.refuse(to=lambda a: True, code=554, text="5.7.1 rejected by policy")  # blocked: never suppresses
+    monkeypatch.setenv("DISTRIBUTE_SMTP_URL", smtp_server.url)
+    monkeypatch.setenv("DISTRIBUTE_BREAKER_MIN_SAMPLE", "2")
+    result = ready("send", "1", "--to", "rights")
+    assert result.exit_code == 1, result.output
+    assert "campaign 1 paused: circuit breaker:" in result.output
+    json_result = ready("send", "1", "--to", "rights", "--again", "--json")
+    assert json_result.exit_code == 1 and json.loads(json_result.output)["state"] == "paused"
+
+
+def test_distribute_run_says_when_each_campaign_starts_and_finishes(ready, tmp_path, db):
+    env = {**os.environ, "DISTRIBUTE_DATABASE_URL": db.url,
+           "DISTRIBUTE_SECRET_KEY": "test-secret-key-for-distribute-tests", "PYTHONUNBUFFERED": "1"}
+    env.pop("DISTRIBUTE_BROKER_URL", None)
+    at = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(time.time() + 2))
+    assert ready("send", "1", "--to", "rights", "--at", at).exit_code == 0
+    log = tmp_path / "run.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([str(Path(sys.executable).with_name("distribute")), "run"], cwd=tmp_path, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 120
+            while "campaign 1 sent" not in log.read_text() and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=30)
+    text = log.read_text()
+    assert "campaign 1 started: 4 recipients" in text or "campaign 1 sent" in text, text
+    assert "campaign 1 sent: 4 sent" in text, text

@@ -537,3 +537,37 @@ def test_a_database_outage_mid_campaign_recovers_on_its_own(pipeline_factory, pg
     assert set(counts) == set(emails) and set(counts.values()) == {1}
     assert p.states(campaign_id) == Counter({"sent": 600})
     assert "the database is not answering" in p.log()
+
+
+def test_cancel_counts_what_it_cancelled_and_a_followed_send_ends_saying_so(pipeline_factory):
+    """`campaigns cancel` with workers mid-batch: the count it prints is what stats show after."""
+    import json
+
+    p = pipeline_factory()
+    p.contacts(1500)
+    p.smtp.delay(0.01)
+    p.start_worker(concurrency=4)
+    campaign_id = p.campaign()
+    p.start(campaign_id)
+    p.run_until(lambda: p.states(campaign_id)["sent"] >= 100, timeout=60)
+    distribute = str(Path(sys.executable).with_name("distribute"))
+    done = subprocess.run([distribute, "campaigns", "cancel", str(campaign_id), "--json"], env=p.env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout)
+    p.run_until(lambda: "sending" not in p.states(campaign_id), timeout=60)
+    final = p.states(campaign_id)
+    assert printed["cancelled"] == final["cancelled"] and printed["in_hand"] == 0
+    assert printed["sent"] == final["sent"] and final["sent"] + final["cancelled"] == 1500
+    # `distribute send` follows the workers; cancelled meanwhile, it ends saying so, and exits 1.
+    with p.sessions() as s:
+        slug = s.scalar(select(Release.slug))
+    follower = subprocess.Popen([distribute, "send", slug, "--to", "press", "--again"], env=p.env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    second = campaign_id + 1
+    p.run_until(lambda: p.states(second)["sent"] >= 50, timeout=60)
+    with p.sessions() as s, s.begin():
+        ops.cancel(s, second)
+    output, _ = follower.communicate(timeout=60)
+    assert follower.returncode == 1, output
+    assert f"campaign {second} cancelled: cancelled by an operator" in output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import click
+from sqlalchemy import select
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -13,7 +14,10 @@ from distribute.celery_app import create_celery
 from distribute.cli.common import App, console, err_console, json_option, pass_app, print_json
 from distribute.releases import get_release
 from distribute.rendering import VARIANTS
+from distribute.models import Campaign, utcnow
 from distribute.stats import campaign_stats, progress
+
+CANCEL_SETTLE_SECONDS = 10.0  # workers stop within a second or two (sender.STATE_CHECK_SECONDS)
 
 
 def _progress_bar(quiet: bool) -> Progress:
@@ -21,14 +25,23 @@ def _progress_bar(quiet: bool) -> Progress:
                     console=err_console, disable=quiet, transient=False)
 
 
-def follow(app: App, campaign_ids: list[int], quiet: bool = False) -> None:
-    """Send through the embedded worker, or follow production workers, with a progress bar."""
+STOPPED = ("paused", "cancelled", "failed")  # how a campaign can end without being sent
+
+
+def follow(app: App, campaign_ids: list[int], quiet: bool = False) -> list[Campaign]:
+    """Send through the embedded worker, or follow production workers, with a progress bar that
+    says what holds a campaign up; returns the campaigns as they ended (or stand) and says so."""
     celery = create_celery(app.settings)
     with _progress_bar(quiet) as bar:
-        task = bar.add_task(f"campaign {', '.join(map(str, campaign_ids))}", total=None)
+        label = f"campaign {', '.join(map(str, campaign_ids))}"
+        task = bar.add_task(label, total=None)
 
-        def show(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total or None)
+        def show(session) -> None:
+            done, total = progress(session, campaign_ids)
+            held = session.scalars(select(Campaign).where(Campaign.id.in_(campaign_ids))).all()
+            waits = [c.wait_reason for c in held if c.wait_until and c.state == "sending"]
+            note = f" (waiting for the mail relay: {waits[0][:60]})" if waits else ""
+            bar.update(task, completed=done, total=total or None, description=label + note)
 
         if app.settings.broker_url:
             for campaign_id in campaign_ids:
@@ -37,7 +50,7 @@ def follow(app: App, campaign_ids: list[int], quiet: bool = False) -> None:
 
             while True:
                 with app.session() as session:
-                    show(*progress(session, campaign_ids))
+                    show(session)
                     if not active(session, campaign_ids):
                         break
                 time.sleep(0.5)
@@ -45,6 +58,20 @@ def follow(app: App, campaign_ids: list[int], quiet: bool = False) -> None:
             from distribute.embedded import run_until_idle
 
             run_until_idle(celery, app.settings, campaign_ids, show)
+        with app.session() as session:
+            ended = list(session.scalars(select(Campaign).where(Campaign.id.in_(campaign_ids)).order_by(Campaign.id)))
+            show(session)
+    for c in ended:
+        if c.state in STOPPED and not quiet:
+            err_console.print(f"campaign {c.id} {c.state}" + (f": {c.state_reason}" if c.state_reason else ""),
+                              markup=False)
+    return ended
+
+
+def exit_if_stopped(ended: list[Campaign]) -> None:
+    """A script can tell: status 1 when a campaign ended paused, cancelled or failed."""
+    if any(c.state in STOPPED for c in ended):
+        raise click.exceptions.Exit(1)
 
 
 @click.command()
@@ -99,6 +126,7 @@ def send(app: App, release_ref: str, targets: tuple[str, ...], variant: str, at:
         campaign_id, scheduled_at = campaign.id, campaign.scheduled_at
         counts = None if test else ops.audience_counts(session, release, ops.Audience.from_dict(campaign.audience))
     future = at is not None and scheduled_at.timestamp() > time.time() + 1
+    ended: list[Campaign] = []
     if not as_json:
         when = f"scheduled for {scheduled_at:%Y-%m-%d %H:%M} UTC" if future else "sending now"
         console.print(f"campaign {campaign_id}: {variant} variant, {when}")
@@ -108,7 +136,7 @@ def send(app: App, release_ref: str, targets: tuple[str, ...], variant: str, at:
         if not app.settings.broker_url and not as_json:
             console.print("it starts when due while `distribute run` (embedded) or `celery -A worker beat` (production) runs")
     elif not no_wait or not app.settings.broker_url:
-        follow(app, [campaign_id], quiet=as_json)
+        ended = follow(app, [campaign_id], quiet=as_json)
     else:
         create_celery(app.settings).runtime().broker.start(campaign_id)
     with app.session() as session:
@@ -117,6 +145,7 @@ def send(app: App, release_ref: str, targets: tuple[str, ...], variant: str, at:
         print_json(stats)
     else:
         print_stats(stats)
+    exit_if_stopped(ended)
 
 
 def _say_already(counts: dict, again: bool) -> None:
@@ -134,7 +163,8 @@ def _say_already(counts: dict, again: bool) -> None:
 @click.command()
 @pass_app
 def run(app: App) -> None:
-    """Embedded mode: serve scheduled campaigns and retries until interrupted (Ctrl-C).
+    """Embedded mode: serve scheduled campaigns and retries until interrupted (Ctrl-C), with a
+    line for each campaign that starts, waits for the relay, stops or finishes.
 
     In production run `celery -A worker worker` and `celery -A worker beat` instead.
     """
@@ -144,9 +174,43 @@ def run(app: App) -> None:
 
     console.print("serving scheduled campaigns and retries; Ctrl-C to stop")
     try:
-        run_until_idle(create_celery(app.settings), app.settings, [], forever=True)
+        run_until_idle(create_celery(app.settings), app.settings, [], _RunReport(), forever=True)
     except KeyboardInterrupt:
         console.print("stopped")
+
+
+class _RunReport:
+    """`distribute run`'s log: one line per campaign as it starts, waits, stops or finishes."""
+
+    def __init__(self):
+        self.since = utcnow()
+        self.seen: dict[int, tuple[str, str | None]] = {}  # campaign -> (state, what it waits for)
+        self.next_look = 0.0
+
+    def __call__(self, session) -> None:
+        if time.monotonic() < self.next_look:
+            return
+        self.next_look = time.monotonic() + 1.0
+        rows = session.scalars(select(Campaign).where(
+            (Campaign.state == "sending") | (Campaign.started_at >= self.since) | (Campaign.finished_at >= self.since)
+            | Campaign.id.in_(list(self.seen)))).all()
+        for c in rows:
+            now = (c.state, c.wait_reason if c.wait_until else None)
+            before = self.seen.get(c.id)
+            if now == before:
+                continue
+            self.seen[c.id] = now
+            counts = ops.delivery_counts(session, c.id)
+            summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+            stamp = f"{utcnow():%H:%M:%S}"
+            if now[1]:
+                console.print(f"{stamp} campaign {c.id} waits for the mail relay: {now[1]}", markup=False)
+            elif c.state == "sending":
+                verb = "started" if before is None else "sending"
+                console.print(f"{stamp} campaign {c.id} {verb}: {sum(counts.values())} recipients", markup=False)
+            elif c.state in ("sent", *STOPPED):
+                reason = f" ({c.state_reason})" if c.state_reason and c.state != "sent" else ""
+                console.print(f"{stamp} campaign {c.id} {c.state}{reason}: {summary or 'no recipients'}", markup=False)
 
 
 @click.group()
@@ -202,24 +266,53 @@ def pause(app: App, campaign_id: int) -> None:
 
 @campaigns.command("resume")
 @click.argument("campaign_id", type=int)
+@click.option("--no-wait", is_flag=True, help="With real workers: return at once (the default follows progress).")
 @pass_app
-def resume(app: App, campaign_id: int) -> None:
-    """Continue a paused campaign."""
+def resume(app: App, campaign_id: int, no_wait: bool) -> None:
+    """Continue a paused campaign; exits 1 if it ends paused, cancelled or failed again."""
     with app.session() as session:
         campaign = ops.resume(session, campaign_id)
-        state = campaign.state
+        state, scheduled_at = campaign.state, campaign.scheduled_at
+    if state == "scheduled" and scheduled_at > utcnow():
+        runner = "`celery -A worker beat`" if app.settings.broker_url else "`distribute run`"
+        console.print(f"campaign {campaign_id} scheduled again: it starts at {scheduled_at:%Y-%m-%d %H:%M} UTC "
+                      f"while {runner} runs")
+        return
     console.print(f"campaign {campaign_id} {state}")
-    follow(app, [campaign_id])
+    if no_wait and app.settings.broker_url:
+        return
+    exit_if_stopped(follow(app, [campaign_id]))
 
 
 @campaigns.command("cancel")
 @click.argument("campaign_id", type=int)
+@json_option
 @pass_app
-def cancel(app: App, campaign_id: int) -> None:
-    """Cancel: every delivery not yet sent ends `cancelled`."""
+def cancel(app: App, campaign_id: int, as_json: bool) -> None:
+    """Cancel: every delivery not yet sent ends `cancelled`.
+
+    Messages a worker is sending at that moment finish (sent, or given back and cancelled)
+    within a second or two; the command waits for them and then counts.
+    """
     with app.session() as session:
-        _, n = ops.cancel(session, campaign_id)
-    console.print(f"campaign {campaign_id} cancelled; {n} deliveries cancelled")
+        ops.cancel(session, campaign_id)
+    deadline = time.monotonic() + CANCEL_SETTLE_SECONDS
+    while True:
+        with app.session() as session:
+            counts = ops.delivery_counts(session, campaign_id)
+        if not counts.get("sending") or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    result = {"campaign": campaign_id, "state": "cancelled", "cancelled": counts.get("cancelled", 0),
+              "sent": counts.get("sent", 0), "in_hand": counts.get("sending", 0)}
+    if as_json:
+        print_json(result)
+        return
+    console.print(f"campaign {campaign_id} cancelled: {result['cancelled']} deliveries cancelled, "
+                  f"{result['sent']} sent before the cancel")
+    if result["in_hand"]:
+        console.print(f"{result['in_hand']} were still in a worker's hands: they end sent or cancelled when it "
+                      "finishes them, or after their lease if the worker died")
 
 
 @campaigns.command("retry")
@@ -233,7 +326,7 @@ def retry(app: App, campaign_id: int, unknown: bool) -> None:
         _, n = ops.retry(session, campaign_id, unknown=unknown)
     console.print(f"campaign {campaign_id}: {n} deliveries queued again")
     if n:
-        follow(app, [campaign_id])
+        exit_if_stopped(follow(app, [campaign_id]))
 
 
 @click.command()
