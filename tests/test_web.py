@@ -258,6 +258,17 @@ def test_esp_webhook_is_verified_recorded_once_and_suppresses(db, sent, tmp_path
     app.extensions["distribute"].engine.dispose()
 
 
+def test_deeply_nested_json_is_a_400_not_a_500(db, tmp_path):
+    settings = Settings(database_url=db.url, secret_key="test-secret-key", base_url=BASE,
+                        mailgun_signing_key=MAILGUN_KEY, sns_topic_arns="arn:aws:sns:us-east-1:123456789012:ses")
+    app = create_app(settings, buffered=False)
+    client = app.test_client()
+    for provider in ("mailgun", "ses"):
+        response = client.post(f"/webhooks/{provider}", data=b"[" * 100_000, headers={"Content-Type": "application/json"})
+        assert response.status_code == 400 and "nested too deeply" in response.json["error"], provider
+    app.extensions["distribute"].engine.dispose()
+
+
 def test_the_web_app_refuses_to_start_without_a_secret_in_production():
     with pytest.raises(ConfigError, match="DISTRIBUTE_SECRET_KEY"):
         create_app(Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none", secret_key=None))

@@ -857,6 +857,26 @@ def test_authentic_but_malformed_data_is_invalid_never_a_crash(sns_key, fetcher,
             outcome(lambda: post_postmark(record))
 
 
+def test_deeply_nested_json_is_invalid_not_a_crash(sns_key, fetcher, sendgrid_key):
+    """json.loads raises RecursionError a thousand levels down: a 500 with a traceback for anyone
+    who posts "[[[[…", before any signature is checked (SES and Mailgun read the body first)."""
+    deep = b"[" * 100_000
+    with pytest.raises(WebhookInvalid, match="nested too deeply"):
+        parse_webhook("ses", {}, deep, WebhookSecrets(sns_topic_arns=frozenset({TOPIC})),
+                      fetch_cert=fetcher, now=clock)
+    with pytest.raises(WebhookInvalid, match="nested too deeply"):
+        post_mailgun(deep)
+    with pytest.raises(WebhookInvalid, match="nested too deeply"):
+        post_postmark(deep)
+    key, public = sendgrid_key
+    with pytest.raises(WebhookInvalid, match="nested too deeply"):
+        post_sendgrid(deep, sendgrid_headers(key, deep), public)
+    # Signed by SNS, with the deep JSON inside the Message.
+    with pytest.raises(WebhookInvalid, match="nested too deeply"):
+        post_ses(sign_sns(dict(notification({}), Message="[" * 100_000), sns_key[0]), fetcher)
+    assert fetcher.calls == [CERT_URL]
+
+
 # --- the default certificate fetcher, with the network replaced ----------------------------------
 
 

@@ -88,6 +88,10 @@ def load_json(body: bytes, provider: str) -> Any:
         return json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise WebhookInvalid(f"{provider}: the body is not JSON ({exc})") from None
+    except RecursionError:
+        # json recurses once per nesting level: "[[[[…" a few thousand deep, unauthenticated,
+        # would otherwise be a 500 with a traceback. No provider nests beyond a dozen levels.
+        raise WebhookInvalid(f"{provider}: the body is nested too deeply to be a webhook") from None
 
 
 def from_epoch(value: Any, what: str) -> datetime:
