@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import secrets
 import time
 
 import pytest
@@ -14,7 +15,7 @@ from sqlalchemy import select, update
 
 from conftest import REPO
 from distribute.config import ConfigError, Settings
-from distribute.models import Contact, Delivery, Event, Release, Suppression
+from distribute.models import Contact, Delivery, Event, Release, Suppression, WebhookToken
 from distribute.stats import campaign_stats
 from distribute.web import create_app
 from web_helpers import BASE, path, send_release
@@ -256,6 +257,55 @@ def test_esp_webhook_is_verified_recorded_once_and_suppresses(db, sent, tmp_path
     assert client.post("/webhooks/nosuch", data=b"{}").status_code == 404
     assert _delivery(db, OTHER).state == "sent"
     app.extensions["distribute"].engine.dispose()
+
+
+REDIS_URL = "redis://127.0.0.1:6379/12"  # a database of its own on the shared Redis
+
+
+def _mailgun_event(name: str, ref: str, token: str) -> dict:
+    payload = json.loads((REPO / "tests" / "data" / "webhooks" / "mailgun" / name).read_text())
+    payload["event-data"]["user-variables"] = {"distribute_delivery": ref}
+    payload["event-data"]["timestamp"] = time.time()
+    timestamp = str(int(time.time()))
+    signature = hmac.new(MAILGUN_KEY.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
+    payload["signature"] = {"timestamp": timestamp, "token": token, "signature": signature}
+    return payload
+
+
+@pytest.mark.parametrize("memory", ["database", "redis"])
+def test_a_captured_mailgun_signature_carries_no_other_event(memory, db, sent, tmp_path):
+    """Mailgun signs timestamp + token, not the event: one captured request could carry a forged
+    complaint for anyone (suppressing them) until its timestamp went stale. Every web process must
+    remember the token, so the memory is Redis or the database, never a process's own."""
+    broker = REDIS_URL if memory == "redis" else None
+    settings = Settings(database_url=db.url, secret_key="test-secret-key", base_url=BASE,
+                        mailgun_signing_key=MAILGUN_KEY, broker_url=broker)
+    # Two apps: two web processes, which share nothing but the database and Redis.
+    one, two = create_app(settings, buffered=False), create_app(settings, buffered=False)
+    token = secrets.token_hex(25)
+    headers = {"Content-Type": "application/json"}
+    captured = _mailgun_event("delivered.json", _delivery(db, JOURNALIST).ref, token)
+    try:
+        first = one.test_client().post("/webhooks/mailgun", data=json.dumps(captured), headers=headers)
+        assert first.status_code == 200 and first.json["recorded"] == 1
+        forged = dict(captured, **{"event-data": _mailgun_event("complained.json", _delivery(db, OTHER).ref,
+                                                                 token)["event-data"]})
+        refused = two.test_client().post("/webhooks/mailgun", data=json.dumps(forged), headers=headers)
+        assert refused.status_code == 400 and "used already" in refused.json["error"]
+        with db.sessions() as s:
+            assert s.scalar(select(Suppression).where(Suppression.email_key == OTHER)) is None
+            assert s.scalar(select(Event).where(Event.type == "complained")) is None
+        # The same request again (Mailgun trying again after a 5xx of ours): answered, recorded once.
+        again = two.test_client().post("/webhooks/mailgun", data=json.dumps(captured), headers=headers)
+        assert again.status_code == 200 and again.json["duplicate"] == 1
+        with db.sessions() as s:
+            kept = s.scalar(select(WebhookToken.key))
+        assert kept == (f"mailgun:{token}" if memory == "database" else None)
+    finally:
+        if memory == "redis":
+            one.extensions["distribute"].webhook_tokens.client.delete(f"distribute:webhook-token:mailgun:{token}")
+        for app in (one, two):
+            app.extensions["distribute"].engine.dispose()
 
 
 def test_deeply_nested_json_is_a_400_not_a_500(db, tmp_path):

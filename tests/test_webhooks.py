@@ -526,9 +526,23 @@ def mailgun_body(payload: dict, *, key: str = MAILGUN_KEY, at: datetime = NOW, t
     return json.dumps(payload).encode()
 
 
-def post_mailgun(body: bytes, key: str | None = MAILGUN_KEY):
+class MemoryTokens:
+    """A TokenStore in a dict, for the parser's tests (the web app's shared ones are tested in
+    tests/test_web.py, on Redis and the databases)."""
+
+    def __init__(self):
+        self.kept: dict[str, tuple[str, datetime]] = {}
+
+    def claim(self, key: str, digest: str, until: datetime) -> str | None:
+        if key in self.kept:
+            return self.kept[key][0]
+        self.kept[key] = (digest, until)
+        return None
+
+
+def post_mailgun(body: bytes, key: str | None = MAILGUN_KEY, tokens=None):
     return parse_webhook("mailgun", {"Content-Type": "application/json"}, body,
-                         WebhookSecrets(mailgun_signing_key=key), now=clock)
+                         WebhookSecrets(mailgun_signing_key=key), now=clock, tokens=tokens or MemoryTokens())
 
 
 @pytest.mark.parametrize(
@@ -590,7 +604,7 @@ def test_mailgun_forged_signature_is_rejected():
     with pytest.raises(WebhookRejected):
         post_mailgun(json.dumps(fixture("mailgun", "delivered.json")).encode())
     # The event data is not signed by Mailgun at all, only timestamp + token: a valid signature
-    # moved onto other data still verifies. That is the scheme; the stale check limits replay.
+    # moved onto other data still verifies (test_mailgun_token_is_good_for_one_event).
     tampered = json.loads(mailgun_body(fixture("mailgun", "delivered.json")))
     tampered["signature"]["token"] = "b" * 50
     with pytest.raises(WebhookRejected, match="does not match"):
@@ -621,10 +635,35 @@ def test_mailgun_tolerance_and_clock_are_injectable():
 
     body = mailgun_body(fixture("mailgun", "delivered.json"), at=NOW - timedelta(minutes=5))
     with pytest.raises(WebhookRejected, match="stale"):
-        mailgun.parse({}, body, signing_key=MAILGUN_KEY, now=clock, tolerance=timedelta(minutes=1))
+        mailgun.parse({}, body, signing_key=MAILGUN_KEY, tokens=MemoryTokens(), now=clock,
+                      tolerance=timedelta(minutes=1))
     later = lambda: NOW + timedelta(hours=1)  # noqa: E731
     with pytest.raises(WebhookRejected, match="stale"):
-        parse_webhook("mailgun", {}, body, WebhookSecrets(mailgun_signing_key=MAILGUN_KEY), now=later)
+        parse_webhook("mailgun", {}, body, WebhookSecrets(mailgun_signing_key=MAILGUN_KEY), now=later,
+                      tokens=MemoryTokens())
+
+
+def test_mailgun_token_is_good_for_one_event():
+    """Mailgun signs timestamp + token, not event-data: one captured request could otherwise
+    carry any event for any delivery until its timestamp goes stale."""
+    tokens = MemoryTokens()
+    captured = json.loads(mailgun_body(fixture("mailgun", "delivered.json"), token="c" * 50))
+    assert [e.type for e in post_mailgun(json.dumps(captured).encode(), tokens=tokens).events] == ["delivered"]
+    forged = dict(captured, **{"event-data": fixture("mailgun", "complained.json")["event-data"]})
+    with pytest.raises(WebhookRejected, match="used already"):
+        post_mailgun(json.dumps(forged).encode(), tokens=tokens)
+    # The same request again (a copy, or Mailgun trying again after a 5xx of ours) is read as
+    # before; its event id makes recording it a second time a no-op.
+    again = post_mailgun(json.dumps(captured, indent=2).encode(), tokens=tokens).events
+    assert [(e.type, e.event_id) for e in again] == [("delivered", captured["event-data"]["id"])]
+    # The token is kept until its timestamp can no longer pass, on any machine's clock.
+    [(digest, until)] = tokens.kept.values()
+    assert tokens.kept.keys() == {"mailgun:" + "c" * 50}
+    assert until == NOW + timedelta(minutes=20)
+    # Without a memory of used tokens, Mailgun webhooks cannot be read at all.
+    with pytest.raises(ValueError, match="TokenStore"):
+        parse_webhook("mailgun", {}, json.dumps(captured).encode(), WebhookSecrets(mailgun_signing_key=MAILGUN_KEY),
+                      now=clock)
 
 
 def test_mailgun_unconfigured_key_rejects_everything():

@@ -19,6 +19,7 @@ from distribute.db import make_engine, make_sessionmaker
 from distribute.paths import TEMPLATES_DIR
 from distribute.tracking import Tokens
 from distribute.web.buffer import EventBuffer
+from distribute.web.replay import token_store
 from distribute.webhooks import WebhookSecrets
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class WebState:
             postmark_password=settings.postmark_password,
             sns_topic_arns=frozenset(a.strip() for a in settings.sns_topic_arns.split(",") if a.strip()),
         )
+        self.webhook_tokens = token_store(settings, self.sessions)  # Mailgun's, shared by every process
 
 
 def create_app(settings: Settings | None = None, *, buffered: bool = True) -> Flask:

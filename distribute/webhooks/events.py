@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Protocol
 
 # The same words as distribute.states.FEEDBACK_TYPES (this package imports nothing from the rest).
 VOCABULARY = ("delivered", "bounced", "deferred", "complained", "opened", "clicked", "unsubscribed", "rejected")
@@ -81,6 +81,15 @@ def fingerprint(*parts: Any) -> str:
     serialised differently on a retry still gives the same id."""
     canonical = json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class TokenStore(Protocol):
+    """Signature tokens already used, shared by every web process on every machine (the web
+    layer passes one in: distribute.web.replay), so that a signature is good for one event."""
+
+    def claim(self, key: str, digest: str, until: datetime) -> str | None:
+        """Keep `digest` under `key` until `until` and return None, unless `key` is kept already:
+        then return the digest kept with it, and change nothing."""
 
 
 def load_json(body: bytes, provider: str) -> Any:
