@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import io
 import json
 import secrets
 import time
@@ -306,6 +307,37 @@ def test_a_captured_mailgun_signature_carries_no_other_event(memory, db, sent, t
             one.extensions["distribute"].webhook_tokens.client.delete(f"distribute:webhook-token:mailgun:{token}")
         for app in (one, two):
             app.extensions["distribute"].engine.dispose()
+
+
+def test_request_bodies_are_capped(db, sent, tmp_path):
+    settings = Settings(database_url=db.url, secret_key="test-secret-key", base_url=BASE,
+                        mailgun_signing_key=MAILGUN_KEY, max_request_bytes=4096)
+    app = create_app(settings, buffered=False)
+    client = app.test_client()
+    big = client.post("/webhooks/mailgun", data=b"x" * 4097, headers={"Content-Type": "application/json"})
+    assert big.status_code == 413 and len(big.data) < 200 and b"4096 bytes" in big.data
+    within = client.post("/webhooks/mailgun", data=b"x" * 4096, headers={"Content-Type": "application/json"})
+    assert within.status_code == 400 and "not JSON" in within.json["error"]
+    # Chunked, without a Content-Length: cut at the limit (as gunicorn serves it), and refused.
+    for size, status in ((4096, 413), (10_000_000, 413), (4095, 400)):
+        chunked = client.post("/webhooks/mailgun", input_stream=io.BytesIO(b"x" * size),
+                              headers={"Transfer-Encoding": "chunked", "Content-Type": "application/json"},
+                              environ_overrides={"wsgi.input_terminated": True})
+        assert chunked.status_code == status, size
+    # A form too: the page never reads it, and nothing changes.
+    url = path(sent.unsubscribe(JOURNALIST))
+    assert client.post(url, data={"List-Unsubscribe": "One-Click", "pad": "x" * 5000}).status_code == 413
+    with db.sessions() as s:
+        assert s.scalar(select(Contact.status).where(Contact.email_key == JOURNALIST)) == "active"
+    # A chunked form under the limit is read here and still reaches the page whole.
+    one_click = client.post(url, input_stream=io.BytesIO(b"List-Unsubscribe=One-Click"),
+                            headers={"Transfer-Encoding": "chunked", "Content-Type": "application/x-www-form-urlencoded"},
+                            environ_overrides={"wsgi.input_terminated": True})
+    assert one_click.status_code == 200
+    with db.sessions() as s:
+        assert s.scalar(select(Contact.status).where(Contact.email_key == JOURNALIST)) == "unsubscribed"
+    assert Settings().max_request_bytes == 1024 * 1024  # the default: a webhook batch fits
+    app.extensions["distribute"].engine.dispose()
 
 
 def test_deeply_nested_json_is_a_400_not_a_500(db, tmp_path):

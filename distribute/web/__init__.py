@@ -11,7 +11,7 @@ from __future__ import annotations
 import atexit
 import logging
 
-from flask import Flask, current_app, render_template
+from flask import Flask, abort, current_app, render_template, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from distribute.config import Settings, load_settings
@@ -55,6 +55,9 @@ def create_app(settings: Settings | None = None, *, buffered: bool = True) -> Fl
     # this app sends must be a link a campaign signed, so such paths are plain 404s.
     app.url_map.merge_slashes = False
     app.url_map.strict_slashes = False
+    # Werkzeug refuses a larger Content-Length at once (413), so nothing reads 200 MB into memory
+    # before a webhook's signature is even looked at; a body without one, see below.
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     if settings.proxy_hops:
         # The client's address and scheme as the trusted proxies in front saw them; never more
         # hops than are really there, or a client could write its own X-Forwarded-For.
@@ -73,6 +76,20 @@ def create_app(settings: Settings | None = None, *, buffered: bool = True) -> Fl
     def not_found(_error):
         return render_template("web/not_found.html", organisation=settings.organisation,
                                postal_address=settings.postal_address), 404
+
+    @app.errorhandler(413)
+    def too_large(_error):
+        return f"Request body too large: the limit is {settings.max_request_bytes} bytes.\n", 413, {
+            "Content-Type": "text/plain; charset=utf-8"}
+
+    @app.before_request
+    def cap_chunked_body():
+        # A chunked body has no Content-Length: Werkzeug stops reading it at the limit (gunicorn
+        # sets wsgi.input_terminated) but would hand on what it read as if it were all of it.
+        # Read it here; one that reaches the limit is a 413, like one that declares more.
+        if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+            if len(request.get_data()) >= settings.max_request_bytes:
+                abort(413)
 
     @app.get("/healthz")
     def health():
