@@ -177,6 +177,16 @@ def test_get_never_unsubscribes(web, sent, db):
         assert s.scalar(select(Contact.status).where(Contact.email_key == JOURNALIST)) == "unsubscribed"
 
 
+def test_a_nul_in_the_path_is_a_404_before_any_query(web, sent):
+    client, _ = web
+    token = path(sent.unsubscribe(JOURNALIST)).removeprefix("/unsubscribe/")
+    for url in ("/releases/%00", "/releases/press%00release", f"/unsubscribe/{token}%00", f"/preferences/%00{token}",
+                "/c/%00"):
+        response = client.get(url)
+        assert response.status_code == 404 and b"This link does not work" in response.data, url
+    assert client.post(f"/unsubscribe/{token}%00", data={"List-Unsubscribe": "One-Click"}).status_code == 404
+
+
 def test_tampered_unsubscribe_token_is_a_404(web, sent, db):
     client, _ = web
     url = path(sent.unsubscribe(JOURNALIST))

@@ -136,6 +136,7 @@ def test_the_served_app_over_http(server, db, run_cli, tmp_path):
     with db.sessions() as s:
         slug = s.scalar(select(Release.slug))
     assert _request(port, "GET", f"/releases/{slug}").status == 200
+    assert _request(port, "GET", "/releases/%00").status == 404  # not a query PostgreSQL refuses (a 500)
     with db.sessions.begin() as s:
         s.execute(update(Release).values(embargo_until=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)))
     assert _request(port, "GET", f"/releases/{slug}").status == 404

@@ -83,6 +83,13 @@ def create_app(settings: Settings | None = None, *, buffered: bool = True) -> Fl
             "Content-Type": "text/plain; charset=utf-8"}
 
     @app.before_request
+    def no_nul_in_path():
+        # No link of ours has a NUL ("/releases/%00"), and PostgreSQL refuses one in a string
+        # parameter (a 500): such a path is not found, before any view queries with it.
+        if "\x00" in request.path:
+            abort(404)
+
+    @app.before_request
     def cap_chunked_body():
         # A chunked body has no Content-Length: Werkzeug stops reading it at the limit (gunicorn
         # sets wsgi.input_terminated) but would hand on what it read as if it were all of it.
