@@ -3,6 +3,7 @@ version. (tests/test_web_server.py runs the same app behind gunicorn on a real s
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
@@ -347,6 +348,30 @@ def test_request_bodies_are_capped(db, sent, tmp_path):
     with db.sessions() as s:
         assert s.scalar(select(Contact.status).where(Contact.email_key == JOURNALIST)) == "unsubscribed"
     assert Settings().max_request_bytes == 1024 * 1024  # the default: a webhook batch fits
+    app.extensions["distribute"].engine.dispose()
+
+
+def test_captured_provider_payloads_are_taken_not_retried_for_days(db, sent, caplog):
+    settings = Settings(database_url=db.url, secret_key="test-secret-key", base_url=BASE, postmark_username="pm",
+                        postmark_password="pm-password", sns_topic_arns="arn:aws:sns:us-east-1:123456789012:ses")
+    app = create_app(settings, buffered=False)
+    client = app.test_client()
+    data = REPO / "tests" / "data" / "webhooks"
+    # A Postmark bounce with "BouncedAt": null was a 400, so Postmark tried it again and again.
+    bounce = json.loads((data / "postmark" / "bounce_bounced_at_null.json").read_text())
+    bounce["Metadata"] = {"distribute_delivery": _delivery(db, JOURNALIST).ref}
+    auth = "Basic " + base64.b64encode(b"pm:pm-password").decode()
+    answer = client.post("/webhooks/postmark", json=bounce, headers={"Authorization": auth})
+    assert answer.status_code == 200 and answer.json["recorded"] == 1
+    d = _delivery(db, JOURNALIST)
+    assert d.state == "bounced" and d.bounce_kind == "hard"
+    # SNS with raw message delivery on posts an unsigned SES record: refused, and the log says why.
+    raw = (data / "ses" / "delivery.json").read_bytes()
+    with caplog.at_level("WARNING", logger="distribute.web.webhook_views"):
+        refused = client.post("/webhooks/ses", data=raw, headers={"x-amz-sns-message-type": "Notification",
+                                                                   "x-amz-sns-rawdelivery": "true"})
+    assert refused.status_code == 400
+    assert "is raw message delivery on?" in caplog.text
     app.extensions["distribute"].engine.dispose()
 
 

@@ -24,6 +24,7 @@ from distribute.webhooks import (
     ProviderEvent,
     WebhookInvalid,
     WebhookRejected,
+    WebhookResult,
     WebhookSecrets,
     parse_webhook,
     ses,
@@ -363,6 +364,37 @@ def test_ses_unknown_and_housekeeping_records_give_no_events(sns_key, fetcher):
     for record in ({"eventType": "SomethingNew", "mail": {}},
                    {"notificationType": "AmazonSnsSubscriptionSucceeded", "message": "You have successfully subscribed"}):
         assert post_ses(sign_sns(notification(record), sns_key[0]), fetcher).events == []
+
+
+def test_ses_topic_validated_notice_is_answered_and_records_nothing(sns_key, fetcher):
+    """A captured notice: SES posts this plain sentence (not JSON) once, when an event destination
+    is set up. Refused as "not JSON", SNS would retry it."""
+    notice = fixture("ses", "topic_validated_notification.json")
+    with pytest.raises(WebhookRejected):  # verified all the same: the captured signature is not ours
+        post_ses(dict(notice, TopicArn=TOPIC), fetcher)
+    notice.update(TopicArn=TOPIC, SigningCertURL=CERT_URL)
+    assert post_ses(sign_sns(notice, sns_key[0]), fetcher) == WebhookResult(events=[], subscribe_url=None)
+    # Any other sentence is still not an SES record.
+    with pytest.raises(WebhookInvalid, match="not JSON"):
+        post_ses(sign_sns(dict(notice, Message="Successfully something else."), sns_key[0]), fetcher)
+
+
+def test_ses_record_without_mail_timestamp_takes_the_signed_sns_timestamp(sns_key, fetcher):
+    record = fixture("ses", "rendering_failure_without_mail_timestamp.json")
+    [event] = post_ses(sign_sns(notification(record), sns_key[0]), fetcher).events
+    assert (event.type, event.recipient, event.delivery_ref) == ("rejected", "recipient@example.com", REF)
+    assert event.at == datetime(2026, 11, 25, 11, 59, 58, 123000, tzinfo=timezone.utc)  # the SNS Timestamp
+    assert "not present in the rendering data" in event.diagnostic
+
+
+def test_ses_raw_message_delivery_is_refused_with_the_hint(fetcher):
+    """With raw message delivery on, SNS posts the SES record alone: no signature to check."""
+    body = json.dumps(fixture("ses", "delivery.json")).encode()
+    secrets = WebhookSecrets(sns_topic_arns=frozenset({TOPIC}))
+    for headers in ({"x-amz-sns-message-type": "Notification", "x-amz-sns-rawdelivery": "true"}, {}):
+        with pytest.raises(WebhookRejected, match="is raw message delivery on"):
+            parse_webhook("ses", headers, body, secrets, fetch_cert=fetcher, now=clock)
+    assert fetcher.calls == []
 
 
 def test_ses_same_event_twice_has_the_same_id(sns_key, fetcher):
@@ -705,7 +737,7 @@ POSTMARK_SECRETS = WebhookSecrets(postmark_username="postmark", postmark_passwor
 def post_postmark(body, headers=None, secrets=POSTMARK_SECRETS):
     body = body if isinstance(body, bytes) else json.dumps(body).encode()
     return parse_webhook("postmark", basic("postmark", "s3cret-hook-password") if headers is None else headers,
-                         body, secrets)
+                         body, secrets, now=clock)
 
 
 @pytest.mark.parametrize(
@@ -781,6 +813,16 @@ def test_postmark_bounce_types(bounce_type, expected):
     events = post_postmark(record).events
     assert [event.type for event in events] == ([expected] if expected else [])
     assert all(event.bounce_type == bounce_type for event in events)
+
+
+def test_postmark_bounce_with_bounced_at_null_is_dated_when_it_arrives():
+    """A captured Postmark bounce with "BouncedAt": null: refused, Postmark would retry it."""
+    [event] = post_postmark(fixture("postmark", "bounce_bounced_at_null.json")).events
+    assert (event.type, event.bounce_type, event.delivery_ref, event.at) == ("bounced", "HardBounce", REF, NOW)
+    assert "User unknown" in event.diagnostic
+    # A time that is there but is not a time is still malformed.
+    with pytest.raises(WebhookInvalid, match="BouncedAt"):
+        post_postmark(dict(fixture("postmark", "bounce_bounced_at_null.json"), BouncedAt="yesterday"))
 
 
 def test_postmark_reactivation_is_not_an_event():

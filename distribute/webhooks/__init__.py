@@ -105,5 +105,6 @@ def parse_webhook(
                 "postmark: webhooks are refused until DISTRIBUTE_POSTMARK_USERNAME and"
                 " DISTRIBUTE_POSTMARK_PASSWORD are set"
             )
-        return postmark.parse(headers, body, username=secrets.postmark_username, password=secrets.postmark_password)
+        return postmark.parse(headers, body, username=secrets.postmark_username, password=secrets.postmark_password,
+                              now=now)
     raise ValueError(f"unknown webhook provider {provider!r}; known: {', '.join(PROVIDERS)}")
