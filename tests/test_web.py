@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import io
 import json
+import re
 import secrets
 import time
 
@@ -233,6 +234,43 @@ def test_web_version_is_404_until_sent_and_until_the_embargo_lifts(web, run_cli,
     page = client.get(f"/releases/{slug}")
     assert page.status_code == 200 and b"<h1>" in page.data
     assert client.get("/releases/no-such-release").status_code == 404
+
+
+def _policy(response) -> dict[str, list[str]]:
+    directives = [d.split() for d in response.headers["Content-Security-Policy"].split(";") if d.strip()]
+    return {d[0]: d[1:] for d in directives}
+
+
+def test_pages_carry_a_content_security_policy_that_fits_them_and_hsts(web, sent, db, tmp_path):
+    client, _ = web
+    with db.sessions.begin() as s:  # a release body may show images (Markdown)
+        release = s.scalar(select(Release))
+        release.body += "\n\n![The clinic](https://example.org/clinic.jpg)\n"
+        slug = release.slug
+    unsubscribe = path(sent.unsubscribe(JOURNALIST))
+    pages = [unsubscribe, unsubscribe.replace("/unsubscribe/", "/preferences/"), f"/releases/{slug}", "/nowhere"]
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code in (200, 404) and response.mimetype == "text/html", url
+        page, policy = response.get_data(as_text=True), _policy(response)
+        assert policy["default-src"] == ["'none'"] and "script-src" not in policy  # no script runs, ever
+        assert policy["frame-ancestors"] == ["'none'"] and policy["base-uri"] == ["'none'"]
+        for tag in ("<script", "<link", "<iframe", "<object", "<embed", "@import", "url("):
+            assert tag not in page, (url, tag)  # nothing the policy would block
+        if "<style" in page or "style=" in page:
+            assert policy["style-src"] == ["'unsafe-inline'"]
+        for src in re.findall(r'<img[^>]* src="([^"]+)"', page):
+            assert src.split(":", 1)[0] + ":" in policy["img-src"], (url, src)
+        for action in re.findall(r'<form[^>]* action="([^"]+)"', page):
+            assert action.startswith("/") and not action.startswith("//")  # form-action 'self'
+        assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert 'src="https://example.org/clinic.jpg"' in client.get(f"/releases/{slug}").get_data(as_text=True)
+    # HSTS only where the links are https: over http it would tell browsers nothing true.
+    plain = create_app(Settings(database_url=db.url, secret_key="test-secret-key", base_url="http://localhost:8000"),
+                       buffered=False)
+    answer = plain.test_client().get("/nowhere")
+    assert "Strict-Transport-Security" not in answer.headers and _policy(answer)["default-src"] == ["'none'"]
+    plain.extensions["distribute"].engine.dispose()
 
 
 MAILGUN_KEY = "key-test-signing"

@@ -123,6 +123,8 @@ def test_the_served_app_over_http(server, db, run_cli, tmp_path):
     unsubscribe = path(sent.unsubscribe(JOURNALIST))
     page = _request(port, "GET", unsubscribe)
     assert page.status == 200 and b'method="post"' in page.body
+    assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+    assert page.headers["Strict-Transport-Security"] == "max-age=31536000"  # DISTRIBUTE_BASE_URL is https
     preferences = _request(port, "GET", unsubscribe.replace("/unsubscribe/", "/preferences/"))
     assert preferences.status == 200 and b"human rights" in preferences.body
     with db.sessions() as s:

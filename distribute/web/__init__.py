@@ -25,6 +25,13 @@ from distribute.webhooks import WebhookSecrets
 log = logging.getLogger(__name__)
 
 
+# Exactly what the pages (templates/web/) use: no script at all, their own inline <style> and a
+# style attribute (hence 'unsafe-inline' for styles only), images a release body may link
+# (Markdown images: https, or data: as markdown-it allows), and forms posted to this app.
+CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; "
+                           "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+
+
 class WebState:
     """What the views share, made once per process by create_app."""
 
@@ -102,6 +109,8 @@ def create_app(settings: Settings | None = None, *, buffered: bool = True) -> Fl
     def health():
         return {"ok": True}
 
+    https = settings.base_url.startswith("https://")
+
     @app.after_request
     def headers(response):
         # Nothing here is meant to be framed, cached by a proxy, or to leak the token onward.
@@ -109,6 +118,9 @@ def create_app(settings: Settings | None = None, *, buffered: bool = True) -> Fl
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        if https:  # the links are https: browsers keep to https for this host from then on
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
 
     return app
