@@ -403,6 +403,14 @@ def test_captured_provider_payloads_are_taken_not_retried_for_days(db, sent, cap
     assert answer.status_code == 200 and answer.json["recorded"] == 1
     d = _delivery(db, JOURNALIST)
     assert d.state == "bounced" and d.bounce_kind == "hard"
+    # A NUL in a reply text would be refused by a PostgreSQL text column: a 500, retried for days.
+    bounce |= {"ID": 4323372036854775812, "Details": "smtp;550 5.1.1 <j.okafor\x00@globalwire.example>: unknown"}
+    bounce["Metadata"] = {"distribute_delivery": _delivery(db, OTHER).ref}
+    answer = client.post("/webhooks/postmark", json=bounce, headers={"Authorization": auth})
+    assert answer.status_code == 200 and answer.json["recorded"] == 1
+    with db.sessions() as s:
+        event = s.scalar(select(Event).where(Event.delivery_id == _delivery(db, OTHER).id, Event.type == "bounced"))
+    assert event.data["diagnostic"] == "smtp;550 5.1.1 <j.okafor@globalwire.example>: unknown"
     # SNS with raw message delivery on posts an unsigned SES record: refused, and the log says why.
     raw = (data / "ses" / "delivery.json").read_bytes()
     with caplog.at_level("WARNING", logger="distribute.web.webhook_views"):

@@ -147,7 +147,9 @@ def text_or_none(value: Any) -> str | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     if isinstance(value, str):
-        value = value.strip()
+        # A NUL (a receiving server's reply can carry anything) cannot be stored in a PostgreSQL
+        # text column: recording the event would fail, a 500, and the provider retry it for days.
+        value = value.replace("\x00", "").strip()
         return value or None
     return None
 
