@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     # Soft bounces (mailbox full, expired …) suppress an address after this many campaigns in a row.
     soft_bounce_campaigns: int = Field(3, ge=1, le=100)
     track_by_default: bool = True  # `send --track/--no-track` decides per campaign
+    # The largest request body the web app reads; a larger one is a 413 before anything reads it.
+    # A setting because ESPs batch webhook events (SendGrid posts many in one request).
+    max_request_bytes: int = Field(1024 * 1024, ge=1024)
     # Proxies in front of the web app (a TLS terminator: 1) whose X-Forwarded-For is trusted.
     proxy_hops: int = Field(0, ge=0, le=5)
     # The ESP the SMTP relay belongs to, if any: messages then carry its metadata header with the

@@ -240,3 +240,15 @@ class Event(Base):
     raw: Mapped[dict[str, Any] | None]
     user_agent: Mapped[str | None] = mapped_column(String(500))
     ip: Mapped[str | None] = mapped_column(String(64))
+
+
+class WebhookToken(Base):
+    """A webhook signature token already used, kept until its timestamp could no longer pass
+    (Mailgun signs a token, not the event: distribute.webhooks.mailgun, distribute.web.replay).
+    Used when there is no Redis; expired rows are purged by the web processes."""
+
+    __tablename__ = "webhook_tokens"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))  # sha256 of the event the token was used for
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)

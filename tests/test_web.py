@@ -3,10 +3,14 @@ version. (tests/test_web_server.py runs the same app behind gunicorn on a real s
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
+import io
 import json
+import re
+import secrets
 import time
 
 import pytest
@@ -14,7 +18,7 @@ from sqlalchemy import select, update
 
 from conftest import REPO
 from distribute.config import ConfigError, Settings
-from distribute.models import Contact, Delivery, Event, Release, Suppression
+from distribute.models import Contact, Delivery, Event, Release, Suppression, WebhookToken
 from distribute.stats import campaign_stats
 from distribute.web import create_app
 from web_helpers import BASE, path, send_release
@@ -175,6 +179,16 @@ def test_get_never_unsubscribes(web, sent, db):
         assert s.scalar(select(Contact.status).where(Contact.email_key == JOURNALIST)) == "unsubscribed"
 
 
+def test_a_nul_in_the_path_is_a_404_before_any_query(web, sent):
+    client, _ = web
+    token = path(sent.unsubscribe(JOURNALIST)).removeprefix("/unsubscribe/")
+    for url in ("/releases/%00", "/releases/press%00release", f"/unsubscribe/{token}%00", f"/preferences/%00{token}",
+                "/c/%00"):
+        response = client.get(url)
+        assert response.status_code == 404 and b"This link does not work" in response.data, url
+    assert client.post(f"/unsubscribe/{token}%00", data={"List-Unsubscribe": "One-Click"}).status_code == 404
+
+
 def test_tampered_unsubscribe_token_is_a_404(web, sent, db):
     client, _ = web
     url = path(sent.unsubscribe(JOURNALIST))
@@ -222,6 +236,43 @@ def test_web_version_is_404_until_sent_and_until_the_embargo_lifts(web, run_cli,
     assert client.get("/releases/no-such-release").status_code == 404
 
 
+def _policy(response) -> dict[str, list[str]]:
+    directives = [d.split() for d in response.headers["Content-Security-Policy"].split(";") if d.strip()]
+    return {d[0]: d[1:] for d in directives}
+
+
+def test_pages_carry_a_content_security_policy_that_fits_them_and_hsts(web, sent, db, tmp_path):
+    client, _ = web
+    with db.sessions.begin() as s:  # a release body may show images (Markdown)
+        release = s.scalar(select(Release))
+        release.body += "\n\n![The clinic](https://example.org/clinic.jpg)\n"
+        slug = release.slug
+    unsubscribe = path(sent.unsubscribe(JOURNALIST))
+    pages = [unsubscribe, unsubscribe.replace("/unsubscribe/", "/preferences/"), f"/releases/{slug}", "/nowhere"]
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code in (200, 404) and response.mimetype == "text/html", url
+        page, policy = response.get_data(as_text=True), _policy(response)
+        assert policy["default-src"] == ["'none'"] and "script-src" not in policy  # no script runs, ever
+        assert policy["frame-ancestors"] == ["'none'"] and policy["base-uri"] == ["'none'"]
+        for tag in ("<script", "<link", "<iframe", "<object", "<embed", "@import", "url("):
+            assert tag not in page, (url, tag)  # nothing the policy would block
+        if "<style" in page or "style=" in page:
+            assert policy["style-src"] == ["'unsafe-inline'"]
+        for src in re.findall(r'<img[^>]* src="([^"]+)"', page):
+            assert src.split(":", 1)[0] + ":" in policy["img-src"], (url, src)
+        for action in re.findall(r'<form[^>]* action="([^"]+)"', page):
+            assert action.startswith("/") and not action.startswith("//")  # form-action 'self'
+        assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert 'src="https://example.org/clinic.jpg"' in client.get(f"/releases/{slug}").get_data(as_text=True)
+    # HSTS only where the links are https: over http it would tell browsers nothing true.
+    plain = create_app(Settings(database_url=db.url, secret_key="test-secret-key", base_url="http://localhost:8000"),
+                       buffered=False)
+    answer = plain.test_client().get("/nowhere")
+    assert "Strict-Transport-Security" not in answer.headers and _policy(answer)["default-src"] == ["'none'"]
+    plain.extensions["distribute"].engine.dispose()
+
+
 MAILGUN_KEY = "key-test-signing"
 
 
@@ -255,6 +306,129 @@ def test_esp_webhook_is_verified_recorded_once_and_suppresses(db, sent, tmp_path
     assert client.post("/webhooks/sendgrid", data=b"[]", headers=headers).status_code == 400  # no key set
     assert client.post("/webhooks/nosuch", data=b"{}").status_code == 404
     assert _delivery(db, OTHER).state == "sent"
+    app.extensions["distribute"].engine.dispose()
+
+
+REDIS_URL = "redis://127.0.0.1:6379/12"  # a database of its own on the shared Redis
+
+
+def _mailgun_event(name: str, ref: str, token: str) -> dict:
+    payload = json.loads((REPO / "tests" / "data" / "webhooks" / "mailgun" / name).read_text())
+    payload["event-data"]["user-variables"] = {"distribute_delivery": ref}
+    payload["event-data"]["timestamp"] = time.time()
+    timestamp = str(int(time.time()))
+    signature = hmac.new(MAILGUN_KEY.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
+    payload["signature"] = {"timestamp": timestamp, "token": token, "signature": signature}
+    return payload
+
+
+@pytest.mark.parametrize("memory", ["database", "redis"])
+def test_a_captured_mailgun_signature_carries_no_other_event(memory, db, sent, tmp_path):
+    """Mailgun signs timestamp + token, not the event: one captured request could carry a forged
+    complaint for anyone (suppressing them) until its timestamp went stale. Every web process must
+    remember the token, so the memory is Redis or the database, never a process's own."""
+    broker = REDIS_URL if memory == "redis" else None
+    settings = Settings(database_url=db.url, secret_key="test-secret-key", base_url=BASE,
+                        mailgun_signing_key=MAILGUN_KEY, broker_url=broker)
+    # Two apps: two web processes, which share nothing but the database and Redis.
+    one, two = create_app(settings, buffered=False), create_app(settings, buffered=False)
+    token = secrets.token_hex(25)
+    headers = {"Content-Type": "application/json"}
+    captured = _mailgun_event("delivered.json", _delivery(db, JOURNALIST).ref, token)
+    try:
+        first = one.test_client().post("/webhooks/mailgun", data=json.dumps(captured), headers=headers)
+        assert first.status_code == 200 and first.json["recorded"] == 1
+        forged = dict(captured, **{"event-data": _mailgun_event("complained.json", _delivery(db, OTHER).ref,
+                                                                 token)["event-data"]})
+        refused = two.test_client().post("/webhooks/mailgun", data=json.dumps(forged), headers=headers)
+        assert refused.status_code == 400 and "used already" in refused.json["error"]
+        with db.sessions() as s:
+            assert s.scalar(select(Suppression).where(Suppression.email_key == OTHER)) is None
+            assert s.scalar(select(Event).where(Event.type == "complained")) is None
+        # The same request again (Mailgun trying again after a 5xx of ours): answered, recorded once.
+        again = two.test_client().post("/webhooks/mailgun", data=json.dumps(captured), headers=headers)
+        assert again.status_code == 200 and again.json["duplicate"] == 1
+        with db.sessions() as s:
+            kept = s.scalar(select(WebhookToken.key))
+        assert kept == (f"mailgun:{token}" if memory == "database" else None)
+    finally:
+        if memory == "redis":
+            one.extensions["distribute"].webhook_tokens.client.delete(f"distribute:webhook-token:mailgun:{token}")
+        for app in (one, two):
+            app.extensions["distribute"].engine.dispose()
+
+
+def test_request_bodies_are_capped(db, sent, tmp_path):
+    settings = Settings(database_url=db.url, secret_key="test-secret-key", base_url=BASE,
+                        mailgun_signing_key=MAILGUN_KEY, max_request_bytes=4096)
+    app = create_app(settings, buffered=False)
+    client = app.test_client()
+    big = client.post("/webhooks/mailgun", data=b"x" * 4097, headers={"Content-Type": "application/json"})
+    assert big.status_code == 413 and len(big.data) < 200 and b"4096 bytes" in big.data
+    within = client.post("/webhooks/mailgun", data=b"x" * 4096, headers={"Content-Type": "application/json"})
+    assert within.status_code == 400 and "not JSON" in within.json["error"]
+    # Chunked, without a Content-Length: cut at the limit (as gunicorn serves it), and refused.
+    for size, status in ((4096, 413), (10_000_000, 413), (4095, 400)):
+        chunked = client.post("/webhooks/mailgun", input_stream=io.BytesIO(b"x" * size),
+                              headers={"Transfer-Encoding": "chunked", "Content-Type": "application/json"},
+                              environ_overrides={"wsgi.input_terminated": True})
+        assert chunked.status_code == status, size
+    # A form too: the page never reads it, and nothing changes.
+    url = path(sent.unsubscribe(JOURNALIST))
+    assert client.post(url, data={"List-Unsubscribe": "One-Click", "pad": "x" * 5000}).status_code == 413
+    with db.sessions() as s:
+        assert s.scalar(select(Contact.status).where(Contact.email_key == JOURNALIST)) == "active"
+    # A chunked form under the limit is read here and still reaches the page whole.
+    one_click = client.post(url, input_stream=io.BytesIO(b"List-Unsubscribe=One-Click"),
+                            headers={"Transfer-Encoding": "chunked", "Content-Type": "application/x-www-form-urlencoded"},
+                            environ_overrides={"wsgi.input_terminated": True})
+    assert one_click.status_code == 200
+    with db.sessions() as s:
+        assert s.scalar(select(Contact.status).where(Contact.email_key == JOURNALIST)) == "unsubscribed"
+    assert Settings().max_request_bytes == 1024 * 1024  # the default: a webhook batch fits
+    app.extensions["distribute"].engine.dispose()
+
+
+def test_captured_provider_payloads_are_taken_not_retried_for_days(db, sent, caplog):
+    settings = Settings(database_url=db.url, secret_key="test-secret-key", base_url=BASE, postmark_username="pm",
+                        postmark_password="pm-password", sns_topic_arns="arn:aws:sns:us-east-1:123456789012:ses")
+    app = create_app(settings, buffered=False)
+    client = app.test_client()
+    data = REPO / "tests" / "data" / "webhooks"
+    # A Postmark bounce with "BouncedAt": null was a 400, so Postmark tried it again and again.
+    bounce = json.loads((data / "postmark" / "bounce_bounced_at_null.json").read_text())
+    bounce["Metadata"] = {"distribute_delivery": _delivery(db, JOURNALIST).ref}
+    auth = "Basic " + base64.b64encode(b"pm:pm-password").decode()
+    answer = client.post("/webhooks/postmark", json=bounce, headers={"Authorization": auth})
+    assert answer.status_code == 200 and answer.json["recorded"] == 1
+    d = _delivery(db, JOURNALIST)
+    assert d.state == "bounced" and d.bounce_kind == "hard"
+    # A NUL in a reply text would be refused by a PostgreSQL text column: a 500, retried for days.
+    bounce |= {"ID": 4323372036854775812, "Details": "smtp;550 5.1.1 <j.okafor\x00@globalwire.example>: unknown"}
+    bounce["Metadata"] = {"distribute_delivery": _delivery(db, OTHER).ref}
+    answer = client.post("/webhooks/postmark", json=bounce, headers={"Authorization": auth})
+    assert answer.status_code == 200 and answer.json["recorded"] == 1
+    with db.sessions() as s:
+        event = s.scalar(select(Event).where(Event.delivery_id == _delivery(db, OTHER).id, Event.type == "bounced"))
+    assert event.data["diagnostic"] == "smtp;550 5.1.1 <j.okafor@globalwire.example>: unknown"
+    # SNS with raw message delivery on posts an unsigned SES record: refused, and the log says why.
+    raw = (data / "ses" / "delivery.json").read_bytes()
+    with caplog.at_level("WARNING", logger="distribute.web.webhook_views"):
+        refused = client.post("/webhooks/ses", data=raw, headers={"x-amz-sns-message-type": "Notification",
+                                                                   "x-amz-sns-rawdelivery": "true"})
+    assert refused.status_code == 400
+    assert "is raw message delivery on?" in caplog.text
+    app.extensions["distribute"].engine.dispose()
+
+
+def test_deeply_nested_json_is_a_400_not_a_500(db, tmp_path):
+    settings = Settings(database_url=db.url, secret_key="test-secret-key", base_url=BASE,
+                        mailgun_signing_key=MAILGUN_KEY, sns_topic_arns="arn:aws:sns:us-east-1:123456789012:ses")
+    app = create_app(settings, buffered=False)
+    client = app.test_client()
+    for provider in ("mailgun", "ses"):
+        response = client.post(f"/webhooks/{provider}", data=b"[" * 100_000, headers={"Content-Type": "application/json"})
+        assert response.status_code == 400 and "nested too deeply" in response.json["error"], provider
     app.extensions["distribute"].engine.dispose()
 
 

@@ -66,6 +66,45 @@ def _request(port, method, url, body=None, headers=None) -> _Response:
         conn.close()
 
 
+def _post_raw(port, path, size: int, *, chunked: bool) -> bytes:
+    """POST `size` bytes on a raw socket (with Content-Length, or chunked without one) and return
+    the status line. The server may answer and close before the body is all sent."""
+    block = b"[" * 65536
+    framing = b"Transfer-Encoding: chunked" if chunked else b"Content-Length: %d" % size
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(b"POST %s HTTP/1.1\r\nHost: press.example.org\r\nContent-Type: application/json\r\n%s\r\n\r\n"
+                  % (path.encode(), framing))
+        try:
+            for _ in range(size // len(block)):
+                s.sendall(b"%x\r\n%s\r\n" % (len(block), block) if chunked else block)
+            if chunked:
+                s.sendall(b"0\r\n\r\n")
+        except OSError:  # answered and closed early: the answer is still there to read
+            pass
+        return s.recv(4096).split(b"\r\n", 1)[0]
+
+
+def _rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+
+
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_request_bodies_are_capped_even_without_a_content_length(server, db):
+    port, proc = server
+    with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as children:
+        [worker] = [int(pid) for pid in children.read().split()]
+    before = _rss_kb(worker)
+    # 64 MiB, ten times over, each way: refused at 1 MiB (DISTRIBUTE_MAX_REQUEST_BYTES), never read whole.
+    for chunked in (False, True) * 5:
+        assert _post_raw(port, "/webhooks/mailgun", 64 << 20, chunked=chunked) == b"HTTP/1.1 413 REQUEST ENTITY TOO LARGE"
+    # Under the limit, a chunked body is read whole (and is no webhook: 400).
+    assert _post_raw(port, "/webhooks/mailgun", 15 * 65536, chunked=True) == b"HTTP/1.1 400 BAD REQUEST"
+    assert _request(port, "GET", "/healthz").status == 200
+    # Reading one such body whole took the worker's peak memory up by its size or more.
+    assert _rss_kb(worker) - before < 32 * 1024
+
+
 @pytest.mark.parametrize("db", ["postgresql"], indirect=True)
 def test_the_served_app_over_http(server, db, run_cli, tmp_path):
     port, proc = server
@@ -84,6 +123,8 @@ def test_the_served_app_over_http(server, db, run_cli, tmp_path):
     unsubscribe = path(sent.unsubscribe(JOURNALIST))
     page = _request(port, "GET", unsubscribe)
     assert page.status == 200 and b'method="post"' in page.body
+    assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+    assert page.headers["Strict-Transport-Security"] == "max-age=31536000"  # DISTRIBUTE_BASE_URL is https
     preferences = _request(port, "GET", unsubscribe.replace("/unsubscribe/", "/preferences/"))
     assert preferences.status == 200 and b"human rights" in preferences.body
     with db.sessions() as s:
@@ -97,6 +138,7 @@ def test_the_served_app_over_http(server, db, run_cli, tmp_path):
     with db.sessions() as s:
         slug = s.scalar(select(Release.slug))
     assert _request(port, "GET", f"/releases/{slug}").status == 200
+    assert _request(port, "GET", "/releases/%00").status == 404  # not a query PostgreSQL refuses (a 500)
     with db.sessions.begin() as s:
         s.execute(update(Release).values(embargo_until=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)))
     assert _request(port, "GET", f"/releases/{slug}").status == 404

@@ -24,6 +24,7 @@ from distribute.webhooks import (
     ProviderEvent,
     WebhookInvalid,
     WebhookRejected,
+    WebhookResult,
     WebhookSecrets,
     parse_webhook,
     ses,
@@ -365,6 +366,37 @@ def test_ses_unknown_and_housekeeping_records_give_no_events(sns_key, fetcher):
         assert post_ses(sign_sns(notification(record), sns_key[0]), fetcher).events == []
 
 
+def test_ses_topic_validated_notice_is_answered_and_records_nothing(sns_key, fetcher):
+    """A captured notice: SES posts this plain sentence (not JSON) once, when an event destination
+    is set up. Refused as "not JSON", SNS would retry it."""
+    notice = fixture("ses", "topic_validated_notification.json")
+    with pytest.raises(WebhookRejected):  # verified all the same: the captured signature is not ours
+        post_ses(dict(notice, TopicArn=TOPIC), fetcher)
+    notice.update(TopicArn=TOPIC, SigningCertURL=CERT_URL)
+    assert post_ses(sign_sns(notice, sns_key[0]), fetcher) == WebhookResult(events=[], subscribe_url=None)
+    # Any other sentence is still not an SES record.
+    with pytest.raises(WebhookInvalid, match="not JSON"):
+        post_ses(sign_sns(dict(notice, Message="Successfully something else."), sns_key[0]), fetcher)
+
+
+def test_ses_record_without_mail_timestamp_takes_the_signed_sns_timestamp(sns_key, fetcher):
+    record = fixture("ses", "rendering_failure_without_mail_timestamp.json")
+    [event] = post_ses(sign_sns(notification(record), sns_key[0]), fetcher).events
+    assert (event.type, event.recipient, event.delivery_ref) == ("rejected", "recipient@example.com", REF)
+    assert event.at == datetime(2026, 11, 25, 11, 59, 58, 123000, tzinfo=timezone.utc)  # the SNS Timestamp
+    assert "not present in the rendering data" in event.diagnostic
+
+
+def test_ses_raw_message_delivery_is_refused_with_the_hint(fetcher):
+    """With raw message delivery on, SNS posts the SES record alone: no signature to check."""
+    body = json.dumps(fixture("ses", "delivery.json")).encode()
+    secrets = WebhookSecrets(sns_topic_arns=frozenset({TOPIC}))
+    for headers in ({"x-amz-sns-message-type": "Notification", "x-amz-sns-rawdelivery": "true"}, {}):
+        with pytest.raises(WebhookRejected, match="is raw message delivery on"):
+            parse_webhook("ses", headers, body, secrets, fetch_cert=fetcher, now=clock)
+    assert fetcher.calls == []
+
+
 def test_ses_same_event_twice_has_the_same_id(sns_key, fetcher):
     record = fixture("ses", "bounce_permanent.json")
     first = post_ses(sign_sns(notification(record), sns_key[0]), fetcher).events
@@ -526,9 +558,23 @@ def mailgun_body(payload: dict, *, key: str = MAILGUN_KEY, at: datetime = NOW, t
     return json.dumps(payload).encode()
 
 
-def post_mailgun(body: bytes, key: str | None = MAILGUN_KEY):
+class MemoryTokens:
+    """A TokenStore in a dict, for the parser's tests (the web app's shared ones are tested in
+    tests/test_web.py, on Redis and the databases)."""
+
+    def __init__(self):
+        self.kept: dict[str, tuple[str, datetime]] = {}
+
+    def claim(self, key: str, digest: str, until: datetime) -> str | None:
+        if key in self.kept:
+            return self.kept[key][0]
+        self.kept[key] = (digest, until)
+        return None
+
+
+def post_mailgun(body: bytes, key: str | None = MAILGUN_KEY, tokens=None):
     return parse_webhook("mailgun", {"Content-Type": "application/json"}, body,
-                         WebhookSecrets(mailgun_signing_key=key), now=clock)
+                         WebhookSecrets(mailgun_signing_key=key), now=clock, tokens=tokens or MemoryTokens())
 
 
 @pytest.mark.parametrize(
@@ -590,7 +636,7 @@ def test_mailgun_forged_signature_is_rejected():
     with pytest.raises(WebhookRejected):
         post_mailgun(json.dumps(fixture("mailgun", "delivered.json")).encode())
     # The event data is not signed by Mailgun at all, only timestamp + token: a valid signature
-    # moved onto other data still verifies. That is the scheme; the stale check limits replay.
+    # moved onto other data still verifies (test_mailgun_token_is_good_for_one_event).
     tampered = json.loads(mailgun_body(fixture("mailgun", "delivered.json")))
     tampered["signature"]["token"] = "b" * 50
     with pytest.raises(WebhookRejected, match="does not match"):
@@ -621,10 +667,35 @@ def test_mailgun_tolerance_and_clock_are_injectable():
 
     body = mailgun_body(fixture("mailgun", "delivered.json"), at=NOW - timedelta(minutes=5))
     with pytest.raises(WebhookRejected, match="stale"):
-        mailgun.parse({}, body, signing_key=MAILGUN_KEY, now=clock, tolerance=timedelta(minutes=1))
+        mailgun.parse({}, body, signing_key=MAILGUN_KEY, tokens=MemoryTokens(), now=clock,
+                      tolerance=timedelta(minutes=1))
     later = lambda: NOW + timedelta(hours=1)  # noqa: E731
     with pytest.raises(WebhookRejected, match="stale"):
-        parse_webhook("mailgun", {}, body, WebhookSecrets(mailgun_signing_key=MAILGUN_KEY), now=later)
+        parse_webhook("mailgun", {}, body, WebhookSecrets(mailgun_signing_key=MAILGUN_KEY), now=later,
+                      tokens=MemoryTokens())
+
+
+def test_mailgun_token_is_good_for_one_event():
+    """Mailgun signs timestamp + token, not event-data: one captured request could otherwise
+    carry any event for any delivery until its timestamp goes stale."""
+    tokens = MemoryTokens()
+    captured = json.loads(mailgun_body(fixture("mailgun", "delivered.json"), token="c" * 50))
+    assert [e.type for e in post_mailgun(json.dumps(captured).encode(), tokens=tokens).events] == ["delivered"]
+    forged = dict(captured, **{"event-data": fixture("mailgun", "complained.json")["event-data"]})
+    with pytest.raises(WebhookRejected, match="used already"):
+        post_mailgun(json.dumps(forged).encode(), tokens=tokens)
+    # The same request again (a copy, or Mailgun trying again after a 5xx of ours) is read as
+    # before; its event id makes recording it a second time a no-op.
+    again = post_mailgun(json.dumps(captured, indent=2).encode(), tokens=tokens).events
+    assert [(e.type, e.event_id) for e in again] == [("delivered", captured["event-data"]["id"])]
+    # The token is kept until its timestamp can no longer pass, on any machine's clock.
+    [(digest, until)] = tokens.kept.values()
+    assert tokens.kept.keys() == {"mailgun:" + "c" * 50}
+    assert until == NOW + timedelta(minutes=20)
+    # Without a memory of used tokens, Mailgun webhooks cannot be read at all.
+    with pytest.raises(ValueError, match="TokenStore"):
+        parse_webhook("mailgun", {}, json.dumps(captured).encode(), WebhookSecrets(mailgun_signing_key=MAILGUN_KEY),
+                      now=clock)
 
 
 def test_mailgun_unconfigured_key_rejects_everything():
@@ -666,7 +737,7 @@ POSTMARK_SECRETS = WebhookSecrets(postmark_username="postmark", postmark_passwor
 def post_postmark(body, headers=None, secrets=POSTMARK_SECRETS):
     body = body if isinstance(body, bytes) else json.dumps(body).encode()
     return parse_webhook("postmark", basic("postmark", "s3cret-hook-password") if headers is None else headers,
-                         body, secrets)
+                         body, secrets, now=clock)
 
 
 @pytest.mark.parametrize(
@@ -742,6 +813,16 @@ def test_postmark_bounce_types(bounce_type, expected):
     events = post_postmark(record).events
     assert [event.type for event in events] == ([expected] if expected else [])
     assert all(event.bounce_type == bounce_type for event in events)
+
+
+def test_postmark_bounce_with_bounced_at_null_is_dated_when_it_arrives():
+    """A captured Postmark bounce with "BouncedAt": null: refused, Postmark would retry it."""
+    [event] = post_postmark(fixture("postmark", "bounce_bounced_at_null.json")).events
+    assert (event.type, event.bounce_type, event.delivery_ref, event.at) == ("bounced", "HardBounce", REF, NOW)
+    assert "User unknown" in event.diagnostic
+    # A time that is there but is not a time is still malformed.
+    with pytest.raises(WebhookInvalid, match="BouncedAt"):
+        post_postmark(dict(fixture("postmark", "bounce_bounced_at_null.json"), BouncedAt="yesterday"))
 
 
 def test_postmark_reactivation_is_not_an_event():
@@ -855,6 +936,26 @@ def test_authentic_but_malformed_data_is_invalid_never_a_crash(sns_key, fetcher,
     for name in ("bounce_hard.json", "open.json", "subscription_change.json"):
         for record in mutations(fixture("postmark", name)):
             outcome(lambda: post_postmark(record))
+
+
+def test_deeply_nested_json_is_invalid_not_a_crash(sns_key, fetcher, sendgrid_key):
+    """json.loads raises RecursionError a thousand levels down: a 500 with a traceback for anyone
+    who posts "[[[[…", before any signature is checked (SES and Mailgun read the body first)."""
+    deep = b"[" * 100_000
+    with pytest.raises(WebhookInvalid, match="nested too deeply"):
+        parse_webhook("ses", {}, deep, WebhookSecrets(sns_topic_arns=frozenset({TOPIC})),
+                      fetch_cert=fetcher, now=clock)
+    with pytest.raises(WebhookInvalid, match="nested too deeply"):
+        post_mailgun(deep)
+    with pytest.raises(WebhookInvalid, match="nested too deeply"):
+        post_postmark(deep)
+    key, public = sendgrid_key
+    with pytest.raises(WebhookInvalid, match="nested too deeply"):
+        post_sendgrid(deep, sendgrid_headers(key, deep), public)
+    # Signed by SNS, with the deep JSON inside the Message.
+    with pytest.raises(WebhookInvalid, match="nested too deeply"):
+        post_ses(sign_sns(dict(notification({}), Message="[" * 100_000), sns_key[0]), fetcher)
+    assert fetcher.calls == [CERT_URL]
 
 
 # --- the default certificate fetcher, with the network replaced ----------------------------------

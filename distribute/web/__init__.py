@@ -11,7 +11,7 @@ from __future__ import annotations
 import atexit
 import logging
 
-from flask import Flask, current_app, render_template
+from flask import Flask, abort, current_app, render_template, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from distribute.config import Settings, load_settings
@@ -19,9 +19,17 @@ from distribute.db import make_engine, make_sessionmaker
 from distribute.paths import TEMPLATES_DIR
 from distribute.tracking import Tokens
 from distribute.web.buffer import EventBuffer
+from distribute.web.replay import token_store
 from distribute.webhooks import WebhookSecrets
 
 log = logging.getLogger(__name__)
+
+
+# Exactly what the pages (templates/web/) use: no script at all, their own inline <style> and a
+# style attribute (hence 'unsafe-inline' for styles only), images a release body may link
+# (Markdown images: https, or data: as markdown-it allows), and forms posted to this app.
+CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; "
+                           "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 
 
 class WebState:
@@ -44,6 +52,7 @@ class WebState:
             postmark_password=settings.postmark_password,
             sns_topic_arns=frozenset(a.strip() for a in settings.sns_topic_arns.split(",") if a.strip()),
         )
+        self.webhook_tokens = token_store(settings, self.sessions)  # Mailgun's, shared by every process
 
 
 def create_app(settings: Settings | None = None, *, buffered: bool = True) -> Flask:
@@ -53,6 +62,9 @@ def create_app(settings: Settings | None = None, *, buffered: bool = True) -> Fl
     # this app sends must be a link a campaign signed, so such paths are plain 404s.
     app.url_map.merge_slashes = False
     app.url_map.strict_slashes = False
+    # Werkzeug refuses a larger Content-Length at once (413), so nothing reads 200 MB into memory
+    # before a webhook's signature is even looked at; a body without one, see below.
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     if settings.proxy_hops:
         # The client's address and scheme as the trusted proxies in front saw them; never more
         # hops than are really there, or a client could write its own X-Forwarded-For.
@@ -72,9 +84,32 @@ def create_app(settings: Settings | None = None, *, buffered: bool = True) -> Fl
         return render_template("web/not_found.html", organisation=settings.organisation,
                                postal_address=settings.postal_address), 404
 
+    @app.errorhandler(413)
+    def too_large(_error):
+        return f"Request body too large: the limit is {settings.max_request_bytes} bytes.\n", 413, {
+            "Content-Type": "text/plain; charset=utf-8"}
+
+    @app.before_request
+    def no_nul_in_path():
+        # No link of ours has a NUL ("/releases/%00"), and PostgreSQL refuses one in a string
+        # parameter (a 500): such a path is not found, before any view queries with it.
+        if "\x00" in request.path:
+            abort(404)
+
+    @app.before_request
+    def cap_chunked_body():
+        # A chunked body has no Content-Length: Werkzeug stops reading it at the limit (gunicorn
+        # sets wsgi.input_terminated) but would hand on what it read as if it were all of it.
+        # Read it here; one that reaches the limit is a 413, like one that declares more.
+        if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+            if len(request.get_data()) >= settings.max_request_bytes:
+                abort(413)
+
     @app.get("/healthz")
     def health():
         return {"ok": True}
+
+    https = settings.base_url.startswith("https://")
 
     @app.after_request
     def headers(response):
@@ -83,6 +118,9 @@ def create_app(settings: Settings | None = None, *, buffered: bool = True) -> Fl
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        if https:  # the links are https: browsers keep to https for this host from then on
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
 
     return app

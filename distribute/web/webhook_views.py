@@ -3,7 +3,8 @@
 The provider's payload is verified and normalised in distribute.webhooks; here each event is
 matched to its delivery and recorded. Answers follow what providers expect: 400 for a bad or
 missing signature (they stop, or an operator looks), 200 for a duplicate (the same event again
-is a no-op), 5xx for our own faults, so that the provider retries.
+is a no-op), 5xx for our own faults, so that the provider retries. A Mailgun signature already
+used for another event is refused (400): Mailgun itself never sends that, so only a replay sees it.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ def webhook(provider: str):
         abort(404)
     web = state()
     try:
-        result = parse_webhook(provider, request.headers, request.get_data(), web.webhook_secrets)
+        result = parse_webhook(provider, request.headers, request.get_data(), web.webhook_secrets,
+                               tokens=web.webhook_tokens)
     except WebhookRejected as exc:
         log.warning("webhook %s refused: %s", provider, exc)
         return {"error": str(exc)}, 400

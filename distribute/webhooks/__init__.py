@@ -15,6 +15,9 @@ nothing unsigned is ever taken because a key was forgotten. SNS is signed by AWS
 account alike (anyone can publish a validly signed message to a topic of their own), so its
 "secret" is the list of topics we accept (DISTRIBUTE_SNS_TOPIC_ARNS): without it, every SES
 webhook is refused.
+
+Mailgun signs a timestamp and a token but not the event, so it needs `tokens`, a store of the
+tokens already used that every web process shares (see distribute.webhooks.mailgun).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from distribute.webhooks.ses import CertificateUnavailable
 from distribute.webhooks.events import (
     VOCABULARY,
     ProviderEvent,
+    TokenStore,
     WebhookInvalid,
     WebhookRejected,
     WebhookResult,
@@ -38,6 +42,7 @@ __all__ = [
     "CertificateUnavailable",
     "VOCABULARY",
     "ProviderEvent",
+    "TokenStore",
     "WebhookInvalid",
     "WebhookRejected",
     "WebhookResult",
@@ -69,12 +74,14 @@ def parse_webhook(
     *,
     fetch_cert: Callable[[str], bytes] = ses.fetch_cert,
     now: Callable[[], datetime] = _utcnow,
+    tokens: TokenStore | None = None,
 ) -> WebhookResult:
     """Verify one webhook request and return its events in the one vocabulary.
 
     `headers` may be any mapping (names are matched case-insensitively), `body` the raw bytes as
     received: signatures are over those bytes. `fetch_cert(url) -> bytes` fetches an SNS signing
-    certificate (the default uses urllib with a timeout and a cache); `now()` is the clock.
+    certificate (the default uses urllib with a timeout and a cache); `now()` is the clock;
+    `tokens` remembers Mailgun's signature tokens (required for Mailgun).
     Raises WebhookRejected, WebhookInvalid, or ValueError for a provider not in PROVIDERS."""
     if isinstance(body, str):
         body = body.encode("utf-8")
@@ -89,12 +96,15 @@ def parse_webhook(
     if provider == "mailgun":
         if not secrets.mailgun_signing_key:
             raise WebhookRejected("mailgun: webhooks are refused until DISTRIBUTE_MAILGUN_SIGNING_KEY is set")
-        return mailgun.parse(headers, body, signing_key=secrets.mailgun_signing_key, now=now)
+        if tokens is None:
+            raise ValueError("mailgun webhooks need a TokenStore: its signature does not cover the event")
+        return mailgun.parse(headers, body, signing_key=secrets.mailgun_signing_key, tokens=tokens, now=now)
     if provider == "postmark":
         if not secrets.postmark_username or not secrets.postmark_password:
             raise WebhookRejected(
                 "postmark: webhooks are refused until DISTRIBUTE_POSTMARK_USERNAME and"
                 " DISTRIBUTE_POSTMARK_PASSWORD are set"
             )
-        return postmark.parse(headers, body, username=secrets.postmark_username, password=secrets.postmark_password)
+        return postmark.parse(headers, body, username=secrets.postmark_username, password=secrets.postmark_password,
+                              now=now)
     raise ValueError(f"unknown webhook provider {provider!r}; known: {', '.join(PROVIDERS)}")

@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Protocol
 
 # The same words as distribute.states.FEEDBACK_TYPES (this package imports nothing from the rest).
 VOCABULARY = ("delivered", "bounced", "deferred", "complained", "opened", "clicked", "unsubscribed", "rejected")
@@ -83,11 +83,24 @@ def fingerprint(*parts: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+class TokenStore(Protocol):
+    """Signature tokens already used, shared by every web process on every machine (the web
+    layer passes one in: distribute.web.replay), so that a signature is good for one event."""
+
+    def claim(self, key: str, digest: str, until: datetime) -> str | None:
+        """Keep `digest` under `key` until `until` and return None, unless `key` is kept already:
+        then return the digest kept with it, and change nothing."""
+
+
 def load_json(body: bytes, provider: str) -> Any:
     try:
         return json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise WebhookInvalid(f"{provider}: the body is not JSON ({exc})") from None
+    except RecursionError:
+        # json recurses once per nesting level: "[[[[…" a few thousand deep, unauthenticated,
+        # would otherwise be a 500 with a traceback. No provider nests beyond a dozen levels.
+        raise WebhookInvalid(f"{provider}: the body is nested too deeply to be a webhook") from None
 
 
 def from_epoch(value: Any, what: str) -> datetime:
@@ -134,7 +147,9 @@ def text_or_none(value: Any) -> str | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     if isinstance(value, str):
-        value = value.strip()
+        # A NUL (a receiving server's reply can carry anything) cannot be stored in a PostgreSQL
+        # text column: recording the event would fail, a 500, and the provider retry it for days.
+        value = value.replace("\x00", "").strip()
         return value or None
     return None
 

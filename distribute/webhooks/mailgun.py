@@ -2,8 +2,16 @@
 
 The signature is the hex HMAC-SHA256 of timestamp + token under the webhook signing key
 (Mailgun, "Securing Webhooks"), compared in constant time. A timestamp further than TOLERANCE
-from our clock, either way, is refused: a captured request cannot be replayed later. Within the
-window a replay is harmless anyway, event-data.id is the same and the event is recorded once.
+from our clock, either way, is refused: a captured request cannot be replayed later.
+
+The signature does not cover event-data, so within the window one captured request could carry
+any event for any delivery (a forged complaint suppresses a contact). Each token is therefore
+good for one event: the first request with it binds the token to a digest of its event-data in
+a store shared by every web process (TokenStore), kept until the timestamp can no longer pass.
+The same token with other event-data is refused. The same token with the same event-data is
+read again as usual: it is the same request (a copy, or Mailgun trying again after one of our
+5xx, which must not be refused or Mailgun retries for 8 hours and the event is lost) and its
+event is recorded once all the same, by event-data.id.
 
 Mailgun says event-data.id is unique "within a day" only; a collision across days would make a
 later event look like a duplicate. It is taken as event_id all the same, as asked.
@@ -22,6 +30,7 @@ from distribute.webhooks.events import (
     DELIVERY_VARIABLE,
     MESSAGE_ID_VARIABLE,
     ProviderEvent,
+    TokenStore,
     WebhookInvalid,
     WebhookRejected,
     WebhookResult,
@@ -36,6 +45,9 @@ from distribute.webhooks.events import (
 
 PROVIDER = "mailgun"
 TOLERANCE = timedelta(minutes=15)
+# Web machines' clocks may differ by this much: a used token is kept this much longer than the
+# window in which its own timestamp is accepted.
+CLOCK_SKEW = timedelta(minutes=5)
 
 # Mailgun event -> vocabulary word; None: known, and not an event for us. "failed" is decided by
 # FAILED_BY_SEVERITY below.
@@ -60,7 +72,9 @@ FAILED_BY_SEVERITY = {"permanent": "bounced", "temporary": "deferred"}
 SUPPRESSED_REASONS = frozenset({"suppress-bounce", "suppress-unsubscribe", "suppress-complaint"})
 
 
-def verify(signature: Any, signing_key: str, *, now: Callable[[], datetime], tolerance: timedelta = TOLERANCE) -> None:
+def verify(signature: Any, signing_key: str, *, now: Callable[[], datetime],
+           tolerance: timedelta = TOLERANCE) -> tuple[str, datetime]:
+    """The signature's token and time, or WebhookRejected."""
     if not isinstance(signature, dict):
         raise WebhookRejected("mailgun: the body has no signature object")
     timestamp, token, given = (signature.get(name) for name in ("timestamp", "token", "signature"))
@@ -76,6 +90,7 @@ def verify(signature: Any, signing_key: str, *, now: Callable[[], datetime], tol
         raise WebhookRejected(f"mailgun: the signature timestamp is not a time: {timestamp!r}") from None
     if abs(now() - signed_at) > tolerance:
         raise WebhookRejected(f"mailgun: the signature timestamp {signed_at.isoformat()} is stale")
+    return token, signed_at
 
 
 def parse(
@@ -83,16 +98,21 @@ def parse(
     body: bytes,
     *,
     signing_key: str,
+    tokens: TokenStore,
     now: Callable[[], datetime],
     tolerance: timedelta = TOLERANCE,
 ) -> WebhookResult:
     payload = load_json(body, PROVIDER)
     if not isinstance(payload, dict):
         raise WebhookInvalid("mailgun: the body is not a JSON object (legacy form-encoded webhooks are not read)")
-    verify(payload.get("signature"), signing_key, now=now, tolerance=tolerance)
+    token, signed_at = verify(payload.get("signature"), signing_key, now=now, tolerance=tolerance)
     data = payload.get("event-data")
     if not isinstance(data, dict) or word(data.get("event")) is None:
         raise WebhookInvalid("mailgun: the body has no event-data with an event")
+    digest = fingerprint(PROVIDER, data)
+    used_for = tokens.claim(f"{PROVIDER}:{token}", digest, signed_at + tolerance + CLOCK_SKEW)
+    if used_for is not None and used_for != digest:
+        raise WebhookRejected("mailgun: the signature token was used already, for another event (a replayed signature)")
     name = data["event"]
     type_ = EVENT_TYPES.get(name)
     if type_ is None:

@@ -15,7 +15,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from distribute.webhooks.events import (
@@ -101,7 +102,8 @@ def verify(headers: Mapping[str, str], username: str, password: str) -> None:
         raise WebhookRejected("postmark: wrong webhook credentials")
 
 
-def parse(headers: Mapping[str, str], body: bytes, *, username: str, password: str) -> WebhookResult:
+def parse(headers: Mapping[str, str], body: bytes, *, username: str, password: str,
+          now: Callable[[], datetime]) -> WebhookResult:
     verify(headers, username, password)
     record = load_json(body, PROVIDER)
     if not isinstance(record, dict) or not isinstance(record.get("RecordType"), str):
@@ -109,7 +111,7 @@ def parse(headers: Mapping[str, str], body: bytes, *, username: str, password: s
     type_ = _type(record)
     if type_ is None:
         return WebhookResult(events=[])
-    return WebhookResult(events=[_event(type_, record)])
+    return WebhookResult(events=[_event(type_, record, now)])
 
 
 def _type(record: dict[str, Any]) -> str | None:
@@ -125,9 +127,11 @@ def _type(record: dict[str, Any]) -> str | None:
     return type_
 
 
-def _event(type_: str, record: dict[str, Any]) -> ProviderEvent:
+def _event(type_: str, record: dict[str, Any], now: Callable[[], datetime]) -> ProviderEvent:
     kind = record["RecordType"]
     time_field = RECORD_TYPES[kind][1]
+    # Postmark sends some bounces with "BouncedAt": null; the time we hear of it is the nearest.
+    when = record.get(time_field)
     metadata = record.get("Metadata") if isinstance(record.get("Metadata"), dict) else {}
     headers = record.get("Headers")
     geo = record.get("Geo") if isinstance(record.get("Geo"), dict) else {}
@@ -137,7 +141,7 @@ def _event(type_: str, record: dict[str, Any]) -> ProviderEvent:
         provider=PROVIDER,
         type=type_,
         event_id=str(own_id) if isinstance(own_id, (int, str)) and own_id != "" else fingerprint(PROVIDER, record),
-        at=from_iso(record.get(time_field), f"postmark: {kind} {time_field}"),
+        at=now() if when is None else from_iso(when, f"postmark: {kind} {time_field}"),
         recipient=text_or_none(record.get("Recipient")) or text_or_none(record.get("Email")),
         message_id=bare_message_id(header_value(headers, "Message-ID") or metadata.get(MESSAGE_ID_VARIABLE)),
         delivery_ref=text_or_none(metadata.get(DELIVERY_VARIABLE)) or header_value(headers, DELIVERY_HEADER),

@@ -81,6 +81,10 @@ EVENT_TYPES: dict[str, str | None] = {
     "Subscription": "unsubscribed",
     "AmazonSnsSubscriptionSucceeded": None,  # SES says the topic is wired up
 }
+# What SES sends, once, when a configuration set's event destination is pointed at a topic: a
+# Notification whose Message is this sentence, not JSON. Nothing to record, and not an error
+# (a 400 and SNS would retry it).
+SES_TOPIC_VALIDATED = "Successfully validated SNS topic for Amazon SES event publishing"
 # bounceSubType of a "bounce" SES made up without sending: the address is on its suppression list.
 SES_SUPPRESSED = frozenset({"Suppressed", "OnAccountSuppressionList"})
 
@@ -232,7 +236,13 @@ def parse(
     fetch_cert: FetchCert = fetch_cert,
     now: Callable[[], datetime],
 ) -> WebhookResult:
+    raw_delivery = lower_headers(headers).get("x-amz-sns-rawdelivery", "").strip().lower() == "true"
     message = load_json(body, PROVIDER)
+    if raw_delivery or (isinstance(message, dict) and "Type" not in message
+                        and ("eventType" in message or "notificationType" in message)):
+        # SNS then posts the SES record alone, without the envelope that carries the signature.
+        raise WebhookRejected("ses: the body is an SES record without its signed SNS envelope (is raw message"
+                              " delivery on? turn it off for this subscription)")
     if not isinstance(message, dict):
         raise WebhookInvalid("ses: the body is not an SNS message object")
     kind = word(message.get("Type"))
@@ -254,10 +264,12 @@ def parse(
     if kind == "UnsubscribeConfirmation":
         return WebhookResult(events=[])
 
+    if message["Message"].startswith(SES_TOPIC_VALIDATED):
+        return WebhookResult(events=[])
     record = load_json(message["Message"].encode("utf-8"), "ses: the SNS Message")
     if not isinstance(record, dict):
         raise WebhookInvalid("ses: the SNS Message is not an SES record")
-    return WebhookResult(events=list(_events(record)))
+    return WebhookResult(events=list(_events(record, published_at=message["Timestamp"])))
 
 
 def _check_subscribe_url(url: Any) -> None:
@@ -268,7 +280,7 @@ def _check_subscribe_url(url: Any) -> None:
         raise WebhookRejected(f"ses: SubscribeURL is not on an SNS host of AWS: {url!r}") from None
 
 
-def _events(record: dict[str, Any]):
+def _events(record: dict[str, Any], *, published_at: str):
     name = word(record.get("eventType", record.get("notificationType")))
     if name is None:
         raise WebhookInvalid("ses: the record has neither eventType nor notificationType")
@@ -289,7 +301,9 @@ def _events(record: dict[str, Any]):
         "message_id": _message_id(mail),
         "delivery_ref": _delivery_ref(mail),
     }
-    at = from_iso(detail.get("timestamp") or mail.get("timestamp"), f"ses: {name} timestamp")
+    # Some records come without mail.timestamp (and a rendering failure has no time of its own):
+    # then the time SNS published it, which its signature covers.
+    at = from_iso(detail.get("timestamp") or mail.get("timestamp") or published_at, f"ses: {name} timestamp")
 
     def event(recipient, *, verdict=type_, **fields):
         return ProviderEvent(
