@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import distribute.models
 
 
-revision = '0004_webhook_tokens'
-down_revision = '0003'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
