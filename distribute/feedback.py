@@ -256,14 +256,28 @@ def _core(db):
     return db.connection() if hasattr(db, "connection") else db
 
 
+def retention_cutoff(settings: Settings, now: dt.datetime | None = None) -> dt.datetime:
+    """Raw tracking data of events before this time is past DISTRIBUTE_RETENTION_DAYS."""
+    return (now or utcnow()) - dt.timedelta(days=settings.retention_days)
+
+
 def purge_raw(db, settings: Settings, now: dt.datetime | None = None) -> int:
     """Drop raw tracking data (payloads, user agents, IPs) older than the retention; the events
-    themselves stay, so stats and a recipient's history do not change."""
-    cutoff = (now or utcnow()) - dt.timedelta(days=settings.retention_days)
+    themselves stay, so stats and a recipient's history do not change. Returns how many events
+    lost theirs."""
+    cutoff = retention_cutoff(settings, now)
     return db.execute(update(Event).where(Event.at < cutoff, (Event.raw.is_not(None)) | (Event.ip.is_not(None))
                                           | (Event.user_agent.is_not(None)))
                       .values(raw=null(), ip=None, user_agent=None)).rowcount
 
 
+def purge_expired(sessions, settings: Settings, now: dt.datetime | None = None) -> int:
+    """purge_raw in a transaction of its own: what beat's hourly task, the embedded loop of
+    `distribute send` and `distribute run`, and `distribute purge` all call."""
+    with sessions.begin() as session:
+        return purge_raw(session, settings, now)
+
+
 __all__ = ["Signal", "record", "find_delivery", "apply_bounce_policy", "suppress_address", "purge_raw",
+           "purge_expired", "retention_cutoff",
            "RECORDED", "DUPLICATE", "UNMATCHED"]

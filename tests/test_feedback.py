@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 from sqlalchemy import func, select, update
@@ -137,6 +142,57 @@ def test_purge_drops_raw_data_but_keeps_events(db, settings, sent):
     assert events["opened"].ip is None and events["opened"].user_agent is None
     assert events["clicked"].ip == "2001:db8:1::" and events["clicked"].raw == {"x": 1}
     assert _d(db).opens == 1
+
+
+def _old_and_new_events(db, settings) -> None:
+    """An open past the retention and a click within it, both with raw data."""
+    d = _d(db)
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.retention_days, hours=1)
+    _rec(db, settings, Signal(type="opened", source="pixel", delivery_id=d.id, at=old, user_agent="UA",
+                              ip="198.51.100.7", raw={"ip": "198.51.100.7"}))
+    _rec(db, settings, Signal(type="clicked", source="link", delivery_id=d.id, user_agent="UA", ip="198.51.100.7"))
+
+
+def _raw_left(db) -> dict[str, bool]:
+    with db.sessions() as s:
+        return {e.type: e.ip is not None or e.user_agent is not None or e.raw is not None
+                for e in s.scalars(select(Event).where(Event.type.in_(("opened", "clicked"))))}
+
+
+def test_purge_command(db, settings, sent, run_cli):
+    _old_and_new_events(db, settings)
+    assert "purge" in run_cli("--help").output and "RETENTION_DAYS" in run_cli("purge", "--help").output
+    result = run_cli("purge", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert (report["events"], report["retention_days"]) == (1, settings.retention_days)
+    assert dt.datetime.fromisoformat(report["before"]) < dt.datetime.now(dt.UTC) - dt.timedelta(days=89)
+    assert _raw_left(db) == {"opened": False, "clicked": True}
+    again = run_cli("purge")
+    assert again.exit_code == 0 and "purged raw tracking data from 0 events older than 90 days" in again.output
+
+
+def test_the_embedded_loop_purges_too(db, settings, sent, run_cli):
+    """`distribute send` without a broker runs what beat would: the retention purge as well."""
+    _old_and_new_events(db, settings)
+    assert run_cli("send", "1", "--to", "rights", "--again").exit_code == 0
+    assert _raw_left(db) == {"opened": False, "clicked": True}
+
+
+def test_distribute_run_purges(db, settings, sent, tmp_path):
+    _old_and_new_events(db, settings)
+    env = {**os.environ, "DISTRIBUTE_DATABASE_URL": db.url, "DISTRIBUTE_SECRET_KEY": "test-secret-key"}
+    run = subprocess.Popen([sys.executable, "-c", "from distribute.cli import main; main()", "run"], cwd=tmp_path,
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while _raw_left(db)["opened"] and time.monotonic() < deadline and run.poll() is None:
+            time.sleep(0.2)
+        assert _raw_left(db) == {"opened": False, "clicked": True}
+    finally:
+        run.send_signal(signal.SIGINT)  # Ctrl-C
+        output = run.communicate(timeout=60)[0]
+    assert "stopped" in output, output
 
 
 def test_signal_validation():
