@@ -29,7 +29,7 @@ from distribute import states
 from distribute.config import Settings
 from distribute.db import insert_for
 from distribute.models import Campaign, Contact, Delivery, Event, Suppression, utcnow
-from distribute.tracking import machine_open, truncate_ip
+from distribute.tracking import machine_open, truncate_ip, truncate_ips
 
 BOUNCE_KINDS = ("hard", "soft", "block")
 RECORDED, DUPLICATE, UNMATCHED = "recorded", "duplicate", "unmatched"
@@ -44,7 +44,7 @@ class Signal:
     at: dt.datetime | None = None
     dedupe_key: str | None = None
     data: dict[str, Any] | None = None  # what the event means: URL, status, reason …
-    raw: dict[str, Any] | None = None  # the source's own payload, purged after the retention
+    raw: dict[str, Any] | None = None  # the source's own payload (IPs in it truncated), purged after the retention
     user_agent: str | None = None
     ip: str | None = None  # as received; stored truncated
     bounce_kind: str | None = None  # hard | soft | block, for "bounced"
@@ -93,7 +93,7 @@ def record(db, signal: Signal, settings: Settings) -> str:
     if data:
         values["data"] = data
     if signal.raw is not None:
-        values["raw"] = signal.raw
+        values["raw"] = truncate_ips(signal.raw)  # a client's IP in a payload is kept as truncated as the column
     if signal.dedupe_key is not None:
         inserted = db.execute(insert_for(db, Event).values(values).on_conflict_do_nothing(
             index_elements=["dedupe_key"]).returning(Event.id)).first()

@@ -202,3 +202,23 @@ def truncate_ip(ip: str | None) -> str | None:
         return None
     prefix = 24 if address.version == 4 else 48
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+
+
+# A string that can only be IP addresses (one, or a comma-separated list as X-Forwarded-For
+# writes them): checked before parsing, so ordinary text costs one regex match.
+_IP_LIKE = re.compile(r"[0-9A-Fa-f.:, ]{2,}")
+
+
+def truncate_ips(data):
+    """Parsed JSON with every string that is an IP address (or a list of them) truncated as
+    truncate_ip does: what a provider's raw payload keeps of a client is its network, as the
+    event's own ip column does, whatever the provider calls the field."""
+    if isinstance(data, dict):
+        return {key: truncate_ips(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [truncate_ips(value) for value in data]
+    if isinstance(data, str) and _IP_LIKE.fullmatch(data):
+        networks = [truncate_ip(part) for part in data.split(",")]
+        if all(networks):
+            return ", ".join(networks)  # type: ignore[arg-type]
+    return data

@@ -3,6 +3,7 @@ the transition table, duplicates and late signals no-ops, and the suppression po
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -17,6 +18,7 @@ from sqlalchemy import func, select, update
 from distribute import states
 from distribute.feedback import DUPLICATE, RECORDED, UNMATCHED, Signal, purge_raw, record
 from distribute.models import Contact, Delivery, Event, Suppression
+from test_webhooks import sendgrid_key, sns_key  # noqa: F401 (fixtures)
 from web_helpers import send_release
 
 JOURNALIST = "j.okafor@globalwire.example"
@@ -193,6 +195,58 @@ def test_distribute_run_purges(db, settings, sent, tmp_path):
         run.send_signal(signal.SIGINT)  # Ctrl-C
         output = run.communicate(timeout=60)[0]
     assert "stopped" in output, output
+
+
+def _provider_events(provider: str, name: str, keys) -> list:
+    """The fixture's events as the webhook parser makes them, signed as each provider signs."""
+    import test_webhooks as w
+
+    payload = w.fixture(provider, name)
+    if provider == "ses":
+        key, pem = keys["ses"]
+        return w.post_ses(w.sign_sns(w.notification(payload), key), w.CertFetcher(pem)).events
+    if provider == "sendgrid":
+        key, public = keys["sendgrid"]
+        body = json.dumps(payload).encode()
+        return w.post_sendgrid(body, w.sendgrid_headers(key, body), public).events
+    if provider == "mailgun":
+        return w.post_mailgun(w.mailgun_body(payload)).events
+    return w.post_postmark(payload).events
+
+
+def _strings(data) -> list[str]:
+    if isinstance(data, dict):
+        return [s for value in data.values() for s in _strings(value)]
+    if isinstance(data, list):
+        return [s for value in data for s in _strings(value)]
+    return [data] if isinstance(data, str) else []
+
+
+@pytest.mark.parametrize("provider, name", [
+    ("mailgun", "opened.json"), ("mailgun", "clicked.json"), ("mailgun", "unsubscribed.json"),
+    ("mailgun", "delivered.json"), ("sendgrid", "events.json"), ("postmark", "open.json"),
+    ("postmark", "click.json"), ("ses", "open.json"), ("ses", "click.json"),
+])
+def test_ips_in_a_stored_raw_payload_are_truncated(db, settings, sent, provider, name, sns_key, sendgrid_key):
+    """The raw payload keeps a client's IP no more exactly than the event's ip column does,
+    whatever the provider calls the field (Mailgun "ip", SendGrid "ip", Postmark Geo "IP", SES
+    "ipAddress")."""
+    from distribute.tracking import truncate_ip
+    from distribute.web.webhook_views import to_signal
+
+    events = _provider_events(provider, name, {"ses": sns_key, "sendgrid": sendgrid_key})
+    sent_ips = {s for e in events for s in _strings(e.raw) if truncate_ip(s)}
+    assert sent_ips, "the fixture carries an IP address"
+    ref = _d(db).ref
+    for event in events:
+        assert _rec(db, settings, dataclasses.replace(to_signal(event, settings.sender_domain), ref=ref)) == RECORDED
+    with db.sessions() as s:
+        stored = s.execute(select(Event.raw, Event.ip).where(Event.source == provider)).all()
+    assert len(stored) == len(events)
+    kept = {s for raw, _ in stored for s in _strings(raw) if truncate_ip(s)}
+    assert kept == {truncate_ip(ip) for ip in sent_ips}
+    assert all(ip not in json.dumps([raw for raw, _ in stored]) for ip in sent_ips - kept)
+    assert all(ip is None or ip in kept for _, ip in stored)
 
 
 def test_signal_validation():

@@ -13,7 +13,7 @@ import pytest
 from distribute.config import Settings
 from distribute.message import MessageBuilder, Recipient
 from distribute.rendering import CompiledMessage, compile_release, placeholder, placeholder_pattern
-from distribute.tracking import Tokens, add_tracking, click_index, click_name, machine_open, truncate_ip
+from distribute.tracking import Tokens, add_tracking, click_index, click_name, machine_open, truncate_ip, truncate_ips
 
 MARKER = "DXfeed42"
 
@@ -98,6 +98,15 @@ def test_ips_are_truncated():
     assert truncate_ip("2001:db8:1:2:3::9") == "2001:db8:1::"
     assert truncate_ip("::ffff:198.51.100.23") == "198.51.100.0"
     assert truncate_ip("not an ip") is None and truncate_ip(None) is None
+
+
+def test_ips_anywhere_in_a_payload_are_truncated_and_nothing_else_changes():
+    payload = {"ip": "50.56.129.169", "client": {"X-Forwarded-For": "198.51.100.23, 2001:db8:1:2::9"},
+               "list": ["::ffff:17.1.2.3", "face", "deadbeef", "1"], "Coords": "45.7536,19.9117",
+               "text": "from 203.0.113.7", "n": 12, "none": None}
+    assert truncate_ips(payload) == payload | {
+        "ip": "50.56.129.0", "client": {"X-Forwarded-For": "198.51.100.0, 2001:db8:1::"},
+        "list": ["17.1.2.0", "face", "deadbeef", "1"]}
 
 
 @pytest.mark.parametrize("esp, header, value", [
