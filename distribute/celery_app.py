@@ -19,6 +19,7 @@ from distribute.db import make_engine, make_sessionmaker
 START, SEND_BATCH, SWEEP = "distribute.start_campaign", "distribute.send_batch", "distribute.sweep"
 FEEDBACK = "distribute.feedback"  # the bounce mailbox
 PURGE = "distribute.purge"  # raw tracking data past its retention
+PURGE_SECONDS = 3600.0  # how often beat, and the embedded loop, purge
 
 
 class CeleryBroker:
@@ -93,7 +94,7 @@ def create_celery(settings: Settings) -> Celery:
         beat_schedule={
             "sweep": {"task": SWEEP, "schedule": settings.sweep_seconds},
             "feedback": {"task": FEEDBACK, "schedule": max(30.0, settings.sweep_seconds)},
-            "purge": {"task": PURGE, "schedule": 3600.0},
+            "purge": {"task": PURGE, "schedule": PURGE_SECONDS},
         },
         worker_hijack_root_logger=False,
     )
@@ -148,11 +149,10 @@ def create_celery(settings: Settings) -> Celery:
 
     @app.task(name=PURGE, shared=False)
     def purge_task() -> None:
-        from distribute.feedback import purge_raw
+        from distribute.feedback import purge_expired
 
         rt = runtime()
-        with rt.sessions.begin() as session:
-            purge_raw(session, rt.settings)
+        purge_expired(rt.sessions, rt.settings)
 
     @signals.worker_process_shutdown.connect(weak=False)
     def _close_transport(**_):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from alembic import command
@@ -9,6 +10,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,6 +21,7 @@ def make_engine(url: str, *, connect_timeout: float | None = None) -> Engine:
     """An engine for the URL; `connect_timeout` bounds how long an unreachable server may take
     to say so (a startup check), otherwise the driver's default applies."""
     if url.startswith("sqlite"):
+        _create_private(make_url(url).database)
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -33,6 +36,19 @@ def make_engine(url: str, *, connect_timeout: float | None = None) -> Engine:
         return engine
     connect_args = {"connect_timeout": max(1, round(connect_timeout))} if connect_timeout else {}
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+
+
+def _create_private(database: str | None) -> None:
+    """Create the SQLite file readable by its owner only, before SQLite would create it under the
+    umask (usually world-readable): it holds addresses and tracking data. SQLite gives the -wal
+    and -shm files it makes beside it the database file's own mode, so they follow. A file that
+    is already there is left as it is; an in-memory database has no file."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError:
+        pass  # there already; or a missing folder, no permission: SQLite says so when it connects
 
 
 def insert_for(db, table):

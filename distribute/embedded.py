@@ -1,6 +1,8 @@
 """The embedded mode: the real Celery tasks, on an in-process broker, with worker threads
-started by the command itself, and the periodic sweep run in the same loop. No Redis, no
-separate worker: `distribute send` and `distribute demo` work on a fresh machine.
+started by the command itself, and what beat does in production run in the same loop: the
+sweep, the retention purge (at the start and hourly) and, for `distribute run`, the bounce
+mailbox. No Redis, no separate worker: `distribute send` and `distribute demo` work on a fresh
+machine.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from distribute import states
-from distribute.celery_app import FEEDBACK, SWEEP
+from distribute.celery_app import FEEDBACK, PURGE_SECONDS, SWEEP
 from distribute.config import Settings
+from distribute.feedback import purge_expired
 from distribute.models import Campaign, Delivery
 
 EMBEDDED_SWEEP_SECONDS = 1.0
@@ -70,9 +73,14 @@ def _serve(app: Celery, settings: Settings, rt, campaign_ids: list[int],
         for campaign_id in campaign_ids:
             rt.broker.start(campaign_id)
         next_sweep = time.monotonic() + min(settings.sweep_seconds, EMBEDDED_SWEEP_SECONDS)
-        next_feedback = time.monotonic()
+        next_feedback = next_purge = time.monotonic()
         while True:
             time.sleep(0.1)
+            if time.monotonic() >= next_purge:
+                # Personal data is kept only as long as promised, beat or no beat: the function
+                # beat's task runs, here in this thread, so a short `send` does it too.
+                purge_expired(rt.sessions, settings)
+                next_purge = time.monotonic() + PURGE_SECONDS
             if time.monotonic() >= next_sweep:
                 app.send_task(SWEEP)
                 next_sweep = time.monotonic() + min(settings.sweep_seconds, EMBEDDED_SWEEP_SECONDS)

@@ -29,7 +29,7 @@ from distribute import states
 from distribute.config import Settings
 from distribute.db import insert_for
 from distribute.models import Campaign, Contact, Delivery, Event, Suppression, utcnow
-from distribute.tracking import machine_open, truncate_ip
+from distribute.tracking import machine_open, truncate_ip, truncate_ips
 
 BOUNCE_KINDS = ("hard", "soft", "block")
 RECORDED, DUPLICATE, UNMATCHED = "recorded", "duplicate", "unmatched"
@@ -44,7 +44,7 @@ class Signal:
     at: dt.datetime | None = None
     dedupe_key: str | None = None
     data: dict[str, Any] | None = None  # what the event means: URL, status, reason …
-    raw: dict[str, Any] | None = None  # the source's own payload, purged after the retention
+    raw: dict[str, Any] | None = None  # the source's own payload (IPs in it truncated), purged after the retention
     user_agent: str | None = None
     ip: str | None = None  # as received; stored truncated
     bounce_kind: str | None = None  # hard | soft | block, for "bounced"
@@ -93,7 +93,7 @@ def record(db, signal: Signal, settings: Settings) -> str:
     if data:
         values["data"] = data
     if signal.raw is not None:
-        values["raw"] = signal.raw
+        values["raw"] = truncate_ips(signal.raw)  # a client's IP in a payload is kept as truncated as the column
     if signal.dedupe_key is not None:
         inserted = db.execute(insert_for(db, Event).values(values).on_conflict_do_nothing(
             index_elements=["dedupe_key"]).returning(Event.id)).first()
@@ -256,14 +256,28 @@ def _core(db):
     return db.connection() if hasattr(db, "connection") else db
 
 
+def retention_cutoff(settings: Settings, now: dt.datetime | None = None) -> dt.datetime:
+    """Raw tracking data of events before this time is past DISTRIBUTE_RETENTION_DAYS."""
+    return (now or utcnow()) - dt.timedelta(days=settings.retention_days)
+
+
 def purge_raw(db, settings: Settings, now: dt.datetime | None = None) -> int:
     """Drop raw tracking data (payloads, user agents, IPs) older than the retention; the events
-    themselves stay, so stats and a recipient's history do not change."""
-    cutoff = (now or utcnow()) - dt.timedelta(days=settings.retention_days)
+    themselves stay, so stats and a recipient's history do not change. Returns how many events
+    lost theirs."""
+    cutoff = retention_cutoff(settings, now)
     return db.execute(update(Event).where(Event.at < cutoff, (Event.raw.is_not(None)) | (Event.ip.is_not(None))
                                           | (Event.user_agent.is_not(None)))
                       .values(raw=null(), ip=None, user_agent=None)).rowcount
 
 
+def purge_expired(sessions, settings: Settings, now: dt.datetime | None = None) -> int:
+    """purge_raw in a transaction of its own: what beat's hourly task, the embedded loop of
+    `distribute send` and `distribute run`, and `distribute purge` all call."""
+    with sessions.begin() as session:
+        return purge_raw(session, settings, now)
+
+
 __all__ = ["Signal", "record", "find_delivery", "apply_bounce_policy", "suppress_address", "purge_raw",
+           "purge_expired", "retention_cutoff",
            "RECORDED", "DUPLICATE", "UNMATCHED"]

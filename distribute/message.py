@@ -20,7 +20,7 @@ from email.utils import formataddr, formatdate
 from urllib.parse import quote
 
 from distribute.config import Settings
-from distribute.rendering import PLACEHOLDER, CompiledMessage
+from distribute.rendering import CompiledMessage, placeholder_pattern
 from distribute.tracking import OPEN_PIXEL, Tokens, click_index
 
 DELIVERY_HEADER = "X-Distribute-Delivery"
@@ -68,9 +68,10 @@ def _address(name: str | None, address: str) -> str:
     return formataddr((clean(name), address), charset="utf-8")
 
 
-def _split(template: str) -> tuple[list[str], list[str]]:
-    """'a DX__X__DX b' -> (['a ', ' b'], ['x']): static pieces and the placeholder between each."""
-    pieces = PLACEHOLDER.split(template)
+def _split(template: str, marker: str) -> tuple[list[str], list[str]]:
+    """'a M__X__DX b' -> (['a ', ' b'], ['x']): static pieces and the placeholder between each.
+    Only the compile's own marker M makes a placeholder (see distribute.rendering)."""
+    pieces = placeholder_pattern(marker).split(template)
     return pieces[0::2], [name.lower() for name in pieces[1::2]]
 
 
@@ -89,8 +90,8 @@ class MessageBuilder:
         self._bounce_local, self._bounce_domain = local, domain
         self._domain = settings.sender_domain
         self._unsubscribe_mailbox = f"unsubscribe@{self._domain}"
-        self._html = _split(compiled.html)
-        self._text = _split(compiled.text)
+        self._html = _split(compiled.html, compiled.marker)
+        self._text = _split(compiled.text, compiled.marker)
         # Tracking placeholders, when the campaign's message has them: (name, link number).
         names = set(self._html[1]) | set(self._text[1])
         self._clicks = [(name, click_index(name)) for name in sorted(names) if click_index(name) is not None]

@@ -3,7 +3,11 @@
 Jinja2 (autoescaped, StrictUndefined) → premailer (CSS inlined, no network) → HTML; the text
 part comes from the same release fields through a text template. What differs per recipient
 is left as placeholders (see distribute.message) that survive premailer: they are plain
-letters and underscores, which neither HTML serialisation nor URL quoting changes.
+letters, digits and underscores, which neither HTML serialisation nor URL quoting changes.
+
+Each compile writes its placeholders with a marker of its own, drawn at random when the
+release text is already fixed: release text cannot contain it, so nothing a release says
+(a title, a body, a contact, a boilerplate) can ever be taken for a placeholder.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import secrets
+import string
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
@@ -26,13 +32,26 @@ from distribute.paths import TEMPLATES_DIR
 
 VARIANTS = ("journalist", "supporter")
 
-# Per-recipient values, written into the compiled message as DX__NAME__DX.
+# Per-recipient values, written into the compiled message as MARKER__NAME__DX; tracking adds
+# CLICK_A … and OPEN_URL.
 PLACEHOLDERS = ("greeting", "recipient_line", "unsubscribe_url")
-PLACEHOLDER = re.compile(r"DX__([A-Z_]+)__DX")  # tracking adds CLICK_A … and OPEN_URL
+# The marker of messages compiled before markers were drawn per compile (a campaign stored then).
+LEGACY_MARKER = "DX"
 
 
-def placeholder(name: str) -> str:
-    return f"DX__{name.upper()}__DX"
+def new_marker() -> str:
+    # 94 random bits, never guessed; lowercase letters, so no number in a message can be part of it.
+    return "DX" + "".join(secrets.choice(string.ascii_lowercase) for _ in range(20))
+
+
+def placeholder(name: str, marker: str) -> str:
+    return f"{marker}__{name.upper()}__DX"
+
+
+@lru_cache(maxsize=64)
+def placeholder_pattern(marker: str) -> re.Pattern[str]:
+    """Matches this marker's placeholders; group 1 is the NAME."""
+    return re.compile(re.escape(marker) + r"__([A-Z_]+)__DX")
 
 
 @dataclass(frozen=True)
@@ -48,6 +67,10 @@ class CompiledMessage:
     reply_to: str | None  # the media contact's address
     reply_to_name: str | None
     links: tuple[str, ...] = ()  # the links tracking rewrote, in placeholder order (CLICK_A, CLICK_B …)
+    marker: str = LEGACY_MARKER  # what this message's placeholders start with
+
+    def placeholder(self, name: str) -> str:
+        return placeholder(name, self.marker)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -99,6 +122,7 @@ def compile_release(release: Release, variant: str, settings: Settings, now: dt.
     if variant not in VARIANTS:
         raise UserError(f"unknown variant {variant!r}: choose {' or '.join(VARIANTS)}")
     now = now or dt.datetime.now(dt.UTC)
+    marker = new_marker()
     embargo = embargo_line(release, settings, now) if variant == "journalist" else None
     subject = subject_for(release, variant, embargo is not None)
     # Every field present, so the strict templates can ask for any of them.
@@ -112,7 +136,7 @@ def compile_release(release: Release, variant: str, settings: Settings, now: dt.
         "embargo_line": embargo,
         "contact": contact,
         "preheader": release.subtitle or _first_sentence(release.body),
-        "p": {name: placeholder(name) for name in PLACEHOLDERS},
+        "p": {name: placeholder(name, marker) for name in PLACEHOLDERS},
     }
     env = environment()
     html = env.get_template(f"email/{variant}.html").render(
@@ -132,6 +156,7 @@ def compile_release(release: Release, variant: str, settings: Settings, now: dt.
         text=re.sub(r"\n{3,}", "\n\n", text).strip() + "\n",
         reply_to=(contact or {}).get("email"),
         reply_to_name=(contact or {}).get("name"),
+        marker=marker,
     )
 
 

@@ -17,33 +17,35 @@ import base64
 import dataclasses
 import hashlib
 import hmac
-import html
 import ipaddress
 import re
 from urllib.parse import urlsplit
 
-from distribute.rendering import CompiledMessage, placeholder
+import lxml.etree
+import lxml.html
+
+from distribute.rendering import CompiledMessage
 from distribute.tokens import LinkSigner
 
 OPEN_PIXEL = "open_url"
-_HREF = re.compile(r'href="([^"]*)"')
-_TEXT_URL = re.compile(r"https?://[^\s<>\"')\]]+")
+# A URL in the text part starts a word: "xhttps://…" is not a link a reader can follow.
+_TEXT_URL = re.compile(r"(?<!\w)https?://[^\s<>\"')\]]+")
 _TRAILING = ".,;:!?"
 _UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")
 
 
-def click_placeholder(n: int) -> str:
-    # Placeholders are letters and underscores only (see distribute.rendering): base 26.
+def click_name(n: int) -> str:
+    """Link number n as a placeholder name: letters only (see distribute.rendering), base 26."""
     letters = ""
     while True:
         n, r = divmod(n, 26)
         letters = chr(65 + r) + letters
         if n == 0:
-            return placeholder(f"click_{letters}")
+            return f"click_{letters}"
 
 
 def click_index(name: str) -> int | None:
-    """'click_ab' -> its link number, for any placeholder name click_placeholder makes."""
+    """'click_ab' -> its link number, for any name click_name makes."""
     if not name.startswith("click_"):
         return None
     n = 0
@@ -60,26 +62,29 @@ def trackable(url: str) -> bool:
         parts = urlsplit(url)
     except ValueError:
         return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and "DX__" not in url
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def add_tracking(compiled: CompiledMessage) -> CompiledMessage:
-    """The compiled message with its links rewritten and an open pixel added; done once per campaign."""
+    """The compiled message with its links rewritten and an open pixel added; done once per campaign.
+
+    Only the href of a real <a> element is a link: the HTML is parsed, so `href="…"` written in
+    a release's text is text, never rewritten and never added to the campaign's link list."""
     links: list[str] = []
     index: dict[str, int] = {}
 
-    def number(url: str) -> int:
-        if url not in index:
-            index[url] = len(links)
-            links.append(url)
-        return index[url]
-
-    def href(match: re.Match) -> str:
-        url = html.unescape(match.group(1)).strip()
-        return f'href="{click_placeholder(number(url))}"' if trackable(url) else match.group(0)
-
-    body = _HREF.sub(href, compiled.html)
-    pixel = (f'<img src="{placeholder(OPEN_PIXEL)}" width="1" height="1" alt="" '
+    doc = lxml.html.document_fromstring(compiled.html)
+    for anchor in doc.iter("a"):
+        url = (anchor.get("href") or "").strip()
+        if trackable(url):
+            if url not in index:
+                index[url] = len(links)
+                links.append(url)
+            anchor.set("href", compiled.placeholder(click_name(index[url])))
+    tree = doc.getroottree()
+    # Serialised as premailer serialised it (lxml, HTML method), so nothing else changes.
+    body = lxml.etree.tostring(tree, method="html", encoding="unicode", doctype=tree.docinfo.doctype)
+    pixel = (f'<img src="{compiled.placeholder(OPEN_PIXEL)}" width="1" height="1" alt="" '
              'style="display:block;width:1px;height:1px;border:0;">')
     body = body.replace("</body>", pixel + "</body>", 1) if "</body>" in body else body + pixel
 
@@ -87,7 +92,7 @@ def add_tracking(compiled: CompiledMessage) -> CompiledMessage:
         url = match.group(0).rstrip(_TRAILING)
         rest = match.group(0)[len(url):]
         # The text part links only to what the HTML part links to (the same release fields).
-        return click_placeholder(index[url]) + rest if url in index else match.group(0)
+        return compiled.placeholder(click_name(index[url])) + rest if url in index else match.group(0)
 
     text = _TEXT_URL.sub(text_url, compiled.text)
     return dataclasses.replace(compiled, html=body, text=text, links=tuple(links))
@@ -119,12 +124,14 @@ class Tokens:
         return f"{_b32(raw)}-{_b32(self._verp_mac(raw))}"
 
     def read_verp(self, token: str) -> str | None:
-        body, _, mac = token.lower().partition("-")
+        token = token.lower()  # the one liberty taken: MTAs may change a local part's case
         try:
-            raw, given = _unb32(body), _unb32(mac)
+            raw = _unb32(token.partition("-")[0])
         except (ValueError, TypeError):
             return None
-        if not hmac.compare_digest(given, self._verp_mac(raw)):
+        # Compared as the text verp() writes, not as decoded bytes: base32 of a reference ends
+        # in unused bits, and a token that differs only there must not pass.
+        if not hmac.compare_digest(f"{_b32(raw)}-{_b32(self._verp_mac(raw))}", token):
             return None
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -195,3 +202,23 @@ def truncate_ip(ip: str | None) -> str | None:
         return None
     prefix = 24 if address.version == 4 else 48
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+
+
+# A string that can only be IP addresses (one, or a comma-separated list as X-Forwarded-For
+# writes them): checked before parsing, so ordinary text costs one regex match.
+_IP_LIKE = re.compile(r"[0-9A-Fa-f.:, ]{2,}")
+
+
+def truncate_ips(data):
+    """Parsed JSON with every string that is an IP address (or a list of them) truncated as
+    truncate_ip does: what a provider's raw payload keeps of a client is its network, as the
+    event's own ip column does, whatever the provider calls the field."""
+    if isinstance(data, dict):
+        return {key: truncate_ips(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [truncate_ips(value) for value in data]
+    if isinstance(data, str) and _IP_LIKE.fullmatch(data):
+        networks = [truncate_ip(part) for part in data.split(",")]
+        if all(networks):
+            return ", ".join(networks)  # type: ignore[arg-type]
+    return data

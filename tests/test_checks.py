@@ -54,3 +54,16 @@ def test_html_over_gmail_clip_is_an_error(tmp_path):
     findings = check_release(make_release(path, cta_label="Go", cta_url="https://x.example"), SETTINGS,
                              now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     assert ("error", "html-too-large") in codes(findings)
+
+
+def test_placeholder_lookalikes_in_a_release_are_text_for_check_and_preview(run_cli, tmp_path):
+    path = tmp_path / "r.md"
+    path.write_text((REPO / "samples" / "release.md").read_text().replace(
+        "A survey of 412", "DX__NO_SUCH_THING__DX and DX__UNSUBSCRIBE_URL__DX: a survey of 412"))
+    run_cli("release", "add", path)
+    checked = run_cli("release", "check", "1")
+    assert checked.exit_code == 0 and "no problems found" in checked.output, checked.output
+    shown = run_cli("release", "preview", "1", "--out", tmp_path / "p.html", "--text", tmp_path / "p.txt")
+    assert shown.exit_code == 0, shown.output
+    assert "DX__NO_SUCH_THING__DX and DX__UNSUBSCRIBE_URL__DX: a survey" in (tmp_path / "p.html").read_text()
+    assert "DX__NO_SUCH_THING__DX and DX__UNSUBSCRIBE_URL__DX: a survey" in (tmp_path / "p.txt").read_text()

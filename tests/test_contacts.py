@@ -542,3 +542,32 @@ def test_memory_does_not_grow_with_the_file(db, tmp_path, monkeypatch):
     # just the 6,000 extra addresses would add ~500 kB.
     assert large_peak < small_peak * 1.1 + 150_000, (small_peak, large_peak)
     assert large_peak < 10_000_000
+
+
+def test_every_column_export_guards_imports_back_as_it_was(db, run_cli, tmp_path):
+    """The formula guard comes off every column it goes on: an address exported as '-x@… is the
+    same contact again, not a new one; a value that starts with quotes keeps them."""
+    path = write(
+        tmp_path,
+        "email,name,outlet,beat,region,language,place,tags,status\n"
+        "-dash@example.org,''=quoted,+1 outlet,-beat,@region,-lang,=place,-minus;plain,unsubscribed\n"
+        "=eq@example.org,'''+two,Plain,'quoted beat,,,,+plus,\n"
+        "+plus@example.org,Plain Person,The Post,Climate,,,,a,\n",
+    )
+    import_json(run_cli, str(path), "--kind", "journalist")
+
+    def snapshot() -> dict:
+        return {key: (c.email, c.name, c.kind, c.outlet, c.beat, c.region, c.language, c.place, c.status,
+                      c.attributes, tags(db, key)) for key, c in contacts(db).items()}
+
+    before = snapshot()
+    out = tmp_path / "export.csv"
+    assert run_cli("contacts", "export", "-o", str(out)).exit_code == 0
+    exported = {r["email"]: r for r in csv.DictReader(io.StringIO(out.read_text("utf-8-sig")))}
+    assert set(exported) == {"'-dash@example.org", "'=eq@example.org", "'+plus@example.org"}
+    assert exported["'-dash@example.org"]["tags"] == "'-minus, plain"
+    again = import_json(run_cli, str(out), "--kind", "journalist")
+    assert (again["imported"], again["updated"], again["unchanged"], again["skipped"]) == (0, 0, 3, [])
+    assert snapshot() == before
+    # A quote typed before a formula is the guard a sheet shows; one more is kept as text.
+    assert before["-dash@example.org"][1] == "'=quoted" and before["=eq@example.org"][1] == "''+two"

@@ -3,8 +3,14 @@ the transition table, duplicates and late signals no-ops, and the suppression po
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 from sqlalchemy import func, select, update
@@ -12,6 +18,7 @@ from sqlalchemy import func, select, update
 from distribute import states
 from distribute.feedback import DUPLICATE, RECORDED, UNMATCHED, Signal, purge_raw, record
 from distribute.models import Contact, Delivery, Event, Suppression
+from test_webhooks import sendgrid_key, sns_key  # noqa: F401 (fixtures)
 from web_helpers import send_release
 
 JOURNALIST = "j.okafor@globalwire.example"
@@ -137,6 +144,109 @@ def test_purge_drops_raw_data_but_keeps_events(db, settings, sent):
     assert events["opened"].ip is None and events["opened"].user_agent is None
     assert events["clicked"].ip == "2001:db8:1::" and events["clicked"].raw == {"x": 1}
     assert _d(db).opens == 1
+
+
+def _old_and_new_events(db, settings) -> None:
+    """An open past the retention and a click within it, both with raw data."""
+    d = _d(db)
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.retention_days, hours=1)
+    _rec(db, settings, Signal(type="opened", source="pixel", delivery_id=d.id, at=old, user_agent="UA",
+                              ip="198.51.100.7", raw={"ip": "198.51.100.7"}))
+    _rec(db, settings, Signal(type="clicked", source="link", delivery_id=d.id, user_agent="UA", ip="198.51.100.7"))
+
+
+def _raw_left(db) -> dict[str, bool]:
+    with db.sessions() as s:
+        return {e.type: e.ip is not None or e.user_agent is not None or e.raw is not None
+                for e in s.scalars(select(Event).where(Event.type.in_(("opened", "clicked"))))}
+
+
+def test_purge_command(db, settings, sent, run_cli):
+    _old_and_new_events(db, settings)
+    assert "purge" in run_cli("--help").output and "RETENTION_DAYS" in run_cli("purge", "--help").output
+    result = run_cli("purge", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert (report["events"], report["retention_days"]) == (1, settings.retention_days)
+    assert dt.datetime.fromisoformat(report["before"]) < dt.datetime.now(dt.UTC) - dt.timedelta(days=89)
+    assert _raw_left(db) == {"opened": False, "clicked": True}
+    again = run_cli("purge")
+    assert again.exit_code == 0 and "purged raw tracking data from 0 events older than 90 days" in again.output
+
+
+def test_the_embedded_loop_purges_too(db, settings, sent, run_cli):
+    """`distribute send` without a broker runs what beat would: the retention purge as well."""
+    _old_and_new_events(db, settings)
+    assert run_cli("send", "1", "--to", "rights", "--again").exit_code == 0
+    assert _raw_left(db) == {"opened": False, "clicked": True}
+
+
+def test_distribute_run_purges(db, settings, sent, tmp_path):
+    _old_and_new_events(db, settings)
+    env = {**os.environ, "DISTRIBUTE_DATABASE_URL": db.url, "DISTRIBUTE_SECRET_KEY": "test-secret-key"}
+    run = subprocess.Popen([sys.executable, "-c", "from distribute.cli import main; main()", "run"], cwd=tmp_path,
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while _raw_left(db)["opened"] and time.monotonic() < deadline and run.poll() is None:
+            time.sleep(0.2)
+        assert _raw_left(db) == {"opened": False, "clicked": True}
+    finally:
+        run.send_signal(signal.SIGINT)  # Ctrl-C
+        output = run.communicate(timeout=60)[0]
+    assert "stopped" in output, output
+
+
+def _provider_events(provider: str, name: str, keys) -> list:
+    """The fixture's events as the webhook parser makes them, signed as each provider signs."""
+    import test_webhooks as w
+
+    payload = w.fixture(provider, name)
+    if provider == "ses":
+        key, pem = keys["ses"]
+        return w.post_ses(w.sign_sns(w.notification(payload), key), w.CertFetcher(pem)).events
+    if provider == "sendgrid":
+        key, public = keys["sendgrid"]
+        body = json.dumps(payload).encode()
+        return w.post_sendgrid(body, w.sendgrid_headers(key, body), public).events
+    if provider == "mailgun":
+        return w.post_mailgun(w.mailgun_body(payload)).events
+    return w.post_postmark(payload).events
+
+
+def _strings(data) -> list[str]:
+    if isinstance(data, dict):
+        return [s for value in data.values() for s in _strings(value)]
+    if isinstance(data, list):
+        return [s for value in data for s in _strings(value)]
+    return [data] if isinstance(data, str) else []
+
+
+@pytest.mark.parametrize("provider, name", [
+    ("mailgun", "opened.json"), ("mailgun", "clicked.json"), ("mailgun", "unsubscribed.json"),
+    ("mailgun", "delivered.json"), ("sendgrid", "events.json"), ("postmark", "open.json"),
+    ("postmark", "click.json"), ("ses", "open.json"), ("ses", "click.json"),
+])
+def test_ips_in_a_stored_raw_payload_are_truncated(db, settings, sent, provider, name, sns_key, sendgrid_key):
+    """The raw payload keeps a client's IP no more exactly than the event's ip column does,
+    whatever the provider calls the field (Mailgun "ip", SendGrid "ip", Postmark Geo "IP", SES
+    "ipAddress")."""
+    from distribute.tracking import truncate_ip
+    from distribute.web.webhook_views import to_signal
+
+    events = _provider_events(provider, name, {"ses": sns_key, "sendgrid": sendgrid_key})
+    sent_ips = {s for e in events for s in _strings(e.raw) if truncate_ip(s)}
+    assert sent_ips, "the fixture carries an IP address"
+    ref = _d(db).ref
+    for event in events:
+        assert _rec(db, settings, dataclasses.replace(to_signal(event, settings.sender_domain), ref=ref)) == RECORDED
+    with db.sessions() as s:
+        stored = s.execute(select(Event.raw, Event.ip).where(Event.source == provider)).all()
+    assert len(stored) == len(events)
+    kept = {s for raw, _ in stored for s in _strings(raw) if truncate_ip(s)}
+    assert kept == {truncate_ip(ip) for ip in sent_ips}
+    assert all(ip not in json.dumps([raw for raw, _ in stored]) for ip in sent_ips - kept)
+    assert all(ip is None or ip in kept for _, ip in stored)
 
 
 def test_signal_validation():

@@ -15,7 +15,8 @@ from distribute.config import Settings
 from distribute.message import DELIVERY_HEADER, MessageBuilder, Recipient
 from distribute.models import Release
 from distribute.releases import read_release
-from distribute.rendering import compile_release, inline_css
+from distribute.rendering import PLACEHOLDERS, VARIANTS, compile_release, inline_css
+from distribute.tracking import OPEN_PIXEL, add_tracking
 from distribute.tokens import LinkSigner
 
 from conftest import REPO
@@ -169,7 +170,7 @@ def test_release_text_cannot_inject_markup_or_template_code(tmp_path):
         doc = lxml.html.document_fromstring(compiled.html)
         assert not doc.xpath("//script") and not doc.xpath("//img") and not doc.xpath("//b")
         assert "&lt;b&gt;Bold&lt;/b&gt; {{ 7*7 }}" in compiled.html
-        assert "{{ config }}" in compiled.html and "49" not in compiled.html
+        assert "{{ config }}" in compiled.html and "49" not in compiled.html.replace(compiled.marker, "")
         assert not any((a.get("href") or "").startswith("javascript") for a in doc.iter("a"))
 
 
@@ -209,3 +210,49 @@ def test_per_recipient_values_are_html_escaped(sample):
     text, html = builder.personalise(Recipient("a@b.example", "<b>Bob</b> & Co", "<i>Outlet</i>"), "r")
     assert "&lt;b&gt;Bob&lt;/b&gt; &amp; Co" in html and "<b>Bob</b>" not in html
     assert "<b>Bob</b> & Co" in text  # the text part is text
+
+
+# Every name the builder fills in (and one it does not know), as placeholders were written before
+# each compile drew its own marker, and in the shape of a drawn marker.
+_NAMES = (*PLACEHOLDERS, OPEN_PIXEL, "click_a", "click_b", "no_such_thing")
+_LOOKALIKES = [f"{marker}__{name.upper()}__DX" for name in _NAMES for marker in ("DX", "DX" + "q" * 20)]
+
+
+def _parts(builder: MessageBuilder) -> tuple[str, str]:
+    msg = parse(builder.build(Recipient("ann@example.net", "Ann Bee", "The Times"), "ref1"))
+    text = " ".join(msg.get_body(("plain",)).get_content().split())
+    html = msg.get_body(("html",)).get_content()
+    return text, html
+
+
+@pytest.mark.parametrize("field", ["title", "subtitle", "body", "contact", "boilerplate"])
+def test_release_text_never_reaches_personalisation_as_syntax(sample, field):
+    """A release that writes the builder's own placeholder syntax gets that text, as text: no
+    KeyError in check or preview, and never a recipient's link or name in its place."""
+    expected = {}
+    for variant in VARIANTS:
+        builder = MessageBuilder(add_tracking(compile_release(sample, variant, SETTINGS)), SETTINGS)
+        text, html = _parts(builder)
+        expected[variant] = (text.count(builder.unsubscribe_url("ref1")), html.count(builder.unsubscribe_url("ref1")),
+                             text.count("Ann Bee"), html.count("Ann Bee"))
+    words = " ".join(_LOOKALIKES)
+    if field == "body":
+        sample.body += f"\n\n{words}\n"
+    elif field == "contact":
+        sample.media_contact = sample.media_contact | {"name": words, "title": words, "phone": words}
+    else:
+        setattr(sample, field, words)
+    for variant in VARIANTS:
+        builder = MessageBuilder(add_tracking(compile_release(sample, variant, SETTINGS)), SETTINGS)
+        text, html = _parts(builder)
+        shown = " ".join(lxml.html.document_fromstring(html).text_content().split())
+        for literal in _LOOKALIKES if field != "contact" or variant == "journalist" else ():
+            assert literal in text and literal in shown, (variant, literal)  # supporters see no media contact
+        assert (text.count(builder.unsubscribe_url("ref1")), html.count(builder.unsubscribe_url("ref1")),
+                text.count("Ann Bee"), html.count("Ann Bee")) == expected[variant]
+
+
+def test_each_compile_draws_its_own_marker(sample):
+    first, second = (compile_release(sample, "journalist", SETTINGS) for _ in range(2))
+    assert first.marker != second.marker
+    assert first.html.replace(first.marker, "M") == second.html.replace(second.marker, "M")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import re
+import string
 from dataclasses import dataclass
 from email import policy
 from pathlib import Path
@@ -35,6 +36,24 @@ class Sent:
     def unsubscribe(self, address: str) -> str:
         header = str(self.messages[address]["List-Unsubscribe"])
         return re.search(r"<(https://[^>]+)>", header).group(1)
+
+
+BASE64 = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"  # itsdangerous' URL-safe alphabet
+BASE32 = string.ascii_lowercase + "234567"  # VERP tokens, lowercased
+
+
+def tamper(signature: str, alphabet: str = BASE64) -> str:
+    """The signature with its middle character changed, where all of a character's bits count:
+    always a different MAC, so a forgery that must always be refused. (Editing the last
+    character may touch only the bits the encoding leaves unused: still the same MAC.)"""
+    i = len(signature) // 2
+    return signature[:i] + alphabet[(alphabet.index(signature[i]) + 1) % len(alphabet)] + signature[i + 1:]
+
+
+def respell(encoded: str, alphabet: str = BASE64) -> str:
+    """The same bytes spelt differently: the lowest, unused bit of the last character flipped
+    (unpadded base64 of 32 bytes has two such bits, base32 of 12 bytes four)."""
+    return encoded[:-1] + alphabet[alphabet.index(encoded[-1]) ^ 1]
 
 
 def path(url: str) -> str:

@@ -75,20 +75,39 @@ _LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")
 _TAG_SPLIT = re.compile(r"[;,|]")
 
 
+# OWASP "CSV injection": a cell a spreadsheet would run as a formula starts with one of these.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _needs_guard(value: str) -> bool:
+    # Quotes already in front count too: "'=x" is written "''=x", so that taking one quote off
+    # on import gives back exactly what was exported.
+    return value.lstrip("'").startswith(_FORMULA_START)
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A cell a spreadsheet will not run as a formula: a value starting with = + - @ tab or CR
+    gets a single quote before it. spreadsheet_value takes it off again."""
+    return "'" + value if _needs_guard(value) else value
+
+
+def spreadsheet_value(cell: str) -> str:
+    """The value spreadsheet_safe made this cell from: its guard quote, and only that, taken off."""
+    return cell[1:] if cell[:1] == "'" and _needs_guard(cell[1:]) else cell
+
+
+def _cell(value: str) -> str:
+    """A cell as its value: trimmed, and the quote our own export puts on taken off again."""
+    return spreadsheet_value(value.strip())
+
+
 def _one_line(value: str) -> str:
-    """A column value: trimmed, inner whitespace (line breaks, NBSP) collapsed to single spaces,
-    and the quote our own export puts before a formula-like value removed again."""
-    value = " ".join(value.split())
-    if value[:1] == "'" and value[1:2] in ("=", "+", "-", "@"):
-        value = value[1:]
-    return value
+    """Inner whitespace (line breaks, NBSP) collapsed to single spaces, and trimmed."""
+    return " ".join(value.split())
 
 
-def _attribute_value(value: str) -> str:
-    value = value.strip().replace("\r\n", "\n")
-    if value[:1] == "'" and value[1:2] in ("=", "+", "-", "@"):
-        value = value[1:]
-    return value
+def _attribute_value(cell: str) -> str:
+    return _cell(cell).replace("\r\n", "\n")
 
 
 @lru_cache(maxsize=4096)
@@ -111,7 +130,7 @@ def normalise_tag(tag: str) -> str:
 
 
 def _split_tags(value: str) -> list[str]:
-    value = _attribute_value(value)
+    value = value.strip()
     if not value:
         return []
     if '"' in value:
@@ -199,7 +218,7 @@ class Columns:
                     "(a stray or missing delimiter, or a line break outside quotes?)"
                 )
         roles = self.roles
-        raw = fields[self.email].strip()
+        raw = _cell(fields[self.email])
         display = ""
         if ":" in raw and raw[:7].lower() == "mailto:":
             raw = raw[7:]
@@ -218,12 +237,12 @@ class Columns:
         for role, index in self.columns:
             value = fields[index]
             if value:
-                value = _one_line(value)
+                value = _one_line(_cell(value))
                 if value:
                     values[role] = value
         if "name" not in values:
-            first = _one_line(fields[roles["first_name"]]) if "first_name" in roles else ""
-            last = _one_line(fields[roles["last_name"]]) if "last_name" in roles else ""
+            first = _one_line(_cell(fields[roles["first_name"]])) if "first_name" in roles else ""
+            last = _one_line(_cell(fields[roles["last_name"]])) if "last_name" in roles else ""
             name = f"{first} {last}".strip() or _one_line(display)
             if name:
                 values["name"] = name
@@ -239,9 +258,9 @@ class Columns:
         tags: list[Any] = []
         index = roles.get("tags")
         if index is not None and fields[index]:
-            tags.extend(_split_tags(fields[index]))
-        status_word = _one_line(fields[roles["status"]]) if "status" in roles else ""
-        kind_word = _one_line(fields[roles["kind"]]) if "kind" in roles else ""
+            tags.extend(_split_tags(_attribute_value(fields[index])))
+        status_word = _one_line(_cell(fields[roles["status"]])) if "status" in roles else ""
+        kind_word = _one_line(_cell(fields[roles["kind"]])) if "kind" in roles else ""
 
         index = roles.get("attributes")
         if index is not None and fields[index].strip():

@@ -12,18 +12,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ClauseElement
 
 from distribute.models import KINDS
+from distribute.contacts.columns import spreadsheet_safe
 from distribute.contacts.writing import tags_of
 from distribute.errors import UserError
 from distribute.models import Contact, ContactList, ListMember
 
 EXPORT_COLUMNS = ("email", "name", "kind", "outlet", "beat", "region", "language", "place", "status", "tags", "attributes")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value: str) -> str:
-    """A cell a spreadsheet will not run as a formula (OWASP "CSV injection"): a leading
-    = + - @ tab or CR gets a single quote before it. Import takes that quote off again."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def export_contacts(
