@@ -1,7 +1,7 @@
 """webhook tokens: Mailgun signature tokens already used, so that a signature is good for one event
 
-Revision ID: 0004_webhook_tokens
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 from alembic import op
