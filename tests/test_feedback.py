@@ -183,7 +183,7 @@ def test_the_embedded_loop_purges_too(db, settings, sent, run_cli):
 
 def test_distribute_run_purges(db, settings, sent, tmp_path):
     _old_and_new_events(db, settings)
-    env = {**os.environ, "DISTRIBUTE_DATABASE_URL": db.url, "DISTRIBUTE_SECRET_KEY": "test-secret-key"}
+    env = {**os.environ, "DISTRIBUTE_DATABASE_URL": db.url, "DISTRIBUTE_SECRET_KEY": "test-secret-key-for-distribute-tests"}
     run = subprocess.Popen([sys.executable, "-c", "from distribute.cli import main; main()", "run"], cwd=tmp_path,
                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

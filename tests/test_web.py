@@ -271,7 +271,7 @@ def test_pages_carry_a_content_security_policy_that_fits_them_and_hsts(web, sent
         assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
     assert 'src="https://example.org/clinic.jpg"' in client.get(f"/releases/{slug}").get_data(as_text=True)
     # HSTS only where the links are https: over http it would tell browsers nothing true.
-    plain = create_app(Settings(database_url=db.url, secret_key="test-secret-key", base_url="http://localhost:8000"),
+    plain = create_app(Settings(database_url=db.url, secret_key="test-secret-key-for-distribute-tests", base_url="http://localhost:8000"),
                        buffered=False)
     answer = plain.test_client().get("/nowhere")
     assert "Strict-Transport-Security" not in answer.headers and _policy(answer)["default-src"] == ["'none'"]
@@ -333,7 +333,7 @@ def test_a_captured_mailgun_signature_carries_no_other_event(memory, db, sent, t
     complaint for anyone (suppressing them) until its timestamp went stale. Every web process must
     remember the token, so the memory is Redis or the database, never a process's own."""
     broker = REDIS_URL if memory == "redis" else None
-    settings = Settings(database_url=db.url, secret_key="test-secret-key", base_url=BASE,
+    settings = Settings(database_url=db.url, secret_key="test-secret-key-for-distribute-tests", base_url=BASE,
                         mailgun_signing_key=MAILGUN_KEY, broker_url=broker)
     # Two apps: two web processes, which share nothing but the database and Redis.
     one, two = create_app(settings, buffered=False), create_app(settings, buffered=False)
@@ -364,7 +364,7 @@ def test_a_captured_mailgun_signature_carries_no_other_event(memory, db, sent, t
 
 
 def test_request_bodies_are_capped(db, sent, tmp_path):
-    settings = Settings(database_url=db.url, secret_key="test-secret-key", base_url=BASE,
+    settings = Settings(database_url=db.url, secret_key="test-secret-key-for-distribute-tests", base_url=BASE,
                         mailgun_signing_key=MAILGUN_KEY, max_request_bytes=4096)
     app = create_app(settings, buffered=False)
     client = app.test_client()
@@ -395,7 +395,7 @@ def test_request_bodies_are_capped(db, sent, tmp_path):
 
 
 def test_captured_provider_payloads_are_taken_not_retried_for_days(db, sent, caplog):
-    settings = Settings(database_url=db.url, secret_key="test-secret-key", base_url=BASE, postmark_username="pm",
+    settings = Settings(database_url=db.url, secret_key="test-secret-key-for-distribute-tests", base_url=BASE, postmark_username="pm",
                         postmark_password="pm-password", sns_topic_arns="arn:aws:sns:us-east-1:123456789012:ses")
     app = create_app(settings, buffered=False)
     client = app.test_client()
@@ -427,7 +427,7 @@ def test_captured_provider_payloads_are_taken_not_retried_for_days(db, sent, cap
 
 
 def test_deeply_nested_json_is_a_400_not_a_500(db, tmp_path):
-    settings = Settings(database_url=db.url, secret_key="test-secret-key", base_url=BASE,
+    settings = Settings(database_url=db.url, secret_key="test-secret-key-for-distribute-tests", base_url=BASE,
                         mailgun_signing_key=MAILGUN_KEY, sns_topic_arns="arn:aws:sns:us-east-1:123456789012:ses")
     app = create_app(settings, buffered=False)
     client = app.test_client()
