@@ -21,12 +21,12 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass, field
-from email import policy
 from email.parser import BytesHeaderParser
+from email.policy import compat32
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from distribute.bounces import iter_messages, read_report
+from distribute.bounces import header_text, iter_messages, read_report
 from distribute.config import Settings
 from distribute.feedback import DUPLICATE, RECORDED, UNMATCHED, Signal, find_delivery, record
 from distribute.tracking import Tokens
@@ -122,7 +122,8 @@ def _match(session: Session, tokens: Tokens, settings: Settings, parsed, raw: by
     # Anywhere in the report: the bounce's own To, or the original's Return-Path that an ARF
     # report or a DSN quotes. Only a valid signature counts.
     found = re.findall(rb"(?i)\b" + re.escape(local.encode()) + rb"\+([a-z0-9]+-[a-z0-9]+)@" + re.escape(domain.encode()), raw)
-    for token in [*parsed.verp_tokens, *(t.decode() for t in found)]:
+    # Each distinct token once: a forged report may repeat a real one many times.
+    for token in dict.fromkeys([*parsed.verp_tokens, *(t.decode() for t in found)]):
         ref = tokens.read_verp(token)
         if ref and (delivery := find_delivery(session, ref=ref)) is not None:
             return delivery, True
@@ -138,8 +139,10 @@ _UNSUBSCRIBE_SUBJECT = re.compile(r"^\s*unsubscribe\s+(\S+)\s*$", re.I)
 def _unsubscribe_request(raw: bytes, tokens: Tokens) -> str | None:
     """The delivery ref of a List-Unsubscribe mailto request (RFC 2369), when its token is ours."""
     head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    subject = BytesHeaderParser(policy=policy.default).parsebytes(head).get("Subject", "")
-    match = _UNSUBSCRIBE_SUBJECT.match(str(subject))
+    # compat32 and header_text, not policy.default, whose parser of a subject takes time that
+    # grows with the square of its words.
+    subject = BytesHeaderParser(policy=compat32).parsebytes(head).get("Subject", "")
+    match = _UNSUBSCRIBE_SUBJECT.match(header_text(subject))
     return tokens.unsubscribe.unsign(match.group(1)) if match else None
 
 

@@ -11,6 +11,7 @@ import mailbox
 import socket
 from pathlib import Path
 
+import hostile
 import pytest
 from click.testing import CliRunner
 
@@ -315,6 +316,19 @@ def test_mbox_and_eml_files(tmp_path):
     assert [item.raw for item in iter_messages(folder / "a.eml")] == [_sample()]
     with pytest.raises(MailboxError, match="missing: no such file or folder"):
         iter_messages(tmp_path / "missing")
+
+
+# --- hostile input: anyone can mail the bounce address ---------------------------------------
+
+
+@pytest.mark.parametrize("name", list(hostile.MESSAGES))
+def test_a_hostile_message_is_classified_in_little_time(name, tmp_path):
+    path = tmp_path / "hostile.eml"
+    path.write_bytes(hostile.MESSAGES[name]())
+    with hostile.deadline(2):  # 4 s to 50 s each before the parser was made linear; < 0.2 s now
+        result = CliRunner().invoke(bounces, ["classify", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)[0]["kind"] in ("bounce", "other")
 
 
 # --- the command ----------------------------------------------------------------------------
