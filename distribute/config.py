@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     # Where asynchronous bounces and complaints arrive: imap(s)://user:pass@host/INBOX, or a
     # Maildir or mbox path. Polled by the scheduler (every 30 s at most); unset, nothing is polled.
     bounce_mailbox: str | None = None
+    # A message in that mailbox larger than this is not read, only counted as ignored ("too-big"):
+    # anyone can mail the bounce address, and a bounce of ours (a report with our ~10 KB message
+    # returned) is far smaller.
+    bounce_max_bytes: int = Field(1_000_000, ge=10_000)
     # Soft bounces (mailbox full, expired …) suppress an address after this many campaigns in a row.
     soft_bounce_campaigns: int = Field(3, ge=1, le=100)
     track_by_default: bool = True  # `send --track/--no-track` decides per campaign

@@ -8,7 +8,9 @@ Message-ID of our message are not secret (every reply and forward carries them),
 matched only by them is kept as an event with no effect, and a report about another address
 than the delivery's (a forwarding target) likewise. A report that matches nothing is ignored:
 stray or forged mail must never suppress anyone. Delay warnings are recorded as "deferred" and
-change nothing; auto-replies are skipped and never answered. A mail to the List-Unsubscribe
+change nothing; auto-replies are skipped and never answered. A message larger than
+DISTRIBUTE_BOUNCE_MAX_BYTES is not read at all, only counted as ignored ("too-big") and named
+in the report, so that no one can stall the mailbox with one. A mail to the List-Unsubscribe
 mailto address ("unsubscribe TOKEN") unsubscribes, its token being signed too.
 
 Reading a message twice is harmless: every signal carries a key made of the report's identity,
@@ -21,12 +23,12 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass, field
-from email import policy
 from email.parser import BytesHeaderParser
+from email.policy import compat32
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from distribute.bounces import iter_messages, read_report
+from distribute.bounces import header_text, iter_messages, read_report
 from distribute.config import Settings
 from distribute.feedback import DUPLICATE, RECORDED, UNMATCHED, Signal, find_delivery, record
 from distribute.tracking import Tokens
@@ -40,7 +42,8 @@ class InboundReport:
     recorded: int = 0
     duplicates: int = 0
     unmatched: int = 0
-    ignored: dict[str, int] = field(default_factory=dict)  # kind -> messages (autoreply, other …)
+    ignored: dict[str, int] = field(default_factory=dict)  # kind -> messages (autoreply, other, too-big …)
+    too_big: list[dict] = field(default_factory=list)  # {"message": label, "bytes": size}, not read
     errors: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -51,17 +54,23 @@ def process_mailbox(sessions: sessionmaker[Session], settings: Settings, source:
                     progress=None) -> InboundReport:
     tokens = Tokens(settings.secret)
     report = InboundReport()
-    for message in iter_messages(source):
+    for message in iter_messages(source, max_bytes=settings.bounce_max_bytes):
         if limit is not None and report.messages >= limit:
             break
         report.messages += 1
         try:
-            with sessions.begin() as session:
-                outcomes = process_message(session, settings, tokens, message.raw, report)
-            for outcome in outcomes:
-                report.recorded += outcome == RECORDED
-                report.duplicates += outcome == DUPLICATE
-                report.unmatched += outcome == UNMATCHED
+            if message.raw is None:  # over DISTRIBUTE_BOUNCE_MAX_BYTES: not read
+                log.warning("bounce mailbox: %s is %d bytes, over DISTRIBUTE_BOUNCE_MAX_BYTES: not read",
+                            message.label, message.size)
+                report.ignored["too-big"] = report.ignored.get("too-big", 0) + 1
+                report.too_big.append({"message": message.label, "bytes": message.size})
+            else:
+                with sessions.begin() as session:
+                    outcomes = process_message(session, settings, tokens, message.raw, report)
+                for outcome in outcomes:
+                    report.recorded += outcome == RECORDED
+                    report.duplicates += outcome == DUPLICATE
+                    report.unmatched += outcome == UNMATCHED
             message.done()
         except Exception as exc:  # one bad message must not stop the rest; it stays unread
             log.exception("bounce mailbox: %s could not be processed", message.label)
@@ -122,7 +131,8 @@ def _match(session: Session, tokens: Tokens, settings: Settings, parsed, raw: by
     # Anywhere in the report: the bounce's own To, or the original's Return-Path that an ARF
     # report or a DSN quotes. Only a valid signature counts.
     found = re.findall(rb"(?i)\b" + re.escape(local.encode()) + rb"\+([a-z0-9]+-[a-z0-9]+)@" + re.escape(domain.encode()), raw)
-    for token in [*parsed.verp_tokens, *(t.decode() for t in found)]:
+    # Each distinct token once: a forged report may repeat a real one many times.
+    for token in dict.fromkeys([*parsed.verp_tokens, *(t.decode() for t in found)]):
         ref = tokens.read_verp(token)
         if ref and (delivery := find_delivery(session, ref=ref)) is not None:
             return delivery, True
@@ -138,8 +148,10 @@ _UNSUBSCRIBE_SUBJECT = re.compile(r"^\s*unsubscribe\s+(\S+)\s*$", re.I)
 def _unsubscribe_request(raw: bytes, tokens: Tokens) -> str | None:
     """The delivery ref of a List-Unsubscribe mailto request (RFC 2369), when its token is ours."""
     head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    subject = BytesHeaderParser(policy=policy.default).parsebytes(head).get("Subject", "")
-    match = _UNSUBSCRIBE_SUBJECT.match(str(subject))
+    # compat32 and header_text, not policy.default, whose parser of a subject takes time that
+    # grows with the square of its words.
+    subject = BytesHeaderParser(policy=compat32).parsebytes(head).get("Subject", "")
+    match = _UNSUBSCRIBE_SUBJECT.match(header_text(subject))
     return tokens.unsubscribe.unsign(match.group(1)) if match else None
 
 

@@ -118,6 +118,12 @@ def flatten_reply(raw: bytes | str) -> str:
     return " ".join(" ".join(out).split())
 
 
+# What a reply says is at its start: a reply line is at most 512 octets (RFC 5321 4.5.3.1.5)
+# and a multi-line reply a few lines. Judging only this much of it keeps the cost bounded when
+# it comes from a hostile server or a forged bounce (every pattern below is linear as well).
+_MAX_REPLY = 4000
+
+
 def _rx(*alternatives: str) -> re.Pattern[str]:
     return re.compile("|".join(alternatives), re.IGNORECASE)
 
@@ -208,7 +214,7 @@ _GENERIC_DETAILS = {"0.0", "1.0", "2.0", "3.0", "5.0"}
 
 def classify_reply(code: int | None, text: str) -> Verdict:
     """Judge one SMTP reply (or a connection failure, code None)."""
-    text = flatten_reply(text or "")
+    text = flatten_reply((text or "")[:_MAX_REPLY])
     status = enhanced_status(text)
     detail = status.partition(".")[2] if status else None  # "1.1" of "5.1.1"
 

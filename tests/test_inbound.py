@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import mailbox
 
+import hostile
 import pytest
 from sqlalchemy import select
 
@@ -16,6 +17,7 @@ from distribute.tracking import Tokens
 from web_helpers import BASE32, respell, send_release, tamper
 
 JOURNALIST = "j.okafor@globalwire.example"
+ANOTHER = "sofia.reyes@eldiario-sur.example"
 
 
 @pytest.fixture
@@ -31,6 +33,13 @@ def _dsn(to: str, recipient: str, original_headers: str) -> bytes:
             f"Final-Recipient: rfc822; {recipient}\nAction: failed\nStatus: 5.1.1\n"
             f"Diagnostic-Code: smtp; 550 5.1.1 user unknown\n"
             f"--b\nContent-Type: text/rfc822-headers\n\n{original_headers}\n--b--\n").encode()
+
+
+def _signed_dsn(settings, sent, address: str) -> bytes:
+    """A DSN sent back to the VERP address of our message to `address`: it takes effect."""
+    local, _, domain = settings.bounce_mailbox_address.partition("@")
+    token = Tokens(settings.secret).verp(sent.messages[address]["X-Distribute-Delivery"])
+    return _dsn(f"{local}+{token}@{domain}", address, "Subject: x")
 
 
 def _process(db, settings, tmp_path, *messages: bytes) -> dict:
@@ -107,3 +116,36 @@ def test_feedback_never_takes_a_row_from_a_worker(db, settings, sent):
         record(s, Signal(type="bounced", source="dsn", delivery_id=d.id, bounce_kind="hard", reason="x"), settings)
     d, suppressed, _ = _state(db)
     assert d.state == states.DELIVERY_SENDING and suppressed is None
+
+
+def test_hostile_messages_in_the_mailbox_cost_little_and_hide_nothing(db, settings, sent, tmp_path):
+    attacks = [hostile.MESSAGES[name]() for name in (
+        "50 KB of '-'", "40 KB of newlines", "5,000 X-Failed-Recipients over a 100 KB report",
+        "multipart 800 deep over 100,000 lines")]
+    # A 900 KB subject: read by the mailto-unsubscribe check as well.
+    attacks.append(f"From: x@y.example\nSubject: {'550 ' * 225_000}\n\nhello\n".encode())
+    with hostile.deadline(2 * (len(attacks) + 1)):  # each took 7 s to minutes before
+        report = _process(db, settings, tmp_path, *attacks, _signed_dsn(settings, sent, JOURNALIST))
+    assert (report["messages"], report["recorded"], report["errors"]) == (6, 1, [])
+    d, suppressed, _ = _state(db)
+    assert d.state == states.BOUNCED and suppressed == "hard-bounce"
+
+
+def test_a_message_over_the_size_limit_is_named_and_ignored_and_nothing_else_is_lost(db, settings, sent, tmp_path,
+                                                                                      run_cli):
+    box = mailbox.Maildir(tmp_path / "box", create=True)
+    # A signed report that would suppress ANOTHER if it were read, past DISTRIBUTE_BOUNCE_MAX_BYTES.
+    big = _signed_dsn(settings, sent, ANOTHER) + b"x" * 1_000_000  # the default limit
+    big_key = box.add(big)
+    box.add(_signed_dsn(settings, sent, JOURNALIST))
+    result = run_cli("bounces", "process", tmp_path / "box")
+    assert result.exit_code == 0, result.output
+    assert "2 messages: 1 recorded" in result.output and "ignored: 1 too-big" in result.output
+    assert (f"maildir:new/{big_key}: {len(big):,} bytes, over DISTRIBUTE_BOUNCE_MAX_BYTES (1,000,000): not read"
+            in result.output)
+    assert _state(db, JOURNALIST)[1] == "hard-bounce"
+    assert _state(db, ANOTHER)[1] is None and _state(db, ANOTHER)[2] == []
+    # Kept as it came, marked seen: a person can look at it; the next reading skips it.
+    (kept,) = (tmp_path / "box" / "cur").glob(f"{big_key}:2,S")
+    assert kept.read_bytes() == big
+    assert process_mailbox(db.sessions, settings, str(tmp_path / "box")).messages == 0

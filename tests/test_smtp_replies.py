@@ -6,6 +6,7 @@ Each row: reply code (None = no reply: a drop or a timeout), the text as smtplib
 
 from __future__ import annotations
 
+import hostile
 import pytest
 
 from distribute.smtp_replies import CATEGORIES, classify_reply, enhanced_status, flatten_reply
@@ -198,3 +199,12 @@ def test_hard_only_ever_with_a_bounce():
         verdict = classify_reply(code, "5.1.1 user unknown")
         assert verdict.hard is False
     assert classify_reply(550, "4.1.1 user unknown").action == "bounce"
+
+
+def test_a_huge_reply_is_judged_by_its_start_in_little_time():
+    # A hostile server (or a forged bounce's Diagnostic-Code) can send megabytes; a reply says
+    # what it means in its first lines (RFC 5321 4.5.3.1.5: 512 octets a line).
+    filler = "\n".join(["550-5.1.1 " + "lorem ipsum " * 40] * 20_000)  # 10 MB: 10 s to judge whole
+    with hostile.deadline(2):
+        verdict = classify_reply(550, "5.1.1 The email account that you tried to reach does not exist\n" + filler)
+    assert (verdict.action, verdict.hard, verdict.category) == ("bounce", True, "mailbox-unknown")

@@ -3,6 +3,6 @@ auto-replies) and judging each recipient with the same SMTP reply classifier as 
 
 from distribute.bounces.classify import bounce_kind
 from distribute.bounces.mailbox import Incoming, iter_messages
-from distribute.bounces.report import BounceRecipient, Report, read_report
+from distribute.bounces.report import BounceRecipient, Report, header_text, read_report
 
-__all__ = ["BounceRecipient", "Incoming", "Report", "bounce_kind", "iter_messages", "read_report"]
+__all__ = ["BounceRecipient", "Incoming", "Report", "bounce_kind", "header_text", "iter_messages", "read_report"]

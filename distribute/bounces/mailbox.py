@@ -4,18 +4,27 @@ Every source yields `Incoming` items; the caller calls `.done()` once it has rec
 message said (committed), inside its loop (an IMAP connection closes when the iteration ends),
 so a crash between reading and recording leaves the message to be read again -- the caller's
 records are idempotent, the mailbox is only a queue.
-  * Maildir: unprocessed mail is whatever lacks the "S" (seen) flag; done() moves it to cur/
-    with "S" added (the Maildir convention: http://cr.yp.to/proto/maildir.html).
+  * Maildir: unprocessed mail is whatever lacks the "S" (seen) flag; done() renames it into cur/
+    with "S" added (the Maildir convention: http://cr.yp.to/proto/maildir.html). The flags are
+    read from the file's name and set by renaming it: the message itself is never parsed or
+    rewritten here.
   * IMAP (RFC 3501): UNSEEN messages, fetched with BODY.PEEK[] so that reading does not set
     \\Seen; done() sets \\Seen, or moves the message when the URL has ?move=FOLDER.
   * mbox and .eml files are not rewritten (another program may own them): done() does nothing
     and the caller's idempotency makes a second reading harmless.
+
+Anyone can mail the bounce address, so with `max_bytes` a message larger than that is not read:
+its size is looked at first (the file's, or IMAP's RFC822.SIZE) and it is yielded with `raw`
+None, for the caller to record and acknowledge.
 """
 
 from __future__ import annotations
 
 import imaplib
 import mailbox
+import math
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -25,6 +34,7 @@ from distribute.errors import UserError
 
 
 _IMAP_ERROR = imaplib.IMAP4.error  # IMAP4_SSL raises it too
+_RFC822_SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)", re.I)
 
 
 class MailboxError(UserError):
@@ -34,7 +44,8 @@ class MailboxError(UserError):
 @dataclass
 class Incoming:
     label: str  # where it came from, for logs: "maildir:new/1712345.M1P2.host"
-    raw: bytes
+    raw: bytes | None  # None: larger than the reader's max_bytes, so not read
+    size: int  # bytes, as stored
     _ack: Callable[[], None] = field(default=lambda: None, repr=False)
 
     def done(self) -> None:
@@ -42,22 +53,23 @@ class Incoming:
         self._ack()
 
 
-def iter_messages(source: str | Path) -> Iterator[Incoming]:
+def iter_messages(source: str | Path, *, max_bytes: int | None = None) -> Iterator[Incoming]:
     """Messages from a path (Maildir, mbox, .eml file, directory of .eml files) or an
-    imap://user:pass@host:port/MAILBOX or imaps:// URL."""
+    imap://user:pass@host:port/MAILBOX or imaps:// URL; those over max_bytes are not read."""
+    limit = max_bytes if max_bytes is not None else math.inf
     text = str(source)
     if text.startswith(("imap://", "imaps://")):
-        return _imap(text)
+        return _imap(text, limit)
     path = Path(text)
     if path.is_dir():
         if all((path / sub).is_dir() for sub in ("cur", "new", "tmp")):
-            return _maildir(path)
-        return _eml_files(sorted(path.glob("*.eml")))
+            return _maildir(path, limit)
+        return _eml_files(sorted(path.glob("*.eml")), limit)
     if not path.exists():
         raise MailboxError(f"{path}: no such file or folder (give a Maildir, an mbox, .eml files or an imap(s):// URL)")
     if _looks_like_mbox(path):
-        return _mbox(path)
-    return _eml_files([path])
+        return _mbox(path, limit)
+    return _eml_files([path], limit)
 
 
 def _looks_like_mbox(path: Path) -> bool:
@@ -66,41 +78,61 @@ def _looks_like_mbox(path: Path) -> bool:
         return handle.read(5) == b"From "
 
 
-def _eml_files(paths: list[Path]) -> Iterator[Incoming]:
+def _eml_files(paths: list[Path], limit: float) -> Iterator[Incoming]:
     for path in paths:
-        yield Incoming(label=f"file:{path}", raw=path.read_bytes())
+        size = path.stat().st_size
+        yield Incoming(label=f"file:{path}", raw=path.read_bytes() if size <= limit else None, size=size)
 
 
-def _mbox(path: Path) -> Iterator[Incoming]:
+def _mbox(path: Path, limit: float) -> Iterator[Incoming]:
     box = mailbox.mbox(path, create=False)
     try:
         for number, key in enumerate(box.iterkeys()):
-            yield Incoming(label=f"mbox:{path}#{number}", raw=box.get_bytes(key))
+            size = _size(box.get_file(key))
+            raw = box.get_bytes(key) if size <= limit else None
+            yield Incoming(label=f"mbox:{path}#{number}", raw=raw, size=size)
     finally:
         box.close()
 
 
-def _maildir(path: Path) -> Iterator[Incoming]:
-    box = mailbox.Maildir(path, factory=None, create=False)
+def _size(handle) -> int:
+    """The size of a message from its file (mbox's seeks within the message)."""
+    with handle:
+        handle.seek(0, os.SEEK_END)
+        return handle.tell()
+
+
+def _maildir(path: Path, limit: float) -> Iterator[Incoming]:
+    # The factory reads nothing: get_message then gives only the subfolder and flags, which
+    # come from the file's name.
+    box = mailbox.Maildir(path, factory=lambda _file: mailbox.MaildirMessage(), create=False)
     for key in list(box.iterkeys()):
         try:
-            message = box.get_message(key)
-        except KeyError:  # taken by another reader since the listing
+            flags = box.get_message(key)
+            if "S" in flags.get_flags():
+                continue
+            size = _size(box.get_file(key))
+            raw = box.get_bytes(key) if size <= limit else None
+        except (KeyError, FileNotFoundError):  # taken by another reader since the listing
             continue
-        if "S" in message.get_flags():
-            continue
-        yield Incoming(label=f"maildir:{message.get_subdir()}/{key}", raw=box.get_bytes(key),
-                       _ack=lambda key=key: _maildir_seen(box, key))
+        yield Incoming(label=f"maildir:{flags.get_subdir()}/{key}", raw=raw, size=size,
+                       _ack=lambda key=key: _maildir_seen(path, box, key))
 
 
-def _maildir_seen(box: mailbox.Maildir, key: str) -> None:
+def _maildir_seen(path: Path, box: mailbox.Maildir, key: str) -> None:
+    """Rename the message's file (KEY, or KEY:2,FLAGS) into cur/ with "S" added to its flags."""
     message = box.get_message(key)
+    before = path / message.get_subdir() / _maildir_name(box, key, message)
     message.set_subdir("cur")
     message.add_flag("S")
-    box[key] = message
+    os.rename(before, path / "cur" / _maildir_name(box, key, message))
 
 
-def _imap(url: str) -> Iterator[Incoming]:
+def _maildir_name(box: mailbox.Maildir, key: str, message: mailbox.MaildirMessage) -> str:
+    return f"{key}{box.colon}{message.get_info()}" if message.get_info() else key
+
+
+def _imap(url: str, limit: float) -> Iterator[Incoming]:
     parts = urlsplit(url)
     secure = parts.scheme == "imaps"
     port = parts.port or (imaplib.IMAP4_SSL_PORT if secure else imaplib.IMAP4_PORT)
@@ -108,12 +140,13 @@ def _imap(url: str) -> Iterator[Incoming]:
     move_to = (parse_qs(parts.query).get("move") or [None])[0]
     where = f"{parts.scheme}://{parts.username + '@' if parts.username else ''}{parts.hostname}:{port}/{folder}"
     try:
-        yield from _imap_messages(parts, secure, port, folder, move_to)
+        yield from _imap_messages(parts, secure, port, folder, move_to, limit)
     except (OSError, _IMAP_ERROR) as exc:
         raise MailboxError(f"{where}: {exc or type(exc).__name__}") from exc
 
 
-def _imap_messages(parts, secure: bool, port: int, folder: str, move_to: str | None) -> Iterator[Incoming]:
+def _imap_messages(parts, secure: bool, port: int, folder: str, move_to: str | None,
+                   limit: float) -> Iterator[Incoming]:
     client = (imaplib.IMAP4_SSL if secure else imaplib.IMAP4)(parts.hostname or "localhost", port, timeout=60)
     try:
         client.login(unquote(parts.username or ""), unquote(parts.password or ""))
@@ -123,12 +156,16 @@ def _imap_messages(parts, secure: bool, port: int, folder: str, move_to: str | N
         # UIDs, not sequence numbers: moving or expunging one message renumbers the others.
         _, data = client.uid("SEARCH", None, "UNSEEN")
         for uid in (data[0] or b"").split():
+            label, ack = f"imap:{folder}/{uid.decode()}", lambda uid=uid: _imap_done(client, uid, move_to)
+            size = _imap_size(client, uid) if limit != math.inf else None
+            if size is not None and size > limit:
+                yield Incoming(label=label, raw=None, size=size, _ack=ack)
+                continue
             _, fetched = client.uid("FETCH", uid, "(BODY.PEEK[])")
             raw = next((item[1] for item in fetched if isinstance(item, tuple)), None)
             if raw is None:
                 continue
-            yield Incoming(label=f"imap:{folder}/{uid.decode()}", raw=raw,
-                           _ack=lambda uid=uid: _imap_done(client, uid, move_to))
+            yield Incoming(label=label, raw=raw if len(raw) <= limit else None, size=len(raw), _ack=ack)
         if move_to:
             client.expunge()
     finally:
@@ -136,6 +173,17 @@ def _imap_messages(parts, secure: bool, port: int, folder: str, move_to: str | N
             client.logout()
         except (_IMAP_ERROR, OSError):
             pass
+
+
+def _imap_size(client: imaplib.IMAP4, uid: bytes) -> int | None:
+    """RFC822.SIZE (RFC 3501 6.4.5), asked before the message is fetched."""
+    _, fetched = client.uid("FETCH", uid, "(RFC822.SIZE)")
+    for item in fetched:
+        line = item[0] if isinstance(item, tuple) else item
+        match = _RFC822_SIZE.search(line) if isinstance(line, bytes) else None
+        if match:
+            return int(match.group(1))
+    return None
 
 
 def _imap_done(client: imaplib.IMAP4, uid: bytes, move_to: str | None) -> None:

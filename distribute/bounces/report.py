@@ -16,6 +16,28 @@ Then the prose of MTAs that send no DSN (`textbounce`). Each recipient is judged
 Parsing uses `email.policy.compat32`: it keeps malformed headers as plain strings where the
 newer policy raises on access, and real bounces are often malformed. Nothing here raises on
 bad input: anything unreadable is a report of kind "other".
+
+Anyone can mail the bounce address, so reading a message costs time linear in its size,
+whatever it holds (bench/bench_bounce_worst.py measures it): the patterns here and in
+`textbounce` are written for that, no field is looked up by name in a loop (Message.get scans
+them all), and what costs more than its size is bounded by what a report of ours can hold:
+* The standard library's parser checks every line against the boundary of every enclosing
+  multipart (time: lines x depth), and makes an object per block of a delivery-status part
+  (a blank line costs it as much as ~100 bytes of text). A report is nested three deep at most
+  (a returned original inside multipart/report, wrapped once by a forwarding gateway), and our
+  text and HTML hold a few hundred blank lines: a message declaring more than `_MAX_MULTIPARTS`
+  multiparts or holding more than `_MAX_BLANK_LINES` blank lines is not a report, and not read.
+* decode_header takes time that grows with the square of a line's encoded words: only the first
+  `_MAX_ENCODED_HEADER` characters of a field are decoded (a subject, a name: short).
+* A report's prose (who failed and why, then the start of the returned copy, where our headers
+  are) fills its first few KB, and our headers returned alone about 2 KB: only the first
+  `_MAX_TEXT` characters of either are read. getaddresses costs ~1 us a character, and a header
+  naming our recipient or our VERP address is short: only its first `_MAX_TEXT` are read.
+* A Diagnostic-Code is one SMTP reply (RFC 5321 4.5.3.1.5: a reply line is at most 512 octets,
+  a multi-line reply a few lines): only its first `_MAX_DIAGNOSTIC` characters are judged.
+* We send every message to one envelope recipient, so a report about one of ours names one or
+  a few (aliases expanded) and quotes one delivery ref: only the first `_MAX_RECIPIENTS`
+  recipients are judged, and `_MAX_REFS` refs and VERP tokens handed on (each costs a lookup).
 """
 
 from __future__ import annotations
@@ -57,6 +79,20 @@ _AUTOREPLY_SUBJECT = re.compile(
 _MESSAGE_ID_REF = re.compile(r"<([^@<>\s]+)@[^<>\s]+>")
 _HEADER_IN_TEXT = re.compile(rf"^(?:{DELIVERY_HEADER}|Message-ID):[ \t]*(.+)$", re.I | re.M)
 _VERP_HEADERS = ("To", "Delivered-To", "X-Original-To", "Envelope-To", "Return-Path")
+# Bounds on what a report of ours holds: see the module's docstring.
+_MAX_MULTIPARTS = 16
+_MAX_BLANK_LINES = 10_000
+_MAX_ENCODED_HEADER = 1000
+_MAX_TEXT = 64_000
+_MAX_DIAGNOSTIC = 1000
+_MAX_RECIPIENTS = 100
+_MAX_REFS = 10
+# A multipart's boundary parameter, also in RFC 2231 form ("boundary*0*=").
+_BOUNDARY_PARAM = re.compile(rb"boundary\s*(?:\*\d*)?\*?\s*=", re.I)
+# Markup to drop from an HTML-only report: a style or script block (unclosed, it runs to the
+# end, as in a browser), or one tag. Each match consumes what it scanned and a tag stops at the
+# next "<", so no text is scanned twice, however many "<style" or "<" a hostile body holds.
+_HTML_TAGS = re.compile(r"(?is)<(style|script)\b.*?(?:</\1\s*>|\Z)|<[^<>]+>")
 
 
 @dataclass(frozen=True)
@@ -90,35 +126,44 @@ class Report:
 def read_report(raw: bytes) -> Report:
     """Read one message (its bytes, headers and all). Never raises."""
     try:
-        message = email.message_from_bytes(bytes(raw), policy=compat32)
+        raw = bytes(raw)
+        if _costly_to_parse(raw):
+            return Report(kind=OTHER)
+        message = email.message_from_bytes(raw, policy=compat32)
         return _read(message)
     except Exception:  # noqa: BLE001 -- garbage in, "other" out: one bad message must not stop a mailbox
         return Report(kind=OTHER)
 
 
+def _costly_to_parse(raw: bytes) -> bool:
+    """More multiparts or blank lines than a report holds: see the module's docstring."""
+    blank_lines = raw.count(b"\n\n") + raw.count(b"\n\r\n") + raw.count(b"\r\r")
+    return blank_lines > _MAX_BLANK_LINES or len(_BOUNDARY_PARAM.findall(raw)) > _MAX_MULTIPARTS
+
+
 def _read(message: Message) -> Report:
     parts = list(_own_parts(message))
-    common = {"delivery_refs": _delivery_refs(message, parts), "verp_tokens": _verp_tokens(message)}
+    text, originals = _report_text(parts), _originals(parts)
+    common = {"delivery_refs": _delivery_refs(text, originals), "verp_tokens": _verp_tokens(message)}
 
     feedback = [part for part in parts if part.get_content_type() == _FEEDBACK_TYPE]
     if feedback:
         fields = (_blocks(feedback[0]) or [{}])[0]
         return Report(kind=COMPLAINT, mta="arf", feedback_type=(fields.get("feedback-type") or "").strip().lower() or None,
-                      complaint_address=_complainant(fields, parts), **common)
+                      complaint_address=_complainant(fields, originals), **common)
 
     for part in parts:
         if part.get_content_type() in _STATUS_TYPES:
-            report = _read_dsn(message, part, parts, common)
+            report = _read_dsn(message, part, text, common)
             if report is not None:
                 return report
 
-    headers = "\n".join(f"{name}: {_header(message, name)}" for name in message.keys())
-    text = _report_text(parts)
-    failed = [addr for _, addr in getaddresses(message.get_all("X-Failed-Recipients") or []) if addr]
+    headers = "\n".join(f"{name}: {header_text(value)}" for name, value in message.items())
+    failed = _addresses(message.get_all("X-Failed-Recipients"))
     prose = read_text_bounce(text, subject=_header(message, "Subject"), sender=_header(message, "From"),
                              headers=headers, failed_header=failed)
     if not (prose and prose.found):
-        for original in _originals(parts):
+        for original in originals:
             # A DSN forwarded whole by a gateway (virus scanners do): the report is the inner one.
             if original.get_content_type() == "multipart/report":
                 return _read(original)
@@ -127,14 +172,14 @@ def _read(message: Message) -> Report:
     if prose is not None and (prose.found or prose.certain or not _is_autoreply(message)):
         action = "delayed" if prose.delayed else "failed"
         recipients = tuple(_recipient(found.address, action, None, found.diagnostic, found.remote_mta)
-                           for found in prose.found)
+                           for found in prose.found[:_MAX_RECIPIENTS])
         return Report(kind=DELAY if prose.delayed else BOUNCE, recipients=recipients, mta=prose.mta, **common)
     if _is_autoreply(message):
         return Report(kind=AUTOREPLY, mta="autoreply", **common)
     return Report(kind=OTHER, **common)
 
 
-def _read_dsn(message: Message, part: Message, parts: list[Message], common: dict) -> Report | None:
+def _read_dsn(message: Message, part: Message, text: str, common: dict) -> Report | None:
     blocks = _blocks(part)
     if len(blocks) == 1 and "final-recipient" in blocks[0]:
         blocks = blocks * 2  # per-message and per-recipient fields run together, no blank line
@@ -142,19 +187,19 @@ def _read_dsn(message: Message, part: Message, parts: list[Message], common: dic
         return None  # no per-recipient block: a broken DSN, read as prose instead
     per_message, recipients = blocks[0], []
     prose = None
-    for fields in blocks[1:]:
+    for fields in blocks[1:1 + _MAX_RECIPIENTS]:
         address = _dsn_address(fields.get("original-recipient")) or _dsn_address(fields.get("final-recipient"))
         status = _status(fields.get("status"))
         action = (fields.get("action") or "").strip().lower().split(" ")[0]
         if action not in _ACTIONS:  # missing or misspelt: the status class says it (RFC 3463 3.1)
             action = {"2": "delivered", "4": "delayed"}.get((status or "")[:1], "failed")
-        diagnostic = " ".join((fields.get("diagnostic-code") or "").split())
+        diagnostic = " ".join((fields.get("diagnostic-code") or "").split())[:_MAX_DIAGNOSTIC]
         if not diagnostic:
             # Diagnostic-Code is optional (RFC 3464 2.3.6); many MTAs put the remote reply only
             # in the human-readable part, or a comment after the Status ("5.0.0 (over quota)").
             if prose is None:
                 prose = {found.address.lower(): found.diagnostic
-                         for found in recipients_in_text(_report_text(parts))}
+                         for found in recipients_in_text(text)}
             diagnostic = prose.get((address or "").lower()) or _status_comment(fields.get("status"))
         remote = _dsn_address(fields.get("remote-mta"))
         recipients.append(_recipient(address, action, status, diagnostic, remote))
@@ -205,26 +250,43 @@ def _blocks(part: Message) -> list[dict[str, str]]:
         if not isinstance(sub, Message):
             continue
         if sub.keys():
-            blocks.append({name.lower(): _header(sub, name) for name in sub.keys()})
+            blocks.append(_fields(sub))
         # get_payload() would replace 8-bit bytes; RFC 6533 fields are UTF-8, so take the bytes.
         rest = sub.get_payload(decode=True) if isinstance(sub.get_payload(), str) else None
         if rest and rest.strip():
             for chunk in re.split(r"\r?\n[ \t]*\r?\n", rest.decode("utf-8", "replace").strip()):
                 fields = email.message_from_string(chunk.strip("\r\n") + "\n\n", policy=compat32)
                 if fields.keys():
-                    blocks.append({name.lower(): _header(fields, name) for name in fields.keys()})
+                    blocks.append(_fields(fields))
     return blocks
+
+
+def _fields(block: Message) -> dict[str, str]:
+    """name (lowercased) -> the first value of that name. One pass: Message.get looks through
+    every field, so asking it for each name in turn costs the square of their number."""
+    fields: dict[str, str] = {}
+    for name, value in block.items():
+        if name.lower() not in fields:
+            fields[name.lower()] = header_text(value)
+    return fields
 
 
 def _header(message: Message, name: str) -> str:
     value = message.get(name)
-    if value is None:
-        return ""
-    text = _utf8(str(value))  # a Header of unknown-8bit, or text with surrogate escapes
+    return "" if value is None else header_text(value)
+
+
+def header_text(value) -> str:
+    """A header's value as one line, its RFC 2047 encoded words decoded."""
+    text = " ".join(_utf8(str(value)).split())  # a Header of unknown-8bit, or text with surrogate escapes
+    if "=?" not in text:
+        return text
     try:
-        return " ".join(str(make_header(decode_header(text))).split())
+        # decode_header's time grows with the square of the encoded words on a line; a value
+        # worth decoding (a subject, a name) is short, so only its start is decoded.
+        return " ".join(str(make_header(decode_header(text[:_MAX_ENCODED_HEADER]))).split())
     except Exception:  # noqa: BLE001 -- an undecodable encoded-word stays as it came
-        return " ".join(text.split())
+        return text
 
 
 def _utf8(text: str) -> str:
@@ -246,8 +308,11 @@ def _dsn_address(value: str | None) -> str | None:
 
 
 def _status_comment(value: str | None) -> str:
-    match = re.search(r"\((.*)\)", value or "")
-    return match.group(1).strip() if match else ""
+    """ "5.0.0 (over quota)" -> "over quota": from the first "(" to the last ")". Not a regex
+    search, which would scan to the end again from every "(" of a field full of them."""
+    text = value or ""
+    start, end = text.find("("), text.rfind(")")
+    return text[start + 1:end].strip() if 0 <= start < end else ""
 
 
 def _status(value: str | None) -> str | None:
@@ -275,14 +340,14 @@ def _dsn_mta(message: Message, per_message: dict[str, str]) -> str:
     return "rfc3464"
 
 
-def _complainant(fields: dict[str, str], parts: list[Message]) -> str | None:
+def _complainant(fields: dict[str, str], originals: list[Message]) -> str | None:
     """RFC 5965 3.2: Original-Rcpt-To names the complaining recipient; without it (it is
     optional, and often redacted) the To of the returned original is the best we have."""
     address = _dsn_address(fields.get("original-rcpt-to"))
     if address:
         return _normalise(address)
-    for original in _originals(parts):
-        found = [addr for _, addr in getaddresses(original.get_all("To") or []) if addr]
+    for original in originals:
+        found = _addresses(original.get_all("To"))
         if found:
             return _normalise(found[0])
     return None
@@ -298,45 +363,51 @@ def _originals(parts: list[Message]) -> list[Message]:
         if isinstance(payload, list):
             found.extend(sub for sub in payload if isinstance(sub, Message))
         elif isinstance(payload, str):
-            found.append(email.message_from_string(payload.lstrip("\r\n"), policy=compat32))
+            found.append(email.message_from_string(payload.lstrip("\r\n")[:_MAX_TEXT], policy=compat32))
     return found
 
 
-def _delivery_refs(message: Message, parts: list[Message]) -> tuple[str, ...]:
+def _addresses(values: list | None) -> list[str]:
+    """The addresses in some header values (the first `_MAX_TEXT` characters of them)."""
+    text = ", ".join(str(value) for value in values or [])[:_MAX_TEXT]
+    return [address for _, address in getaddresses([text]) if address]
+
+
+def _delivery_refs(text: str, originals: list[Message]) -> tuple[str, ...]:
     """Our delivery refs in the returned original: the X-Distribute-Delivery header and the
     local part of the Message-ID "<REF@domain>" (message.py writes both)."""
     values: list[str] = []
-    for original in _originals(parts):
+    for original in originals:
         values.extend(str(value) for value in original.get_all(DELIVERY_HEADER) or [])
         values.extend(str(value) for value in original.get_all("Message-ID") or [])
     if not values:  # a prose bounce that quotes the original below its report
-        text = _report_text(parts)
         copy = text[len(cut_copy(text)):]
         values.extend(match.group(1) for match in _HEADER_IN_TEXT.finditer(copy))
-    refs: list[str] = []
+    refs: dict[str, None] = {}  # ordered, and no list scanned for each value
     for value in values:
         match = _MESSAGE_ID_REF.search(value)
         ref = match.group(1) if match else value.strip()
-        if ref and " " not in ref and ref not in refs:
-            refs.append(ref)
-    return tuple(refs)
+        if ref and " " not in ref:
+            refs[ref] = None
+    return tuple(refs)[:_MAX_REFS]
 
 
 def _verp_tokens(message: Message) -> tuple[str, ...]:
     """TOKEN of every LOCAL+TOKEN@domain the bounce itself was addressed to (VERP: our
     Return-Path was "bounces+TOKEN@…", and the MTA sends the bounce there)."""
-    tokens: list[str] = []
-    values = [str(value) for name in _VERP_HEADERS for value in message.get_all(name) or []]
-    for _, address in getaddresses(values):
+    tokens: dict[str, None] = {}
+    values = [value for name in _VERP_HEADERS for value in message.get_all(name) or []]
+    for address in _addresses(values):
         local = address.rpartition("@")[0] if "@" in address else ""
         token = local.partition("+")[2]
-        if token and token not in tokens:
-            tokens.append(token)
-    return tuple(tokens)
+        if token:
+            tokens[token] = None
+    return tuple(tokens)[:_MAX_REFS]
 
 
 def _report_text(parts: list[Message]) -> str:
-    """The human-readable text of the report: its text/plain parts (else its HTML, untagged)."""
+    """The human-readable text of the report: its text/plain parts (else its HTML, untagged),
+    up to `_MAX_TEXT` characters."""
     texts, html = [], []
     for part in parts:
         kind = part.get_content_type()
@@ -344,10 +415,10 @@ def _report_text(parts: list[Message]) -> str:
             continue
         (texts if kind == "text/plain" else html).append(_decoded(part))
     if not texts and html:
-        texts = [re.sub(r"(?s)<(?:style|script).*?</(?:style|script)>|<[^>]+>", " ", text)
+        texts = [_HTML_TAGS.sub(" ", text)
                  .replace("&nbsp;", " ").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
                  for text in html]
-    return "\n".join(texts)
+    return "\n".join(texts)[:_MAX_TEXT]
 
 
 def _decoded(part: Message) -> str:

@@ -6,6 +6,12 @@ then for each failed recipient its address at the start of a line (or in a sente
 "wasn't delivered to x@y"), followed by the remote server's reply or the MTA's own reason, then
 a copy of the returned message. So one reader does the work and the formats differ only in
 their signature (`FORMATS`), a mapping table kept at the edge.
+
+Anyone can mail the bounce address, so every pattern here runs in time linear in the text,
+whatever it holds (bench/bench_bounce_worst.py measures it): none starts with a repeatable
+item that a run of the same character would make it scan again from each position (a search
+for "-+x" over 50 KB of "-" is quadratic; "-x" finds the same text), and no item can give
+back what the next one would take (hence the possessive "*+").
 """
 
 from __future__ import annotations
@@ -26,8 +32,8 @@ FORMATS: list[tuple[str, re.Pattern[str]]] = [
                  r"^X-Failed-Recipients:")),
     ("postfix", _rx(r"This is the mail system at host", r"This is the Postfix program",
                     r"\(in reply to (?:RCPT TO|end of DATA|MAIL FROM|DATA) command\)")),
-    ("sendmail", _rx(r"-+\s*The following addresses? had (?:permanent fatal|transient non-fatal) errors",
-                     r"-+\s*Transcript of session follows")),
+    ("sendmail", _rx(r"-\s*The following addresses? had (?:permanent fatal|transient non-fatal) errors",
+                     r"-\s*Transcript of session follows")),
     ("exchange", _rx(r"Delivery has failed to these recipients or groups", r"Remote Server returned '",
                      r"Your message did not reach some or all of the intended recipients",
                      r"The following recipient\(s\) (?:could not be reached|cannot be reached)",
@@ -50,7 +56,7 @@ BOUNCE_SUBJECT = _rx(
     r"mail system error", r"delivery error", r"delivery warning", r"unable to deliver", r"bounced?\b", r"\bNDR\b",
     r"permanent error", r"delivery unsuccessful", r"mail failure", r"rejected",
 )
-DAEMON_SENDER = _rx(r"mailer[-_]?daemon", r"\bpostmaster@", r"\bMAILER-DAEMON\b", r"^\s*<>\s*$",
+DAEMON_SENDER = _rx(r"mailer[-_]?daemon", r"\bpostmaster@", r"\bMAILER-DAEMON\b", r"^[ \t]*<>[ \t]*$",
                     r"\bmail delivery (?:system|subsystem)", r"\bmail ?administrator")
 # A delivery still being tried: a warning, never a bounce (RFC 3464 Action "delayed").
 DELAY = _rx(
@@ -70,9 +76,11 @@ FINAL = _rx(
 
 _ADDR = r"[^\s<>()\[\]@,;:\"'`=]+@[A-Za-z0-9](?:[\w-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[\w-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}"
 # A recipient listed on a line of its own (Exim, qmail, Sendmail, Exchange, Gmail), led by a
-# reply code (a Sendmail transcript: "550 5.1.1 <x@y>... User unknown") or by a label.
+# reply code (a Sendmail transcript: "550 5.1.1 <x@y>... User unknown") or by a label. The
+# leading marks are taken possessively: "-" and "*" may also start an address, and giving them
+# back one by one on a line of dashes would scan the line again for each.
 _LISTED = re.compile(
-    r"^[ \t>*\u2022-]*(?:[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\s+)?|[A-Za-z][\w ()'-]{0,50}:\s*(?:rfc822;\s*)?)?"
+    r"^[ \t>*\u2022-]*+(?:[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\s+)?|[A-Za-z][\w ()'-]{0,50}:\s*(?:rfc822;\s*)?)?"
     rf"[\"'\[]?(?:SMTP:)?<?({_ADDR})>?", re.IGNORECASE | re.MULTILINE)
 # Lines that name our own side in a transcript or a summary, not a failed recipient.
 _SENDER_LABEL = _rx(r"\b(?:mail\s+from|from|sender|reply-to|return-path|errors-to)\s*:", r"\bsender\s+ok\b")
@@ -87,7 +95,7 @@ _INLINE = _rx(
 )
 # Where the copy of the returned message starts: nothing after it is the report.
 _COPY = _rx(
-    r"^[ \t]*[-=*_]{2,}.{0,20}(?:original message|copy of the message|returned message|message header|"
+    r"^[ \t]*[-=*_]{2,}+.{0,20}(?:original message|copy of the message|returned message|message header|"
     r"headers? of the|below this line|unsent message|undelivered message|message text|forwarded message)",
     r"^[ \t]*(?:Original message (?:headers|details)|Headers of the original message|"
     r"Original message follows|A copy of the original message|Below is a copy of the message|"
@@ -97,8 +105,8 @@ _COPY = _rx(
 # message, "To: the-list@…") names the message, not its failed recipients.
 _LIST_START = _rx(
     r"following (?:recipients?|address(?:\(?es\)?)?|users?|destinations?)", r"did not reach", r"not (?:be )?delivered to",
-    r"(?:wasn't|couldn't be) delivered to", r"unable to deliver", r"^\s*-+\s*The following addresses",
-    r"address(?:\(es\))? failed", r"^Your message to \S+ couldn't be delivered",
+    r"(?:wasn't|couldn't be) delivered to", r"unable to deliver", r"address(?:\(es\))? failed",
+    r"^Your message to \S+ couldn't be delivered",
 )
 # A reply: a basic code not glued to other digits or dots (so not an IP address or a time),
 # then its text; or an enhanced status standing alone ("(#5.1.1)", "<host #5.1.1>").
@@ -169,11 +177,13 @@ def _recipients(report: str, failed_header: list[str]) -> list[Found]:
     for address in failed_header:
         if _wanted(address):
             blocks.setdefault(_key(address), [address])
-    whole = _reply(report)
+    # Searched once, not once per address: X-Failed-Recipients may list thousands without a block.
+    whole, whole_mta = _reply(report), _remote_mta(report)
     found = []
     for address, *block in blocks.values():
-        reply = _reply("\n".join(block)) or whole or _reason(block, address)
-        found.append(Found(address=address, diagnostic=reply, remote_mta=_remote_mta("\n".join(block) or report)))
+        text = "\n".join(block)
+        reply = _reply(text) or whole or _reason(block, address)
+        found.append(Found(address=address, diagnostic=reply, remote_mta=_remote_mta(text) if text else whole_mta))
     return found
 
 
@@ -190,10 +200,13 @@ def _starts(report: str) -> dict[str, list[str]]:
         if match and _wanted(match.group(1)) and not _SENDER_LABEL.search(line):
             starts.append((number, match.group(1)))
     if not starts:
+        number, counted = 0, 0
         for match in _INLINE.finditer(report):
             address = next(group for group in match.groups() if group)
             if _wanted(address):
-                starts.append((report.count("\n", 0, match.start()), address))
+                number += report.count("\n", counted, match.start())  # from the last match on, not from 0
+                counted = match.start()
+                starts.append((number, address))
     blocks: dict[str, list[str]] = {}
     for index, (number, address) in enumerate(starts):
         end = starts[index + 1][0] if index + 1 < len(starts) else len(lines)

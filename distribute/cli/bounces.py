@@ -84,7 +84,8 @@ def process(app: App, source: str | None, limit: int | None, as_json: bool) -> N
     """Read a bounce mailbox once and record what it holds: bounces, delay warnings and
     complaints, each matched to the delivery it is about (a report that matches nothing we
     sent is ignored). PATH_OR_URL is a Maildir, an mbox, an .eml file or a folder of them, or
-    imap(s)://user:pass@host/INBOX; it defaults to DISTRIBUTE_BOUNCE_MAILBOX.
+    imap(s)://user:pass@host/INBOX; it defaults to DISTRIBUTE_BOUNCE_MAILBOX. A message larger
+    than DISTRIBUTE_BOUNCE_MAX_BYTES is not read, only named and counted as ignored.
 
     Reading the same messages again records nothing twice. In production the scheduler polls
     DISTRIBUTE_BOUNCE_MAILBOX by itself."""
@@ -106,6 +107,9 @@ def process(app: App, source: str | None, limit: int | None, as_json: bool) -> N
         ignored = ", ".join(f"{n} {kind}" for kind, n in sorted(report.ignored.items())) or "none"
         console.print(f"{report.messages} messages: {report.recorded} recorded, {report.duplicates} seen before, "
                       f"{report.unmatched} matched no delivery we sent; ignored: {ignored}")
+        for big in report.too_big:
+            err_console.print(f"[yellow]{escape(big['message'])}: {big['bytes']:,} bytes, over "
+                              f"DISTRIBUTE_BOUNCE_MAX_BYTES ({app.settings.bounce_max_bytes:,}): not read[/yellow]")
         for error in report.errors:
             err_console.print(f"[red]{escape(error['message'])}: {escape(error['error'])}[/red]")
     if report.errors:
