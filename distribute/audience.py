@@ -122,13 +122,14 @@ def count_matching(session: Session, match: ColumnElement[bool]) -> dict[str, in
     }
 
 
-def earlier_campaign_with_release(session: Session, release_id: int, *, exclude: int | None = None):
-    """For each contact (a correlated scalar subquery): the first other real campaign of this
-    release that mailed, or is mailing, the contact's address; NULL when none did. None when
-    the release has no other campaign.
+def addresses_with_release(session: Session, release_id: int, *, exclude: int | None = None):
+    """A subquery of (email_key, campaign_id): each address that another real campaign of this
+    release mailed, or is mailing, with the first such campaign. None when the release has no
+    other campaign.
 
-    The release's campaigns are few and known, so the lookup is one probe of the unique
-    (campaign, address) index per campaign, never a scan of the deliveries.
+    Joined (outer) to the contacts, it is one pass over those campaigns' deliveries, read by the
+    (campaign, address) index, and a hash join: no per-contact probe whose plan depends on how
+    fresh the table's statistics are.
     """
     campaigns = session.scalars(
         select(Campaign.id).where(Campaign.release_id == release_id, Campaign.is_test.is_(False),
@@ -138,19 +139,22 @@ def earlier_campaign_with_release(session: Session, release_id: int, *, exclude:
         return None
     earlier = aliased(Delivery)
     return (
-        select(func.min(earlier.campaign_id))
-        .where(earlier.campaign_id.in_(campaigns), earlier.email_key == Contact.email_key,
-               earlier.state.in_(states.HAS_RELEASE))
-        .scalar_subquery()
+        select(earlier.email_key.label("email_key"), func.min(earlier.campaign_id).label("campaign_id"))
+        .where(earlier.campaign_id.in_(campaigns), earlier.state.in_(states.HAS_RELEASE))
+        .group_by(earlier.email_key)
+        .subquery("has_release")
     )
 
 
 def already_have(session: Session, match: ColumnElement[bool], release_id: int) -> int:
-    """How many recipients of a match already have the release (see earlier_campaign_with_release)."""
-    earlier = earlier_campaign_with_release(session, release_id)
+    """How many recipients of a match already have the release (see addresses_with_release)."""
+    earlier = addresses_with_release(session, release_id)
     if earlier is None:
         return 0
-    return session.scalar(select(func.count()).select_from(Contact).where(match, eligible(), earlier.is_not(None))) or 0
+    return session.scalar(
+        select(func.count()).select_from(Contact).join(earlier, earlier.c.email_key == Contact.email_key)
+        .where(match, eligible())
+    ) or 0
 
 
 def segment_contact_ids(session: Session, name: str) -> Select[tuple[int]]:

@@ -89,20 +89,23 @@ def insert_deliveries(session: Session, campaign: Campaign) -> int:
     states_when = [(~eligible, literal(states.SUPPRESSED))]
     reasons_when = [(reason.is_not(None), literal("suppressed: ") + reason),
                     (~eligible, literal("contact is ") + Contact.status)]
+    source = Contact.__table__
     if not campaign.again:
         session.execute(select(Release.id).where(Release.id == campaign.release_id).with_for_update())
-        earlier = audience.earlier_campaign_with_release(session, campaign.release_id, exclude=campaign.id)
+        earlier = audience.addresses_with_release(session, campaign.release_id, exclude=campaign.id)
         if earlier is not None:
-            states_when.append((earlier.is_not(None), literal(states.SKIPPED)))
-            reasons_when.append((earlier.is_not(None),
-                                 literal("already has this release from campaign ") + cast(earlier, String())))
+            source = source.outerjoin(earlier, earlier.c.email_key == Contact.email_key)
+            has_it = earlier.c.campaign_id.is_not(None)
+            states_when.append((has_it, literal(states.SKIPPED)))
+            reasons_when.append((has_it, literal("already has this release from campaign ")
+                                 + cast(earlier.c.campaign_id, String())))
     rows = select(
         literal(campaign.id), Contact.id, RandomRef(), Contact.email, Contact.email_key, EmailDomain(Contact.email_key),
         Contact.name, Contact.outlet,
         case(*states_when, else_=literal(states.QUEUED)),
         case(*reasons_when, else_=literal(None, String())),
         literal(0), literal(utcnow()),
-    ).where(match)
+    ).select_from(source).where(match)
     insert = insert_for(session, Delivery).from_select(
         ["campaign_id", "contact_id", "ref", "email", "email_key", "domain", "name", "outlet", "state", "last_reply",
          "attempts", "updated_at"],
