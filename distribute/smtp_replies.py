@@ -17,8 +17,11 @@ The reasoning, by RFC:
   RFC 2034) says *why*. Only a few details say that the recipient's address is dead:
   X.1.1 bad destination mailbox, X.1.2 bad destination system (domain), X.1.3 bad destination
   address syntax, X.1.6 mailbox has moved (no forwarding address), X.1.10 null MX (RFC 7505),
-  and X.2.1 "mailbox disabled" when the text says the account is gone for good (RFC 3463 says
-  X.2.1 may be temporary, so the code alone is not enough).
+  X.4.4 "unable to route" when the text says the domain does not exist (Postfix reports an
+  NXDOMAIN as "5.4.4 Host or domain name not found"), and X.2.1 "mailbox disabled" only when
+  the text says the account is gone for good (RFC 3463: X.2.1 may be temporary; a disabled,
+  inactive or suspended account may come back) or, in a reply to RCPT TO, that the user is
+  unknown.
   Everything else is about the sender or the message, or is a passing state, and must never
   suppress a journalist: X.7.x security and policy (including SPF/DKIM/DMARC, RFC 7372),
   X.2.2 mailbox full (RFC 3463 itself calls it a transient condition even in class 5),
@@ -32,6 +35,19 @@ The reasoning, by RFC:
   hard bounce silences a journalist for good, a missed one costs one more bounce, so an explicit
   signal about the sender or the message (policy, spam, blocklist, authentication, relaying,
   rate, size) always wins over "unknown user" wording or a 5.1.x code.
+* The command a reply answered, when known (`stage`), says what was refused. RFC 5321 section
+  3.3: a server checks a recipient when it gets its RCPT TO, and answers 550 "no such user"
+  there. A refusal of MAIL FROM is a refusal of our sender: never hard ("policy"). After DATA,
+  once the recipient was accepted, the blanket words "user unknown" are the answer of the
+  recipient's own filter: Japanese mobile carriers answer "550 : User unknown" at DATA to
+  senders their user blocks ("filtered", never hard). For that reason a reply that names no
+  recipient (": User unknown") counts as one to DATA, and so does "user unknown" under X.2.1
+  unless it answered RCPT TO. A provider that checks its users only after DATA says so in
+  words of its own (Yahoo: "This user doesn't have a yahoo.com account"), which keep their
+  meaning. Two more places come after the message was accepted and are never hard: a rule the
+  recipient's side wrote (an Amazon SES receipt rule's bounce action sends whatever code and
+  text the rule names), and a program the receiving MTA ran to deliver (RFC 3464's "X-Unix"
+  diagnostics of Postfix pipe(8) and Sendmail's prog mailer: they speak of the program).
 """
 
 from __future__ import annotations
@@ -59,6 +75,7 @@ REASONS: dict[str, str] = {
     "rate-limited": "The receiving server is limiting how much or how fast we send",
     "auth": "The receiving server did not accept our authentication (SMTP AUTH, SPF, DKIM or DMARC)",
     "relay": "The mail server refused to relay the message",
+    "filtered": "The recipient's server accepted the address, then its filter refused this message",
     "routing": "The message could not be routed to the recipient's mail server",
     "protocol": "The mail servers disagreed about the SMTP protocol",
     "other": "The receiving server refused the message",
@@ -149,13 +166,15 @@ _SENDER_SIGNALS: list[tuple[str, re.Pattern[str]]] = [
         r"content\s+(?:rejected|filter)", r"bulk\s+mail",
     )),
     ("blocked", _rx(
-        r"\bblock(?:ed|list|\s+list)\b", r"black\s?list", r"deny\s?list", r"\blisted\b",
+        r"\bblock(?:ed|list|\s+list)\b", r"black\s?list", r"deny\s?list", r"(?<!not )\blisted\b",
         r"spamhaus", r"barracuda", r"spamcop", r"\bsorbs\b", r"\brbl\b", r"dnsbl",
         r"reputation", r"\bbanned\b",
     )),
     ("policy", _rx(
         r"\bpolic(?:y|ies)\b", r"administrative(?:ly)?\s+prohibit", r"prohibition", r"access\s+denied",
         r"not\s+authori[sz]ed", r"sender\s+verif", r"content\s+restriction",
+        # a refusal of our sender address, whatever it then says ("... Domain not found")
+        r"sender\s+(?:address\s+)?(?:rejected|refused|denied|not\s+allowed)",
     )),
 ]
 _MAILBOX_FULL = _rx(
@@ -176,8 +195,14 @@ _TOO_BIG = _rx(
 _DOMAIN_UNKNOWN = _rx(
     r"domain\s+(?:name\s+)?(?:not\s+found|does\s*n[o']?t\s+exist|is\s+unknown|unknown)",
     r"unknown\s+domain", r"no\s+such\s+domain", r"host\s+(?:not\s+found|unknown)", r"unknown\s+host",
-    r"null\s+mx", r"\bnxdomain\b",
+    r"\bhost\s+[\w-]+(?:\.[\w-]+)+\s+not\s+found",  # DragonFly: "DNS lookup failure: host x.example not found"
+    r"(?:host|domain)\s+does\s+not\s+accept\s+mail",  # a null MX (RFC 7505), in Sendmail's and Sun's words
+    r"null\s+mx", r"\bnxdomain\b", r"invalid\s+domain", r"no\s+mx\s+records?\s+(?:found|for|exists?)",
 )
+_ACCEPTS_NO_MAIL = _rx(r"(?:host|domain)\s+does\s+not\s+accept\s+mail")
+# A DNS lookup that failed for now (Postfix "Host not found, try again": TRY_AGAIN), not a domain
+# that does not exist.
+_DNS_FOR_NOW = _rx(r"try\s+again", r"temporar(?:y|ily)", r"timed?\s*out")
 _MAILBOX_UNKNOWN = _rx(
     r"user\s+unknown", r"unknown\s+(?:user|recipient|mailbox|local[\s-]?part|address)",
     r"no\s+such\s+(?:user|mailbox|recipient|account|address|person)",
@@ -188,10 +213,22 @@ _MAILBOX_UNKNOWN = _rx(
     r"unrouteable\s+address", r"invalid\s+(?:recipient|mailbox)",
     r"not\s+a\s+valid\s+(?:user|mailbox|recipient)", r"(?:user|recipient)\s+not\s+found",
     r"invalid\s+(?:final\s+delivery\s+)?userid", r"addressee\s+unknown", r"no\s+such\s+user\s+here",
+    # Lotus Notes / Domino: the directory does not know the name (in English and in Japanese)
+    r"not\s+listed\s+in\s+(?:the\s+)?(?:public\s+)?(?:name\s*&\s*address\s+book|\w+\s+directory|directory)",
+    r"not\s+found\s+in\s+(?:the\s+)?(?:\w+\s+)?directory",
+    r"ディレクトリ(?:のリスト)?に(?:は)?(?:ありません|見つかりません)",  # "not in the directory (list)"
 )
+# The blanket words a recipient's filter answers after DATA (see the module's docstring). A
+# provider that checks its users only then says so in words of its own (Yahoo: "This user
+# doesn't have a yahoo.com account"), which keep their meaning.
+_BLANKET_UNKNOWN = _rx(r"\buser\s+unknown\b", r"\bunknown\s+user\b")
+# A reply that names no recipient where the address goes ("550 : User unknown"): given to the
+# message, after DATA, not to an address (see the module's docstring).
+_NO_RECIPIENT_NAMED = _rx(r"(?:^|\b[45]\d\d:?[ \t])[ \t]*(?:[245]\.\d{1,3}\.\d{1,3}[ \t]+)?:[ \t]*user\s+unknown")
 _MOVED = _rx(r"\bhas\s+moved\b", r"\bmailbox\s+moved\b")
 _GONE = _rx(  # X.2.1 is hard only with these words: RFC 3463 allows it to be temporary
-    r"disabled", r"deactivated", r"\binactive\b", r"\bclosed\b", r"no\s+longer\s+(?:active|in\s+use|valid|exists?)",
+    r"\bclosed\b", r"\bdeleted\b", r"\bdiscontinued\b", r"\bterminated\b", r"\bremoved\b",
+    r"no\s+longer\s+(?:active|in\s+use|valid|exists?)",
 )
 _ACCOUNT_GONE = _rx(  # the same, for replies without an enhanced code
     r"(?:mailbox|account|user)\s+(?:(?:is|has\s+been|was)\s+)?(?:disabled|deactivated|closed|inactive)",
@@ -212,8 +249,15 @@ _AUTH_DETAILS = {"7.8"} | {f"7.{n}" for n in range(20, 28)}
 _GENERIC_DETAILS = {"0.0", "1.0", "2.0", "3.0", "5.0"}
 
 
-def classify_reply(code: int | None, text: str) -> Verdict:
-    """Judge one SMTP reply (or a connection failure, code None)."""
+# Where a refusal was made: the SMTP command it answered ("data": DATA or the end of the data),
+# or, after the message was accepted, a rule of the receiving system ("rule") or a program it
+# ran to deliver the message ("local"). See the module's docstring.
+STAGES = ("mail", "rcpt", "data", "rule", "local")
+
+
+def classify_reply(code: int | None, text: str, *, stage: str | None = None) -> Verdict:
+    """Judge one SMTP reply (or a connection failure, code None). `stage`, when known, says
+    where the refusal was made (one of STAGES; see the module's docstring)."""
     text = flatten_reply((text or "")[:_MAX_REPLY])
     status = enhanced_status(text)
     detail = status.partition(".")[2] if status else None  # "1.1" of "5.1.1"
@@ -227,7 +271,15 @@ def classify_reply(code: int | None, text: str) -> Verdict:
     if 400 <= code < 500:
         return _verdict(RETRY, _category_transient(text, detail), status)
     if 500 <= code < 600:
-        category, hard = _category_permanent(text, detail)
+        if stage is None and _NO_RECIPIENT_NAMED.search(text):
+            stage = "data"
+        category, hard = _category_permanent(text, detail, stage)
+        if hard and (stage == "rule" or (stage == "data" and _BLANKET_UNKNOWN.search(text))):
+            category, hard = "filtered", False
+        elif hard and stage == "mail":
+            category, hard = "policy", False
+        elif hard and stage == "local":
+            category, hard = "other", False
         return _verdict(BOUNCE, category, status, hard=hard)
     # 1xx/3xx are not final replies, anything else is not SMTP: a broken exchange, not a refusal.
     return _verdict(RETRY, "protocol", status)
@@ -255,12 +307,17 @@ def _category_transient(text: str, detail: str | None) -> str:
     return "temporary"
 
 
-def _category_permanent(text: str, detail: str | None) -> tuple[str, bool]:
+def _category_permanent(text: str, detail: str | None, stage: str | None) -> tuple[str, bool]:
     """(category, hard) for a 5xx reply."""
     if signal := _sender_signal(text):
         return signal, False
     subject = detail.partition(".")[0] if detail else None
     if subject == "7":  # X.7.x: security or policy, about us or the message
+        if detail == "7.27" and _ACCEPTS_NO_MAIL.search(text) and "sender" not in text.lower():
+            # RFC 7505 gives X.7.27 to a *sender* with a null MX ("Sender address has null MX"),
+            # but Sendmail reports its own finding that the recipient's domain has one as
+            # "5.7.27 ... Host does not accept mail".
+            return "domain-unknown", True
         if (detail in ("7.8", "7.0") and "authenticat" in text.lower()) or detail in _AUTH_DETAILS:
             return "auth", False
         return "policy", False
@@ -277,8 +334,18 @@ def _category_permanent(text: str, detail: str | None) -> tuple[str, bool]:
             return "mailbox-unknown", True
         return _HARD_DETAILS[detail], True
     if detail == "2.1":
-        return "disabled", bool(_GONE.search(text))
-    if detail is None or detail in _GENERIC_DETAILS:
+        if _GONE.search(text):
+            return "disabled", True
+        if _MAILBOX_UNKNOWN.search(text):
+            # "550 5.2.1 <x>... User Unknown": the address refused at RCPT TO is unknown; the
+            # same words elsewhere are what Japanese carriers' filters answer (module docstring).
+            return ("mailbox-unknown", True) if stage == "rcpt" else ("filtered", False)
+        return "disabled", False
+    if detail == "4.4" and _DOMAIN_UNKNOWN.search(text) and not _DNS_FOR_NOW.search(text):
+        return "domain-unknown", True  # "5.4.4 Host or domain name not found" (NXDOMAIN)
+    if detail is None or detail in _GENERIC_DETAILS or (subject == "1" and detail not in ("1.7", "1.8")):
+        # No code, a vague one, or an addressing detail no RFC defines (Exchange's 5.1.351):
+        # the text decides.
         if _DOMAIN_UNKNOWN.search(text):
             return "domain-unknown", True
         if _MOVED.search(text):

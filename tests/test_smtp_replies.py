@@ -81,13 +81,36 @@ TABLE = [
     (556, "5.1.10 Recipient address has null MX", B, True, "domain-unknown"),  # RFC 7505
     (550, "Domain not found", B, True, "domain-unknown"),
     (551, "5.1.6 User has moved; please try <jane@example.net>", B, True, "moved"),
-    (550, "5.2.1 The email account that you tried to reach is disabled. Learn more at\n5.2.1  "
-          "https://support.google.com/mail/?p=DisabledUser a1si123456qkb.12 - gsmtp", B, True,
-     "disabled"),  # Gmail
     (550, "5.2.1 <jane@example.com>: Recipient address rejected: this account has been closed", B, True,
      "disabled"),
+    (550, "5.2.1 <jane@example.com>: this mailbox has been deleted", B, True, "disabled"),
+    (554, "delivery error: dd Sorry your message to jane@example.com cannot be delivered. This account has been "
+          "disabled or discontinued [#102]. - mta1.example.com", B, True, "disabled"),  # Yahoo: discontinued
+    (550, "5.4.4 Host or domain name not found. Name service error for name=example.invalid type=A: Host not "
+          "found", B, True, "domain-unknown"),  # Postfix, NXDOMAIN, in a DSN's Diagnostic-Code
+    (550, "5.4.4 Invalid domain", B, True, "domain-unknown"),  # Amazon SES
+    (550, "No mx record found for domain=example.invalid", B, True, "domain-unknown"),  # Yahoo
+    (550, "5.7.27 Host does not accept mail", B, True, "domain-unknown"),  # Sendmail: a null MX (RFC 7505)
+    (550, "5.1.351 Remote server returned unknown recipient or mailbox unavailable -> 550 <jane@example.jp>: "
+          "User unknown", B, True, "mailbox-unknown"),  # Exchange Online's own X.1 detail
+    (550, "User not listed in public Name & Address Book", B, True, "mailbox-unknown"),  # Lotus Notes
+    (550, "ユーザーJane (jane@example.co.jp) は Domino ディレクトリには見つかりません。", B, True,
+     "mailbox-unknown"),  # Domino, in Japanese: "not found in the Domino directory"
     # --- soft bounces: never suppress for these -----------------------------------------------------
     (550, "5.2.1 <jane@example.com>: mailbox temporarily suspended", B, False, "disabled"),
+    # X.2.1 may be temporary (RFC 3463): a disabled or inactive account may come back.
+    (550, "5.2.1 The email account that you tried to reach is disabled. Learn more at\n5.2.1  "
+          "https://support.google.com/mail/?p=DisabledUser a1si123456qkb.12 - gsmtp", B, False,
+     "disabled"),  # Gmail
+    (550, "5.2.1 The email account that you tried to reach is inactive.", B, False, "disabled"),  # Gmail
+    # "user unknown" under X.2.1, with no command said: the answer of a recipient's filter
+    (550, "5.2.1 <jane@example.jp>... User Unknown", B, False, "filtered"),
+    # a reply that names no recipient was given to the message (after DATA), not to an address
+    (550, ": User unknown", B, False, "filtered"),
+    (550, "5.0.0 : User unknown", B, False, "filtered"),
+    (550, "5.1.351 Remote server returned unknown recipient or mailbox unavailable -> 550 : User unknown", B,
+     False, "filtered"),
+    (550, "5.1.0 <press@example.org>: Sender address rejected: Domain not found", B, False, "policy"),
     (552, "5.2.2 Mailbox full", B, False, "mailbox-full"),
     (550, "5.2.2 The email account that you tried to reach is over quota.", B, False, "mailbox-full"),
     (552, "5.2.2 <jane@example.com>: user unknown or mailbox full", B, False, "mailbox-full"),
@@ -180,6 +203,34 @@ def test_flatten_reply_joins_lines_and_drops_repeated_status():
     )
     assert flatten_reply("550-5.1.1 First\r\n550 5.1.1 second") == "5.1.1 First second"
     assert flatten_reply(b"caf\xc3\xa9 \xff") == "caf\u00e9 \ufffd"
+
+
+# The command a refusal answered (RFC 5321 3.3: a recipient is checked at RCPT TO), or the rule
+# or program that refused the message after the receiving side had accepted it.
+@pytest.mark.parametrize(("code", "text", "stage", "hard", "category"), [
+    (550, "5.1.1 <jane@example.com>: Recipient address rejected: User unknown", "rcpt", True, "mailbox-unknown"),
+    (550, "Unknown user jane@example.jp", "data", False, "filtered"),  # a filter's blanket answer
+    (550, "5.1.1 <jane@example.com>... User unknown", "data", False, "filtered"),
+    # a provider that checks its users only after DATA says so in words of its own
+    (554, "delivery error: dd This user doesn't have a yahoo.com account (jane@yahoo.com) [0]", "data", True,
+     "mailbox-unknown"),
+    (553, "5.1.0 press.example.org does not exist", "mail", False, "policy"),  # our sender's domain
+    (550, "5.2.1 <jane@example.jp>... User Unknown", "rcpt", True, "mailbox-unknown"),
+    (550, "5.2.1 <jane@example.jp>... User Unknown", "data", False, "filtered"),
+    (550, ": User unknown", "rcpt", True, "mailbox-unknown"),  # the report placed it at RCPT TO
+    (550, "5.1.1 Mailbox does not exist", "rule", False, "filtered"),  # an SES receipt rule's template
+    (550, "5.1.1 procmail: Couldn't create \"/var/mail/jane\": No such user", "local", False, "other"),
+    (552, "5.2.2 Mailbox full", "data", False, "mailbox-full"),
+    (550, "5.1.1 user unknown", None, True, "mailbox-unknown"),
+])
+def test_the_stage_of_a_refusal(code, text, stage, hard, category):
+    verdict = classify_reply(code, text, stage=stage)
+    assert (verdict.action, verdict.hard, verdict.category) == ("bounce", hard, category), verdict
+
+
+def test_not_listed_is_not_a_blocklist():
+    assert classify_reply(550, "5.7.1 Client host [192.0.2.25] is listed at zen.spamhaus.org").category == "blocked"
+    assert classify_reply(550, "User not listed in public Name & Address Book").category == "mailbox-unknown"
 
 
 def test_reasons_and_status():
