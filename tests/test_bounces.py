@@ -348,6 +348,197 @@ def test_a_message_over_max_bytes_is_sized_not_read(tmp_path):
     assert [item.raw for item in iter_messages(tmp_path / "big.eml")] == [big]  # no limit given
 
 
+# --- reading each format: the rules behind the figures on sisimai's corpus ----------------------
+# (bench/bounce_corpus.py measures them on real bounces; these are small ones written for each rule)
+
+_DAEMON = "From: MAILER-DAEMON@mx.example.com\nTo: bounces+tok.sig@press.example.org\n"
+
+
+def _report(prose: str, fields: str, *, subject="Undelivered Mail Returned to Sender", reporting="mx.example.com"):
+    """A multipart/report with a prose part and a delivery-status part (blocks as given)."""
+    return (f'{_DAEMON}Subject: {subject}\nContent-Type: multipart/report; report-type=delivery-status; '
+            f'boundary="B"\n\n--B\nContent-Type: text/plain\n\n{prose}\n--B\n'
+            f"Content-Type: message/delivery-status\n\nReporting-MTA: dns; {reporting}\n\n{fields}\n"
+            "--B\nContent-Type: text/rfc822-headers\n\nTo: jane@example.com\nMessage-ID: <ref1@press.example.org>\n"
+            "\n--B--\n").encode()
+
+
+def _verdicts(raw: bytes) -> list[tuple]:
+    return [(r.address, r.hard, r.category) for r in read_report(raw).recipients]
+
+
+def test_dsn_recipients_run_together_without_a_blank_line():
+    fields = ("Final-Recipient: rfc822; full@example.jp\nAction: failed\nStatus: 5.2.2\n"
+              "Diagnostic-Code: smtp; 550 5.2.2 <full@example.jp>... Mailbox Full\n"
+              "Final-Recipient: rfc822; gone@example.jp\nOriginal-Recipient: rfc822;gone@example.jp\nAction: failed\n"
+              "Status: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 <gone@example.jp>... User Unknown")
+    assert _verdicts(_report("Delivery failed.", fields)) == [
+        ("full@example.jp", False, "mailbox-full"), ("gone@example.jp", True, "mailbox-unknown")]
+
+
+def test_dsn_part_running_on_past_a_misspelt_boundary_adds_no_recipient():
+    raw = _report("Delivery failed.", "Final-Recipient: rfc822; jane@example.com\nAction: failed\nStatus: 5.1.1\n\n"
+                  "--B-typo\nContent-Type: text/rfc822-headers\n\nReceived: from x by y\nFrom: press@press.example.org")
+    assert _verdicts(raw) == [("jane@example.com", True, "mailbox-unknown")]
+
+
+@pytest.mark.parametrize(("said", "hard", "category"), [
+    ("(in reply to RCPT TO command)", True, "mailbox-unknown"),
+    ("(in reply to end of DATA command)", False, "filtered"),  # a filter: the address was accepted
+])
+def test_postfix_says_which_command_was_refused(said, hard, category):
+    prose = ("This is the mail system at host mx.example.com.\n\n<jane@example.jp>: host mx.example.jp[192.0.2.1] "
+             f"said: 550\n    Unknown user jane@example.jp {said}\n")
+    fields = "Final-Recipient: rfc822; jane@example.jp\nAction: failed\nStatus: 5.0.0\n" \
+             "Diagnostic-Code: smtp; 550 Unknown user jane@example.jp"
+    assert _verdicts(_report(prose, fields)) == [("jane@example.jp", hard, category)]
+
+
+@pytest.mark.parametrize(("after", "hard", "category"), [
+    ("RCPT TO:<jane@example.org>", True, "mailbox-unknown"),
+    ("end of data", False, "filtered"),
+    ("MAIL FROM:<press@press.example.org> SIZE=1022", False, "policy"),  # our sender, not Jane
+])
+def test_exim_says_which_command_was_refused(after, hard, category):
+    raw = (f"{_DAEMON}Subject: Mail delivery failed: returning message to sender\n\n"
+           "This message was created automatically by mail delivery software.\n\n"
+           "A message that you sent could not be delivered to one or more of its\n"
+           "recipients. This is a permanent error. The following address(es) failed:\n\n"
+           "  jane@example.org\n    host mx.example.org [192.0.2.2]\n"
+           f"    SMTP error from remote mail server after {after}:\n    550 unknown user\n").encode()
+    assert _verdicts(raw) == [("jane@example.org", hard, category)]
+
+
+def _sendmail(transcript: str) -> bytes:
+    return (f"{_DAEMON}Subject: Returned mail: see transcript for details\n\n"
+            "   ----- The following addresses had permanent fatal errors -----\n<jane@example.net>\n"
+            "    (reason: 550 Unknown user)\n\n   ----- Transcript of session follows -----\n"
+            f"... while talking to mx.example.net.:\n{transcript}\n").encode()
+
+
+def test_sendmail_transcript_refusal_after_data():
+    # Sendmail's own "Service unavailable" for the message: the reply answered DATA.
+    raw = _sendmail(">>> DATA\n<<< 550 Unknown user\n554 5.0.0 Service unavailable")
+    assert _verdicts(raw) == [("jane@example.net", False, "filtered")]
+
+
+def test_sendmail_pipelined_transcript_refusal_of_rcpt():
+    # With PIPELINING the RCPT TO refusal is printed under DATA; the "503 need RCPT" that answers
+    # DATA shows that the recipient, not the message, was refused.
+    raw = _sendmail(">>> DATA\n<<< 550 Unknown user\n550 5.1.1 <jane@example.net>... User unknown\n"
+                    "<<< 503 5.0.0 Need RCPT (recipient)")
+    assert _verdicts(raw) == [("jane@example.net", True, "mailbox-unknown")]
+
+
+def test_a_refusal_that_names_no_recipient_is_a_filters():
+    raw = (f"{_DAEMON}Subject: Delivery Status Notification (Failure)\n\n** Address not found **\n\n"
+           "Your message wasn't delivered to jane@example.jp because the address couldn't be found.\n\n"
+           "The response was:\n\n550 : User unknown\n").encode()
+    assert _verdicts(raw) == [("jane@example.jp", False, "filtered")]
+
+
+def test_ses_receiving_rule_bounce_is_not_a_dead_address():
+    fields = ("Action: failed\nFinal-Recipient: rfc822; jane@example.jp\n"
+              "Diagnostic-Code: smtp; 550 5.1.1 Mailbox does not exist\nStatus: 5.1.1")
+    assert _verdicts(_report("This message could not be delivered.", fields,
+                             reporting="inbound-smtp.us-west-2.amazonaws.com")) == [("jane@example.jp", False, "filtered")]
+    assert _verdicts(_report("This message could not be delivered.", fields)) == [
+        ("jane@example.jp", True, "mailbox-unknown")]
+
+
+def test_x_unix_diagnostic_is_a_local_program_not_the_address():
+    fields = ("Final-Recipient: rfc822; jane@example.org\nAction: failed\nStatus: 5.1.1\n"
+              'Diagnostic-Code: x-unix; procmail: Couldn\'t create "/var/mail/jane" id: r.example.org: No such user')
+    assert _verdicts(_report("Delivery failed.", fields)) == [("jane@example.org", False, "other")]
+
+
+@pytest.mark.parametrize(("prose", "category"), [
+    ("Your message to <jane> was automatically rejected:\nNot enough disk space", "mailbox-full"),
+    ("The user(s) account is disabled.\n\n<jane@example.com>: 550 user unknown", "disabled"),
+])
+def test_a_report_whose_own_words_say_the_mailbox_exists(prose, category):
+    fields = "Final-Recipient: rfc822; jane@example.com\nAction: failed\nStatus: 5.1.1\n"
+    raw = _report(prose, fields + "Diagnostic-Code: smtp; 550 5.1.1 <jane@example.com>... User Unknown")
+    assert _verdicts(raw) == [("jane@example.com", False, category)]
+    # the reply a report quotes is not its own word
+    quoted = _report("<jane@example.com>: host mx said: 550 5.1.1 This account has been disabled, user unknown",
+                     fields + "Diagnostic-Code: smtp; 550 5.1.1 This account has been disabled, user unknown")
+    assert _verdicts(quoted) == [("jane@example.com", True, "mailbox-unknown")]
+
+
+def test_iso_2022_jp_diagnostic_code_is_read():
+    diagnostic = "X-Notes; ユーザーJane (jane@example.co.jp) は Domino ディレクトリには見つかりません。"
+    raw = _report("Delivery failed.", "Final-Recipient: rfc822; jane@example.co.jp\nAction: failed\nStatus: 5.0.0\n"
+                  "Diagnostic-Code: ").replace(b"Status: 5.0.0\nDiagnostic-Code: ",
+                                               b"Status: 5.0.0\nDiagnostic-Code: " + diagnostic.encode("iso2022_jp"))
+    assert _verdicts(raw) == [("jane@example.co.jp", True, "mailbox-unknown")]
+
+
+@pytest.mark.parametrize("reason", ["User  not listed in public Name & Address Book",
+                                    "ディレクトリのリストにありません"])
+def test_lotus_notes_reason_stands_above_the_address(reason):
+    raw = (f"From: postmaster@notes.example.co.jp\nTo: press@press.example.org\nSubject: Undeliverable message\n"
+           "Content-Type: text/plain; charset=utf-8\n\n------- Failure Reasons  --------\n\n"
+           f"{reason}\njane@example.co.jp\n\n------- Returned Message --------\nReceived: from x by y\n").encode()
+    assert _verdicts(raw) == [("jane@example.co.jp", True, "mailbox-unknown")]
+
+
+def test_ses_notification_by_mail():
+    event = {"notificationType": "Bounce", "bounce": {"bounceType": "Permanent", "bouncedRecipients": [
+        {"emailAddress": "jane@example.com", "action": "failed", "status": "5.1.1",
+         "diagnosticCode": "smtp; 550 5.1.1 user unknown"}]}, "mail": {"destination": ["jane@example.com"]}}
+    envelope = json.dumps({"Type": "Notification", "Message": json.dumps(event)}, indent=1)
+    wrapped = envelope.replace("user unknown", "user\n unknown")  # a transport folded the long line
+    raw = f"From: no-reply@sns.amazonaws.com\nSubject: AWS Notification Message\n\n{wrapped}\n".encode()
+    report = read_report(raw)
+    assert (report.kind, report.mta) == ("bounce", "ses")
+    assert _verdicts(raw) == [("jane@example.com", True, "mailbox-unknown")]
+    complaint = {"notificationType": "Complaint", "complaint": {"complaintFeedbackType": "abuse",
+                                                                 "complainedRecipients": [{"emailAddress": "j@x.org"}]}}
+    report = read_report(f"Subject: AWS Notification Message\n\n{json.dumps(complaint)}\n".encode())
+    assert (report.kind, report.feedback_type, report.complaint_address) == ("complaint", "abuse", "j@x.org")
+    assert read_report(b"Subject: hello\n\n{\"notificationType\": [[[[[[\n").kind == "other"
+
+
+def test_a_multipart_whose_boundary_never_comes_is_read_as_text():
+    # "boundary=" on a folded line without its indent: the parser never finds the parts.
+    raw = (f"{_DAEMON}Subject: Mail System Error\nContent-Type: multipart/alternative;\nboundary=\"XX\"\n\n"
+           "--XX\nContent-Type: text/plain\n\nError: Invalid user address\n\nError message below:\n"
+           "550 - Requested action not taken: no such user here\n\nMessage details:\n"
+           "  MAIL FROM: press@press.example.org\n  RCPT TO: jane@vtext.example\n--XX--\n").encode()
+    assert _verdicts(raw) == [("jane@vtext.example", True, "mailbox-unknown")]
+
+
+def test_a_forwarded_report_names_no_message_id_as_a_recipient():
+    raw = (f"From: colleague@press.example.org\nTo: bounces+tok.sig@press.example.org\nSubject: Fwd: Returned mail\n\n"
+           "Begin forwarded message:\n\n> From: Mail Delivery Subsystem <MAILER-DAEMON>\n>\n"
+           ">    ----- The following addresses had permanent fatal errors -----\n> <jane@example.com>\n"
+           ">     (reason: 550 5.1.1 <jane@example.com>... User unknown)\n>\n"
+           "> Message-Id: <6D73-04A1@press.example.org>\n> Return-Path: <press@press.example.org>\n"
+           "> Received: from mx.example.org\n").encode()
+    assert _verdicts(raw) == [("jane@example.com", True, "mailbox-unknown")]
+
+
+def test_exchange_summary_above_the_list_names_no_recipient():
+    raw = (f"{_DAEMON}Subject: Undeliverable: News\n\nYour message did not reach some or all of the intended "
+           "recipients.\n\n      To:\tdesk@paper.example\n      Subject:\tNews\n\n"
+           "The following recipient(s) could not be reached:\n\n      jane@example.com on 4/29/01 11:34 PM\n"
+           "            The e-mail account does not exist at the organization this message was sent to.\n").encode()
+    assert _verdicts(raw) == [("jane@example.com", True, "mailbox-unknown")]
+
+
+def test_a_daemon_address_in_a_sentence_about_its_delivery_is_the_recipient():
+    raw = (f"{_DAEMON}Subject: Mail delivery failed\n\nThis is the DragonFly Mail Agent at mx.example.com.\n\n"
+           "There was an error delivering your mail to <postmaster@nxdomain.example>.\n\n"
+           "DNS lookup failure: host nxdomain.example not found\n\nMessage headers follow.\n\n"
+           "From: <press@press.example.org>\n").encode()
+    assert _verdicts(raw) == [("postmaster@nxdomain.example", True, "domain-unknown")]
+    # ... but one that signs a report is not
+    raw = (f"{_DAEMON}Subject: Mail delivery failed\n\n<jane@example.com>: 550 5.1.1 user unknown\n\n"
+           "Questions: <postmaster@mx.example.com>\n").encode()
+    assert _verdicts(raw) == [("jane@example.com", True, "mailbox-unknown")]
+
+
 # --- hostile input: anyone can mail the bounce address ---------------------------------------
 
 

@@ -16,7 +16,7 @@ from distribute.smtp_replies import BOUNCE, SENT, Verdict, classify_reply, enhan
 
 # RFC 3464 section 2.3.6: "diagnostic-type ; *text"; the type is "smtp" for an SMTP reply,
 # others are MTA-specific ("X-Postfix", "X-Notes"). Only the text after it is the reply.
-_DIAGNOSTIC_TYPE = re.compile(r"^\s*[A-Za-z][\w-]*\s*;\s*")
+_DIAGNOSTIC_TYPE = re.compile(r"^\s*([A-Za-z][\w-]*)\s*;\s*")
 # A basic reply code (RFC 5321 section 4.2): three digits, first 2, 4 or 5, standing alone
 # (not part of an IP address, a time, a host name or an enhanced status).
 _BASIC_CODE = re.compile(r"(?<![\w.:/\[\]#=-])([245][0-5]\d)(?=[ -]|$)(?!-\d)")
@@ -33,7 +33,7 @@ _SOFT = frozenset({
     "mailbox-unknown", "domain-unknown", "bad-address", "moved",  # only reached when not hard (4xx)
 })
 # Refusals about our sender, our server or the message: never a reason to drop the recipient.
-_BLOCK = frozenset({"policy", "spam", "blocked", "auth", "relay", "too-big", "protocol", "other"})
+_BLOCK = frozenset({"policy", "spam", "blocked", "auth", "relay", "too-big", "protocol", "filtered", "other"})
 
 
 def _has_code(text: str) -> bool:
@@ -57,11 +57,20 @@ def basic_code(text: str, status: str | None, *, action: str = "failed") -> int:
     return 550
 
 
-def judge(diagnostic: str, status: str | None, *, action: str = "failed") -> Verdict:
+def reply_text(diagnostic: str) -> str:
+    """A Diagnostic-Code's text without its type: "smtp; 550 5.1.1 ..." -> "550 5.1.1 ..."."""
+    return _DIAGNOSTIC_TYPE.sub("", diagnostic or "", count=1).strip()
+
+
+def judge(diagnostic: str, status: str | None, *, action: str = "failed", stage: str | None = None) -> Verdict:
     """classify_reply for one DSN recipient: the diagnostic text with its type stripped, and
     the DSN's Status put in when the text has no enhanced code of its own (so that "550 user
-    unknown" with "Status: 5.1.1" is judged as "550 5.1.1 user unknown")."""
-    text = _DIAGNOSTIC_TYPE.sub("", diagnostic or "", count=1).strip()
+    unknown" with "Status: 5.1.1" is judged as "550 5.1.1 user unknown"). `stage`: where the
+    refusal was made, when the report says it (distribute.smtp_replies.STAGES)."""
+    kind = _DIAGNOSTIC_TYPE.match(diagnostic or "")
+    if kind and kind.group(1).lower() == "x-unix" and stage is None:
+        stage = "local"  # the output of a program the MTA ran to deliver, not an SMTP reply
+    text = reply_text(diagnostic)
     code = basic_code(text, status, action=action)
     if not _has_code(text) and not status and _GAVE_UP.search(text):
         # The MTA's own words, no reply: retries ran out (RFC 3463 X.4.7), or the failure was
@@ -75,7 +84,7 @@ def judge(diagnostic: str, status: str | None, *, action: str = "failed") -> Ver
     if status and not enhanced_status(text):
         start = _CODE_AT_START.match(text)
         text = f"{text[:start.end()]}{status} {text[start.end():]}" if start else f"{status} {text}"
-    return classify_reply(code, text)
+    return classify_reply(code, text, stage=stage)
 
 
 def bounce_kind(verdict: Verdict) -> str:

@@ -9,8 +9,12 @@ The standards come first, because they say exactly what happened:
   Status and the remote server's Diagnostic-Code.
 * RFC 5965 ARF (multipart/report; report-type=feedback-report): a recipient complained.
 * RFC 3834 auto-replies (Auto-Submitted: auto-replied) and the older vacation headers.
+* Amazon SES events that come by mail, as JSON (`sesmail`).
 
-Then the prose of MTAs that send no DSN (`textbounce`). Each recipient is judged by
+Then the prose of MTAs that send no DSN (`textbounce`). A DSN's prose is read as well: it often
+holds the remote reply that the fields leave out, the SMTP command that reply answered (which
+`classify_reply` is told), and the reporting MTA's own words (a report that itself says the
+mailbox is full or disabled says that it exists: never hard). Each recipient is judged by
 `classify.judge`, i.e. by the same `classify_reply` that judges synchronous SMTP replies.
 
 Parsing uses `email.policy.compat32`: it keeps malformed headers as plain strings where the
@@ -50,8 +54,9 @@ from email.message import Message
 from email.policy import compat32
 from email.utils import getaddresses
 
-from distribute.bounces.classify import bounce_kind, judge
-from distribute.bounces.textbounce import cut_copy, read_text_bounce, recipients_in_text
+from distribute.bounces.classify import bounce_kind, judge, reply_text
+from distribute.bounces.sesmail import SesNotification, read_ses_json
+from distribute.bounces.textbounce import command_in, cut_copy, read_text_bounce, recipients_in_text
 from distribute.message import DELIVERY_HEADER
 
 BOUNCE, DELAY, AUTOREPLY, COMPLAINT, OTHER = "bounce", "delay", "autoreply", "complaint", "other"
@@ -87,6 +92,15 @@ _MAX_TEXT = 64_000
 _MAX_DIAGNOSTIC = 1000
 _MAX_RECIPIENTS = 100
 _MAX_REFS = 10
+_RECIPIENT_FIELDS = frozenset({"final-recipient", "original-recipient"})
+_PER_RECIPIENT_FIELDS = _RECIPIENT_FIELDS | {"action", "status", "diagnostic-code"}
+_SES_RECEIVING = re.compile(r"inbound-smtp\.[a-z0-9-]+\.amazonaws\.com$")
+# What a reporting MTA says in its own words of a mailbox that exists (see _own_statement).
+_OWN_FULL = re.compile(r"mailbox\s+(?:is\s+)?full|over\s*quota|quota\s+exceeded|(?:not\s+enough|insufficient)\s+"
+                       r"(?:disk\s+|storage\s+)?(?:space|storage)", re.I)
+# ("disabled or discontinued" may be gone for good: not a passing state)
+_OWN_DISABLED = re.compile(r"(?:account|mailbox)\s+(?:is|has\s+been)\s+(?:disabled|suspended|frozen)"
+                           r"(?!\s+or\s+discontinued)", re.I)
 # A multipart's boundary parameter, also in RFC 2231 form ("boundary*0*=").
 _BOUNDARY_PARAM = re.compile(rb"boundary\s*(?:\*\d*)?\*?\s*=", re.I)
 # Markup to drop from an HTML-only report: a style or script block (unclosed, it runs to the
@@ -158,6 +172,10 @@ def _read(message: Message) -> Report:
             if report is not None:
                 return report
 
+    ses = read_ses_json(text, limit=_MAX_RECIPIENTS)
+    if ses is not None:
+        return _read_ses(ses, common)
+
     headers = "\n".join(f"{name}: {header_text(value)}" for name, value in message.items())
     failed = _addresses(message.get_all("X-Failed-Recipients"))
     prose = read_text_bounce(text, subject=_header(message, "Subject"), sender=_header(message, "From"),
@@ -171,7 +189,8 @@ def _read(message: Message) -> Report:
     # in a known wording is a bounce all the same.
     if prose is not None and (prose.found or prose.certain or not _is_autoreply(message)):
         action = "delayed" if prose.delayed else "failed"
-        recipients = tuple(_recipient(found.address, action, None, found.diagnostic, found.remote_mta)
+        recipients = tuple(_recipient(found.address, action, None, found.diagnostic, found.remote_mta,
+                                      found.command)
                            for found in prose.found[:_MAX_RECIPIENTS])
         return Report(kind=DELAY if prose.delayed else BOUNCE, recipients=recipients, mta=prose.mta, **common)
     if _is_autoreply(message):
@@ -181,30 +200,40 @@ def _read(message: Message) -> Report:
 
 def _read_dsn(message: Message, part: Message, text: str, common: dict) -> Report | None:
     blocks = _blocks(part)
-    if len(blocks) == 1 and "final-recipient" in blocks[0]:
-        blocks = blocks * 2  # per-message and per-recipient fields run together, no blank line
-    if len(blocks) < 2:
+    if not blocks:
+        return None
+    per_message = blocks[0]
+    # Per-message and first per-recipient fields sometimes run together, with no blank line;
+    # and a part whose closing boundary is misspelt runs on into what follows it, which holds
+    # none of a recipient's fields.
+    recipient_blocks = [fields for fields in (blocks if _RECIPIENT_FIELDS & per_message.keys() else blocks[1:])
+                        if _PER_RECIPIENT_FIELDS & fields.keys()]
+    if not recipient_blocks:
         return None  # no per-recipient block: a broken DSN, read as prose instead
-    per_message, recipients = blocks[0], []
-    prose = None
-    for fields in blocks[1:1 + _MAX_RECIPIENTS]:
+    reporting_mta = (_dsn_address(per_message.get("reporting-mta")) or "").lower()
+    # The human-readable part often says more than the fields: the remote reply when there is no
+    # Diagnostic-Code (it is optional, RFC 3464 2.3.6), and the command it answered.
+    prose = {found.address.lower(): found for found in recipients_in_text(text, also=_dsn_addresses(recipient_blocks))}
+    lone = len(recipient_blocks) == 1
+    recipients = []
+    for fields in recipient_blocks[:_MAX_RECIPIENTS]:
         address = _dsn_address(fields.get("original-recipient")) or _dsn_address(fields.get("final-recipient"))
         status = _status(fields.get("status"))
         action = (fields.get("action") or "").strip().lower().split(" ")[0]
         if action not in _ACTIONS:  # missing or misspelt: the status class says it (RFC 3463 3.1)
             action = {"2": "delivered", "4": "delayed"}.get((status or "")[:1], "failed")
         diagnostic = " ".join((fields.get("diagnostic-code") or "").split())[:_MAX_DIAGNOSTIC]
+        said = prose.get((address or "").lower()) or prose.get((_dsn_address(fields.get("final-recipient")) or "").lower())
         if not diagnostic:
-            # Diagnostic-Code is optional (RFC 3464 2.3.6); many MTAs put the remote reply only
-            # in the human-readable part, or a comment after the Status ("5.0.0 (over quota)").
-            if prose is None:
-                prose = {found.address.lower(): found.diagnostic
-                         for found in recipients_in_text(text)}
-            diagnostic = prose.get((address or "").lower()) or _status_comment(fields.get("status"))
+            # ... or a comment after the Status ("5.0.0 (over quota)").
+            diagnostic = (said.diagnostic if said else "") or _status_comment(fields.get("status"))
+        command = (command_in(diagnostic) or (said.command if said else None)
+                   or (command_in(text) if lone else None) or _stage_by_provider(reporting_mta))
         remote = _dsn_address(fields.get("remote-mta"))
-        recipients.append(_recipient(address, action, status, diagnostic, remote))
-    if not recipients:
-        return None
+        recipient = _recipient(address, action, status, diagnostic, remote, command)
+        if lone and recipient.hard:
+            recipient = _own_statement(recipient, text, diagnostic) or recipient
+        recipients.append(recipient)
     # Sendmail repeats a recipient once per alias it expanded: one entry per address and action.
     unique = {(recipient.address, recipient.action): recipient for recipient in reversed(recipients)}
     recipients = [recipient for recipient in recipients if unique[(recipient.address, recipient.action)] is recipient]
@@ -214,9 +243,56 @@ def _read_dsn(message: Message, part: Message, text: str, common: dict) -> Repor
     return Report(kind=kind, recipients=tuple(recipients), mta=_dsn_mta(message, per_message), **common)
 
 
+def _read_ses(ses: SesNotification, common: dict) -> Report:
+    if ses.kind == "complaint":
+        address = ses.recipients[0].address if ses.recipients else None
+        return Report(kind=COMPLAINT, mta="ses", feedback_type=ses.feedback_type,
+                      complaint_address=_normalise(address), **common)
+    default = "delayed" if ses.kind == "delay" else "failed"
+    recipients = tuple(_recipient(r.address, r.action if r.action in _ACTIONS else default, _status(r.status),
+                                  r.diagnostic, None) for r in ses.recipients)
+    kind = {"bounce": BOUNCE, "delay": DELAY}.get(ses.kind, OTHER)
+    return Report(kind=kind, recipients=recipients, mta="ses", **common)
+
+
+def _dsn_addresses(blocks: list[dict[str, str]]) -> set[str]:
+    found = set()
+    for fields in blocks[:_MAX_RECIPIENTS]:
+        for name in ("original-recipient", "final-recipient"):
+            address = _dsn_address(fields.get(name))
+            if address:
+                found.add(address.lower())
+    return found
+
+
+def _stage_by_provider(reporting_mta: str) -> str | None:
+    """Amazon SES receiving (Reporting-MTA inbound-smtp.REGION.amazonaws.com) accepts a message
+    and then runs the receipt rules its customer wrote; a rule's bounce action sends the code and
+    text the rule names ("550 5.1.1 Mailbox does not exist" is one of its templates), so its
+    refusal is a rule's, not a check of a mailbox: stage "rule" (see classify_reply)."""
+    return "rule" if _SES_RECEIVING.match(reporting_mta) else None
+
+
+def _own_statement(recipient: BounceRecipient, text: str, diagnostic: str) -> BounceRecipient | None:
+    """A report whose own words (its human-readable part, without the reply it quotes) say that
+    the mailbox is full or disabled says that the mailbox exists: the recipient is judged by
+    those words, as the RFC 3463 status they describe (X.2.2 full, X.2.1 disabled), not as dead.
+    A wrong hard bounce silences an address for good; a missed one costs one more bounce."""
+    own = " ".join(cut_copy(text).split())
+    quoted = " ".join(reply_text(diagnostic).split())
+    if quoted:
+        own = own.replace(quoted, " ")
+    for status, pattern in (("5.2.2", _OWN_FULL), ("5.2.1", _OWN_DISABLED)):
+        match = pattern.search(own)
+        if match:
+            return _recipient(recipient.address, recipient.action, status, f"{status} {match.group(0)}",
+                              recipient.remote_mta)
+    return None
+
+
 def _recipient(address: str | None, action: str, status: str | None, diagnostic: str,
-               remote_mta: str | None) -> BounceRecipient:
-    verdict = judge(diagnostic or status or "", status, action=action)
+               remote_mta: str | None, command: str | None = None) -> BounceRecipient:
+    verdict = judge(diagnostic or status or "", status, action=action, stage=command)
     hard = verdict.hard and action == "failed"
     return BounceRecipient(
         address=_normalise(address), action=action, status=verdict.status or status,
@@ -250,25 +326,33 @@ def _blocks(part: Message) -> list[dict[str, str]]:
         if not isinstance(sub, Message):
             continue
         if sub.keys():
-            blocks.append(_fields(sub))
+            blocks.extend(_fields(sub))
         # get_payload() would replace 8-bit bytes; RFC 6533 fields are UTF-8, so take the bytes.
         rest = sub.get_payload(decode=True) if isinstance(sub.get_payload(), str) else None
         if rest and rest.strip():
             for chunk in re.split(r"\r?\n[ \t]*\r?\n", rest.decode("utf-8", "replace").strip()):
                 fields = email.message_from_string(chunk.strip("\r\n") + "\n\n", policy=compat32)
                 if fields.keys():
-                    blocks.append(_fields(fields))
+                    blocks.extend(_fields(fields))
     return blocks
 
 
-def _fields(block: Message) -> dict[str, str]:
-    """name (lowercased) -> the first value of that name. One pass: Message.get looks through
+def _fields(block: Message) -> list[dict[str, str]]:
+    """name (lowercased) -> the first value of that name, in one dict per recipient: some MTAs
+    run the fields of several recipients together with no blank line between them, so a second
+    Final-Recipient (or Original-Recipient) starts another. One pass: Message.get looks through
     every field, so asking it for each name in turn costs the square of their number."""
+    found: list[dict[str, str]] = []
     fields: dict[str, str] = {}
     for name, value in block.items():
-        if name.lower() not in fields:
-            fields[name.lower()] = header_text(value)
-    return fields
+        key = name.lower()
+        if key in _RECIPIENT_FIELDS and key in fields:
+            found.append(fields)
+            fields = {}
+        if key not in fields:
+            fields[key] = header_text(value)
+    found.append(fields)
+    return found
 
 
 def _header(message: Message, name: str) -> str:
@@ -291,11 +375,13 @@ def header_text(value) -> str:
 
 def _utf8(text: str) -> str:
     """compat32 keeps raw 8-bit header bytes as surrogate escapes; RFC 6532 headers and
-    RFC 6533 fields are UTF-8, so read them back as such."""
+    RFC 6533 fields are UTF-8, so read them back as such. Japanese MTAs write fields in 7-bit
+    ISO-2022-JP (RFC 1468) without encoded words: its escape sequence says so."""
     try:
-        return text.encode("ascii", "surrogateescape").decode("utf-8", "replace")
+        raw = text.encode("ascii", "surrogateescape")
     except UnicodeEncodeError:  # already decoded text
         return text
+    return raw.decode("iso2022_jp" if b"\x1b$" in raw else "utf-8", "replace")
 
 
 def _dsn_address(value: str | None) -> str | None:
@@ -411,6 +497,10 @@ def _report_text(parts: list[Message]) -> str:
     texts, html = [], []
     for part in parts:
         kind = part.get_content_type()
+        if kind.startswith("multipart/") and not part.is_multipart():
+            # A multipart whose boundary is missing or never appears (a folded Content-Type
+            # line without its indent): the parser leaves its body as text, and so is it read.
+            kind = "text/plain"
         if part.is_multipart() or kind not in ("text/plain", "text/html"):
             continue
         (texts if kind == "text/plain" else html).append(_decoded(part))

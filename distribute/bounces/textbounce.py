@@ -45,6 +45,9 @@ FORMATS: list[tuple[str, re.Pattern[str]]] = [
     ("yahoo", _rx(r"Sorry, we were unable to deliver your message to the following address",
                   r"Unable to deliver message to the following address",
                   r"^Remote host said:", r"^Message from\s+yahoo\.")),
+    # Verizon Wireless (vtext.com): "Error: Invalid user address", then the remote reply under
+    # "Error message below:" and the envelope under "Message details:" ("RCPT TO: x@y").
+    ("verizon", _rx(r"^Error message below:\s*$")),
     ("ses", _rx(r"An error occurred while trying to deliver the mail to the following recipients",
                 r"amazonses\.com")),
 ]
@@ -56,7 +59,7 @@ BOUNCE_SUBJECT = _rx(
     r"mail system error", r"delivery error", r"delivery warning", r"unable to deliver", r"bounced?\b", r"\bNDR\b",
     r"permanent error", r"delivery unsuccessful", r"mail failure", r"rejected",
 )
-DAEMON_SENDER = _rx(r"mailer[-_]?daemon", r"\bpostmaster@", r"\bMAILER-DAEMON\b", r"^[ \t]*<>[ \t]*$",
+DAEMON_SENDER = _rx(r"mailer[-_]?daemon", r"\bpost_?master@", r"\bMAILER-DAEMON\b", r"^[ \t]*<>[ \t]*$",
                     r"\bmail delivery (?:system|subsystem)", r"\bmail ?administrator")
 # A delivery still being tried: a warning, never a bounce (RFC 3464 Action "delayed").
 DELAY = _rx(
@@ -83,14 +86,16 @@ _LISTED = re.compile(
     r"^[ \t>*\u2022-]*+(?:[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\s+)?|[A-Za-z][\w ()'-]{0,50}:\s*(?:rfc822;\s*)?)?"
     rf"[\"'\[]?(?:SMTP:)?<?({_ADDR})>?", re.IGNORECASE | re.MULTILINE)
 # Lines that name our own side in a transcript or a summary, not a failed recipient.
-_SENDER_LABEL = _rx(r"\b(?:mail\s+from|from|sender|reply-to|return-path|errors-to)\s*:", r"\bsender\s+ok\b")
+# So do the fields of a quoted header that name a message, not a mailbox (Message-ID: <x@y>).
+_SENDER_LABEL = _rx(r"\b(?:mail\s+from|from|sender|reply-to|return-path|errors-to)\s*:", r"\bsender\s+ok\b",
+                    r"\b(?:message-id|in-reply-to|references|content-id|(?:original-)?envelope-id)\s*:")
 # Exim and Sendmail name the address we sent to below the one that failed after forwarding.
 _EXPANDED = re.compile(rf"^\s*\((?:generated|expanded) from:?\s*<?({_ADDR})>?\)", re.IGNORECASE)
 # The same in a sentence (Gmail, Office 365, many webmails).
 _INLINE = _rx(
     rf"(?:wasn't|was not|could ?not be|couldn't be|not be|been) (?:delivered|sent) to\s+<?({_ADDR})>?",
     rf"(?:message|mail) (?:to|for)\s+<?({_ADDR})>?\s+(?:could ?n[o']t|was not|has not|failed|bounced)",
-    rf"(?:delivery|deliver(?:ing)? your message) to\s+<?({_ADDR})>?", rf"recipient:?\s+<?({_ADDR})>?",
+    rf"(?:delivery|deliver(?:ing)? your (?:message|mail)) to\s+<?({_ADDR})>?", rf"recipient:?\s+<?({_ADDR})>?",
     rf"user\s+<?({_ADDR})>?\s+(?:does not|doesn't|is)", rf"\bSMTP=({_ADDR})", rf"mailbox\s+<?({_ADDR})>?\s+(?:is|does)", rf"<({_ADDR})>",
 )
 # Where the copy of the returned message starts: nothing after it is the report.
@@ -99,14 +104,21 @@ _COPY = _rx(
     r"headers? of the|below this line|unsent message|undelivered message|message text|forwarded message)",
     r"^[ \t]*(?:Original message (?:headers|details)|Headers of the original message|"
     r"Original message follows|A copy of the original message|Below is a copy of the message|"
-    r"------ This is a copy of the message|Return-Path: <|Received: from )",
+    r"------ This is a copy of the message|Message headers follow)",
+    # the returned headers themselves, also in a report forwarded with "> " quoting
+    r"^[ \t]*(?:>[ \t]*)?(?:Return-Path:[ \t]*<|Received:[ \t]*from[ \t])",
 )
 # Where the list of failed recipients starts: what stands above (Exchange's summary of the
-# message, "To: the-list@…") names the message, not its failed recipients.
+# message, "To: the-list@…") names the message, not its failed recipients. The words that
+# introduce a list come first: Exchange writes "did not reach some or all of the intended
+# recipients" above its summary, and "The following recipient(s) could not be reached:" above
+# the list.
 _LIST_START = _rx(
-    r"following (?:recipients?|address(?:\(?es\)?)?|users?|destinations?)", r"did not reach", r"not (?:be )?delivered to",
-    r"(?:wasn't|couldn't be) delivered to", r"unable to deliver", r"address(?:\(es\))? failed",
+    r"following (?:recipients?|address(?:\(?es\)?)?|users?|destinations?)", r"address(?:\(es\))? failed",
     r"^Your message to \S+ couldn't be delivered",
+)
+_LIST_START_WEAK = _rx(
+    r"did not reach", r"not (?:be )?delivered to", r"(?:wasn't|couldn't be) delivered to", r"unable to deliver",
 )
 # A reply: a basic code not glued to other digits or dots (so not an IP address or a time),
 # then its text; or an enhanced status standing alone ("(#5.1.1)", "<host #5.1.1>").
@@ -115,8 +127,25 @@ _REPLY = re.compile(r"(?<![\w.:/\[\]#=$-])([45][0-5]\d)[ -](?=\S)(.*)$", re.MULT
 _STATUS = re.compile(r"(?<![\w.])#?([45]\.\d{1,3}\.\d{1,3})(?![\w-]|\.\d)")
 _REMOTE_MTA = _rx(r"(?:host|talking to|from|server|by)\s+\[?([A-Za-z0-9][\w-]*(?:\.[\w-]+)+\.[A-Za-z]{2,})\]?"
                   r"(?:\s*\[[\d.:a-fA-F]+\])?\s*(?:said|:|\.\s|\s\(|$)")
+# The SMTP command a reply answered, in the words of each MTA: Postfix "(in reply to RCPT TO
+# command)", Exim "SMTP error from remote mail server after end of data:", m-FILTER "SMTP
+# command: DATA", qmail-ldap and Yahoo "[RCPT_TO]", and Sendmail's transcript (">>> DATA" then
+# "<<< 550 ..."; ">>> ." is the end of the data), where a command counts only when a refusal
+# follows it.
+_COMMAND = _rx(
+    r"in\s+reply\s+to\s+(?:the\s+)?(end\s+of\s+data|data|rcpt|mail)\b",
+    r"\bafter\s+(end\s+of\s+data|(?:pipelined\s+)?data|rcpt|mail\s+from)\b",
+    r"^[ \t]*(?:>[ \t]*)?>>>[ \t]*(data|rcpt|mail|\.)[^\n]*\n[ \t]*(?:>[ \t]*)?<<<[ \t]*[45]",
+    r"\bSMTP\s+command[ \t:-]*+\n?[ \t]*+(data|rcpt|mail)\b", r"\[(rcpt_to|data|mail_from)\]",
+)
+# With PIPELINING (RFC 2920) Sendmail sends RCPT TO and DATA together and prints the last
+# command sent, DATA, above the refusal of the RCPT TO; the server's answer to DATA, "503 need
+# RCPT" or "554 no valid recipients", then shows that no recipient was accepted.
+_NO_RECIPIENT_ACCEPTED = _rx(r"<<<[ \t]*50[34]\b", r"no\s+valid\s+recipients", r"need\s+rcpt",
+                             r"valid\s+rcpt\s+command\s+must\s+precede")
 _SKIP_LOCAL = {"postmaster", "mailer-daemon", "abuse", "hostmaster", "noreply", "no-reply"}
 _MAX_BLOCK_LINES = 14
+_PIPELINED_TAIL = 600  # characters after a transcript's refusal where the DATA reply stands
 
 
 @dataclass(frozen=True)
@@ -124,6 +153,7 @@ class Found:
     address: str
     diagnostic: str  # the reply or reason, one line
     remote_mta: str | None
+    command: str | None = None  # the SMTP command the reply answered: "mail" | "rcpt" | "data"
 
 
 @dataclass(frozen=True)
@@ -159,9 +189,11 @@ def read_text_bounce(text: str, *, subject: str, sender: str, headers: str,
     return TextBounce(mta=label, delayed=delayed, found=tuple(found), certain=certain)
 
 
-def recipients_in_text(text: str) -> list[Found]:
-    """The recipients and reasons named in a report's prose (above the returned copy)."""
-    return _recipients(cut_copy(text), [])
+def recipients_in_text(text: str, also: set[str] | frozenset[str] = frozenset()) -> list[Found]:
+    """The recipients and reasons named in a report's prose (above the returned copy). `also`:
+    addresses (lowercased) the report names as recipients elsewhere, taken even where a daemon's
+    address would be skipped (a DSN's Final-Recipient may be postmaster@ a domain)."""
+    return _recipients(cut_copy(text), [], also)
 
 
 def cut_copy(text: str) -> str:
@@ -169,26 +201,49 @@ def cut_copy(text: str) -> str:
     return text[:match.start()] if match else text
 
 
-def _recipients(report: str, failed_header: list[str]) -> list[Found]:
-    start = _LIST_START.search(report)
-    listed = _starts(report[report.rfind("\n", 0, start.start()) + 1:]) if start else []
-    blocks = listed or _starts(report)
+def _recipients(report: str, failed_header: list[str], also: set[str] | frozenset[str] = frozenset()) -> list[Found]:
+    start = _LIST_START.search(report) or _LIST_START_WEAK.search(report)
+    above: dict[str, str] = {}
+    listed = _starts(report[report.rfind("\n", 0, start.start()) + 1:], also, above) if start else []
+    blocks = listed or _starts(report, also, above)
     # Exim names every failed address in X-Failed-Recipients, even when the text lists none.
     for address in failed_header:
-        if _wanted(address):
+        if _wanted(address, also):
             blocks.setdefault(_key(address), [address])
     # Searched once, not once per address: X-Failed-Recipients may list thousands without a block.
     whole, whole_mta = _reply(report), _remote_mta(report)
+    # The command of the whole report is one recipient's only when there is one (a transcript
+    # follows the list of addresses in Sendmail's reports).
+    whole_command = command_in(report) if len(blocks) == 1 else None
     found = []
     for address, *block in blocks.values():
         text = "\n".join(block)
-        reply = _reply(text) or whole or _reason(block, address)
-        found.append(Found(address=address, diagnostic=reply, remote_mta=_remote_mta(text) if text else whole_mta))
+        # Lotus Notes puts the reason on the line above the address ("Failure Reasons").
+        reply = _reply(text) or whole or _reason(block, address) or _one_line(above.get(_key(address), ""))
+        found.append(Found(address=address, diagnostic=reply, remote_mta=_remote_mta(text) if text else whole_mta,
+                           command=command_in(text) or whole_command))
     return found
 
 
-def _starts(report: str) -> dict[str, list[str]]:
-    """address (lowercased) -> [address as written, the lines that follow each mention]."""
+def command_in(text: str) -> str | None:
+    """The SMTP command a reply in this text answered ("mail", "rcpt" or "data"), or None."""
+    match = _COMMAND.search(text)
+    if not match:
+        return None
+    word = next(group for group in match.groups() if group).lower()
+    if word.endswith("data") or word == ".":
+        transcript = match.group(3)  # the third alternative of _COMMAND: Sendmail's transcript
+        if transcript and _NO_RECIPIENT_ACCEPTED.search(text, match.start(), match.end() + _PIPELINED_TAIL):
+            return "rcpt"
+        return "data"
+    return "rcpt" if word.startswith("rcpt") else "mail"
+
+
+def _starts(report: str, also: set[str] | frozenset[str] = frozenset(),
+            above: dict[str, str] | None = None) -> dict[str, list[str]]:
+    """address (lowercased) -> [address as written, the lines that follow each mention]; and in
+    `above`, the line above its first mention."""
+    above = {} if above is None else above
     lines = report.splitlines()
     starts: list[tuple[int, str]] = []
     for number, line in enumerate(lines):
@@ -197,13 +252,15 @@ def _starts(report: str) -> dict[str, list[str]]:
             starts[-1] = (starts[-1][0], expanded.group(1))  # the address we sent to
             continue
         match = expanded or _LISTED.match(line)
-        if match and _wanted(match.group(1)) and not _SENDER_LABEL.search(line):
+        if match and _wanted(match.group(1), also) and not _SENDER_LABEL.search(line):
             starts.append((number, match.group(1)))
     if not starts:
         number, counted = 0, 0
         for match in _INLINE.finditer(report):
             address = next(group for group in match.groups() if group)
-            if _wanted(address):
+            # A daemon's address is skipped where it signs the report ("<postmaster@…>"), not
+            # in a sentence that says delivery to it failed.
+            if _wanted(address, also) or match.lastindex != _INLINE.groups:
                 number += report.count("\n", counted, match.start())  # from the last match on, not from 0
                 counted = match.start()
                 starts.append((number, address))
@@ -212,11 +269,13 @@ def _starts(report: str) -> dict[str, list[str]]:
         end = starts[index + 1][0] if index + 1 < len(starts) else len(lines)
         block = lines[number:min(end, number + _MAX_BLOCK_LINES)]
         blocks.setdefault(_key(address), [address]).extend(block)
+        if number and _key(address) not in above:
+            above[_key(address)] = lines[number - 1]
     return blocks
 
 
-def _wanted(address: str) -> bool:
-    return address.partition("@")[0].lower() not in _SKIP_LOCAL
+def _wanted(address: str, also: set[str] | frozenset[str] = frozenset()) -> bool:
+    return address.partition("@")[0].lower() not in _SKIP_LOCAL or address.lower() in also
 
 
 def _key(address: str) -> str:
