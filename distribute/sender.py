@@ -260,12 +260,13 @@ class _Run:
         try:
             result = self.sender.transport().send(envelope, message)
             code, reply = result.code, result.reply
+            verdict = classify_reply(code, reply)
         except (RelayUnavailable, RelayConfigError) as exc:
             self._relay_failed(row, exc)
             return RELAY_DOWN
         except (TransientSendError, PermanentSendError) as exc:
-            code, reply = exc.code, exc.reply
-        state, data, next_at = self._judge(row, classify_reply(code, reply), code, reply)
+            code, reply, verdict = exc.code, exc.reply, exc.verdict
+        state, data, next_at = self._judge(row, verdict, code, reply)
         self.pending = self._outcome(row, state, code, reply, data, next_at=next_at)
         if self.relay_was_down and state == states.DELIVERED:
             self._relay_back()

@@ -13,7 +13,8 @@ What an error means is decided by its type: TransientSendError -> try again late
 PermanentSendError -> do not retry. Both carry the server's reply code (None when the message
 got no reply of its own) and text; which of them a reply becomes, and whether a permanent one is
 a hard bounce, is judged in one place, distribute.smtp_replies.classify_reply (also available as
-`error.verdict`), so the type and classify_reply(error.code, error.reply) always agree.
+`error.verdict`), so the type and classify_reply(error.code, error.reply) always agree (the
+stage, which it is also told, changes only whether a bounce is hard).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from distribute.errors import UserError
-from distribute.smtp_replies import BOUNCE, Verdict, classify_reply, flatten_reply
+from distribute.smtp_replies import BOUNCE, STAGES, Verdict, classify_reply, flatten_reply
 
 if TYPE_CHECKING:
     from distribute.config import Settings
@@ -77,8 +78,9 @@ class SendError(Exception):
 
     @property
     def verdict(self) -> Verdict:
-        """classify_reply(self.code, self.reply)."""
-        return classify_reply(self.code, self.reply)
+        """classify_reply(self.code, self.reply), told the command that was refused (a refusal
+        of MAIL FROM or after DATA is never a dead address)."""
+        return classify_reply(self.code, self.reply, stage=self.stage if self.stage in STAGES else None)
 
 
 class TransientSendError(SendError):

@@ -269,9 +269,11 @@ def test_deferrals_bounces_and_a_dropped_connection(pipeline_factory):
     deferred = set(emails[0:300:10])      # 451 twice, then accepted
     dead = set(emails[5:300:25])          # 550 5.1.1: hard bounce, suppressed
     policy = set(emails[7:300:50])        # 554 5.7.1 at DATA: about the message, not the address
+    policy |= set(emails[9:300:50])       # "user unknown" at DATA: a filter, not a dead address
     p.smtp.defer(to=lambda a: a in deferred, times=2)
     p.smtp.refuse(to=lambda a: a in dead, code=550, text="5.1.1 <x>: Recipient address rejected: User unknown")
     p.smtp.refuse_data(to=lambda a: a in policy, code=554, text="5.7.1 Message rejected as spam")
+    p.smtp.refuse_data(to=lambda a: a in set(emails[9:300:50]), code=554, text="5.1.1 <x>: User unknown")
     p.smtp.drop_after(40)                 # once: the 41st message's connection is cut mid-DATA
     p.start_worker()
     campaign_id = p.campaign()

@@ -189,6 +189,18 @@ def test_refused_is_permanent_with_code_and_text(smtp_server):
     assert smtp_server.received == []
 
 
+def test_user_unknown_after_data_is_a_filter_not_a_dead_address(smtp_server):
+    # RFC 5321 3.3: a server refuses an unknown recipient at RCPT TO. "User unknown" to the data
+    # of a message whose recipient it accepted is its filter's answer (smtp_replies docstring).
+    smtp_server.refuse_data(to="filtered@example.jp", code=550, text="5.1.1 <filtered@example.jp>: User unknown")
+    with SMTPTransport(smtp_server.url, timeout=5) as transport:
+        with pytest.raises(PermanentSendError) as caught:
+            send(transport, "f1", "filtered@example.jp")
+    error = caught.value
+    assert (error.code, error.stage) == (550, "data")
+    assert (error.verdict.action, error.verdict.hard, error.verdict.category) == ("bounce", False, "filtered")
+
+
 def test_no_503_cascade_after_refusals_at_rcpt_and_data(smtp_server):
     smtp_server.refuse(to="gone@example.com")
     smtp_server.refuse_data(to="spam@example.com", code=554, text="5.7.1 Message rejected as spam")
