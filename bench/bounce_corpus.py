@@ -26,8 +26,10 @@ them).
 Exit status 1 when the goal is not reached: agreement >= 95 % and false hard <= 2 % (2 when
 there is no corpus where it was looked for).
 
-Measured on the 312 messages: agreement 260/312 = 0.833, hard recall 74/103 = 0.718, false
-hard 23/224 = 0.103 (in 23 messages).
+Measured on the 312 messages: before the rules that read the SMTP command, the reporting MTA's
+own words and more formats, agreement 260/312 = 0.833, hard recall 74/103 = 0.718, false
+hard 23/224 = 0.103 (in 23 messages). After: agreement 297/312 = 0.952, hard recall 92/103 =
+0.893, false hard 4/224 = 0.018.
 
 Run: .venv/bin/python bench/bounce_corpus.py [--corpus DIR] [--misses] [--json]
 """

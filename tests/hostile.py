@@ -39,11 +39,11 @@ def daemon(body: str, *, content_type: str = "text/plain", headers: str = "",
             f"Content-Type: {content_type}\n\n{body}").encode()
 
 
-def dsn(per_recipient: str) -> bytes:
+def dsn(per_recipient: str, *, prose: str = "Not delivered.") -> bytes:
     """An RFC 3464 report whose per-recipient block is `per_recipient`."""
     return ("From: MAILER-DAEMON@mx.example\nTo: bounces@press.example.org\nSubject: Undelivered Mail\n"
             'MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary="b"\n\n'
-            "--b\nContent-Type: text/plain\n\nNot delivered.\n--b\nContent-Type: message/delivery-status\n\n"
+            f"--b\nContent-Type: text/plain\n\n{prose}\n--b\nContent-Type: message/delivery-status\n\n"
             f"Reporting-MTA: dns; mx.example\n\n{per_recipient}\n--b--\n").encode()
 
 
@@ -73,4 +73,14 @@ MESSAGES = {
     "5,000 X-Failed-Recipients over a 100 KB report": lambda: daemon(
         "host\n" * 20_000, headers="X-Failed-Recipients: " + ", ".join(f"a{n}@b.example" for n in range(5000)) + "\n"),
     "multipart 800 deep over 100,000 lines": lambda: nested(800, 100_000),
+    # the paths that read the SMTP command, the report's own words, run-together DSN fields, JSON
+    "'SMTP command' then 50 KB of spaces": lambda: daemon("<x@y.example>: 550 unknown user\nSMTP command" + " " * 50_000),
+    "10,000 lines of a Sendmail transcript": lambda: daemon(
+        "<x@y.example>\n" + ">>> DATA\n<<< 550 user unknown\n" * 5000 + ">>> DATA\n" * 5000),
+    "5,000 DSN recipients run together": lambda: dsn("".join(
+        f"Final-Recipient: rfc822; a{n}@b.example\nAction: failed\nStatus: 5.1.1\n" for n in range(5000))),
+    "a hard DSN recipient under 60 KB of prose that quotes it": lambda: dsn(
+        "Final-Recipient: rfc822; x@y.example\nAction: failed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 "
+        + "user unknown " * 70, prose="550 user unknown " * 4000),
+    "a JSON body 50,000 lists deep": lambda: daemon('{"notificationType": ' + "[" * 50_000),
 }
