@@ -1,0 +1,324 @@
+"""The reader knows the conventions of the genre: header labels, datelines and dates, embargoes
+with time zones, lists, notes to editors, end marks, contacts, boilerplate headings, the
+call-to-action line and the language (no database: the draft is what the reader understood)."""
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from distribute.content import blocks
+from distribute.release_contacts import tel_link
+from distribute.release_reader import ReleaseError, read_release
+
+UTC = ZoneInfo("UTC")
+BODY = "{dateline}The coalition filed its report on Tuesday, citing samples from forty villages.\n\n\"We have the data,\" said its director.\n"
+
+
+def read(tmp_path: Path, text: str | bytes, name: str = "r.txt", **options):
+    path = tmp_path / name
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    return read_release(path, zone=options.pop("zone", UTC), **options)
+
+
+def refused(tmp_path: Path, text: str, **options) -> ReleaseError:
+    with pytest.raises(ReleaseError) as info:
+        read(tmp_path, text, **options)
+    return info.value
+
+
+def contact(name=None, title=None, organisation=None, email=None, phones=()):
+    return {"name": name, "title": title, "organisation": organisation, "email": email, "phones": list(phones)}
+
+
+# --- 1. header labels are not titles -------------------------------------------------------------
+
+@pytest.mark.parametrize("head, label", [
+    ("PRESS RELEASE", "PRESS RELEASE"),
+    ("**NEWS RELEASE**", "NEWS RELEASE"),
+    ("Media Advisory", "Media Advisory"),
+    ("STATEMENT\nFor Immediate Release", "STATEMENT"),
+    ("FOR IMMEDIATE RELEASE", None),
+    ("for immediate release:", None),
+    ("PRESS RELEASE – FOR IMMEDIATE RELEASE", "PRESS RELEASE"),
+    ("COMMUNIQUÉ DE PRESSE\nPour diffusion immédiate", "COMMUNIQUÉ DE PRESSE"),
+    ("NOTA DE PRENSA", "NOTA DE PRENSA"),
+    ("PRESSEMITTEILUNG", "PRESSEMITTEILUNG"),
+    ("بيان صحفي\nللنشر الفوري", "بيان صحفي"),
+])
+def test_a_header_label_is_never_the_title(tmp_path, head, label):
+    draft = read(tmp_path, f"{head}\n\nCoalition sues over river pollution\n\n" + BODY.format(dateline="LAGOS – "))
+    assert (draft.title, draft.label, draft.subtitle) == ("Coalition sues over river pollution", label, None)
+    assert draft.body.startswith("The coalition filed")
+
+
+def test_a_date_line_and_a_contact_block_above_the_headline(tmp_path):
+    text = ("PRESS RELEASE\nDecember 5, 2026\n\nCONTACT: Jane Doe\n(202) 555-0147\njane.doe@example.org\n\n"
+            "Advocates rally at the Capitol\n\n" + BODY.format(dateline="WASHINGTON – "))
+    draft = read(tmp_path, text)
+    assert draft.title == "Advocates rally at the Capitol"
+    assert draft.release_date == dt.date(2026, 12, 5)
+    assert draft.contacts == [contact("Jane Doe", email="jane.doe@example.org", phones=["(202) 555-0147"])]
+
+
+def test_a_headline_followed_at_once_by_a_second_line_is_title_and_subtitle(tmp_path):
+    draft = read(tmp_path, "Coalition sues over river pollution\nFiling names three companies\n\n" + BODY.format(dateline=""))
+    assert (draft.title, draft.subtitle) == ("Coalition sues over river pollution", "Filing names three companies")
+
+
+def test_an_organisation_name_above_the_label_is_not_the_headline(tmp_path):
+    draft = read(tmp_path, "EXAMPLE COALITION\n\nPRESS RELEASE\n\nCoalition sues over pollution\n\n" + BODY.format(dateline="LAGOS – "))
+    assert (draft.title, draft.label) == ("Coalition sues over pollution", "PRESS RELEASE")
+
+
+def test_a_headline_with_a_dash_is_not_a_dateline(tmp_path):
+    draft = read(tmp_path, "Syria – Office destroyed in Aleppo\n\n" + BODY.format(dateline="WASHINGTON, DC – "))
+    assert (draft.title, draft.dateline) == ("Syria – Office destroyed in Aleppo", "WASHINGTON, DC")
+
+
+# --- 2. datelines and dates ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("opening, place, dash, date", [
+    ("WASHINGTON, D.C. – ", "WASHINGTON, D.C.", "–", None),
+    ("NAIROBI, Kenya - ", "NAIROBI, Kenya", "-", None),
+    ("GENEVA (Dec. 5, 2026) — ", "GENEVA", "—", dt.date(2026, 12, 5)),
+    ("WASHINGTON, D.C., December 5, 2026 -- ", "WASHINGTON, D.C.", "--", dt.date(2026, 12, 5)),
+    ("Paris, le 5 décembre 2026 – ", "Paris", "–", dt.date(2026, 12, 5)),
+    ("Madrid, 5 de diciembre de 2026.– ", "Madrid", ".–", dt.date(2026, 12, 5)),
+    ("Berlin, 5. Dezember 2026 – ", "Berlin", "–", dt.date(2026, 12, 5)),
+    ("Berlin, 05.12.2026 – ", "Berlin", "–", dt.date(2026, 12, 5)),
+    ("بيروت، ٥ كانون الأول/ديسمبر ٢٠٢٦ – ", "بيروت", "–", dt.date(2026, 12, 5)),
+    ("NEW YORK, Dec. 5, 2026 /PRNewswire/ -- ", "NEW YORK", "--", dt.date(2026, 12, 5)),
+    ("5 December 2026 – ", None, "–", dt.date(2026, 12, 5)),
+])
+def test_the_dateline_its_date_and_its_dash_as_written(tmp_path, opening, place, dash, date):
+    draft = read(tmp_path, "Headline\n\n" + BODY.format(dateline=opening))
+    assert (draft.dateline, draft.dateline_dash, draft.release_date) == (place, dash, date)
+    assert draft.body.startswith("The coalition filed")
+
+
+@pytest.mark.parametrize("line, date", [
+    ("December 5, 2026", dt.date(2026, 12, 5)),
+    ("Saturday, 5 December 2026", dt.date(2026, 12, 5)),
+    ("5 Dec. 2026", dt.date(2026, 12, 5)),
+    ("Paris, le 1er décembre 2026", dt.date(2026, 12, 1)),
+    ("FOR IMMEDIATE RELEASE: Dec. 5, 2026", dt.date(2026, 12, 5)),
+    ("2026-12-05", dt.date(2026, 12, 5)),
+])
+def test_a_date_on_its_own_line_is_the_release_date(tmp_path, line, date):
+    draft = read(tmp_path, f"{line}\n\nHeadline\n\n" + BODY.format(dateline="LONDON – "))
+    assert (draft.title, draft.release_date) == ("Headline", date)
+
+
+def test_a_date_that_names_the_wrong_weekday_is_refused(tmp_path):
+    error = refused(tmp_path, "Friday, 5 December 2026\n\nHeadline\n\n" + BODY.format(dateline=""))
+    assert error.line == 1 and "is a Saturday, not a Friday" in error.reason
+
+
+def test_a_numeric_date_is_read_only_when_its_order_is_certain(tmp_path):
+    dotted = read(tmp_path, "Headline\n\n" + BODY.format(dateline="LONDON, 05.12.2026 – "))
+    assert dotted.release_date == dt.date(2026, 12, 5)  # dots: day first, always
+    slashed = read(tmp_path, "Headline\n\n" + BODY.format(dateline="LONDON, 05/12/2026 – "))
+    assert slashed.release_date is None  # 5 December or May 12: not guessed
+
+
+# --- 3. embargoes as people write them -------------------------------------------------------------
+
+@pytest.mark.parametrize("line, expected", [
+    ("EMBARGOED UNTIL 00:01 GMT, 8 December 2026", dt.datetime(2026, 12, 8, 0, 1)),
+    ("Embargoed until Dec. 8, 2026, 12:01 a.m. ET", dt.datetime(2026, 12, 8, 5, 1)),
+    ("Embargoed until July 8, 2026, 12:01 a.m. ET", dt.datetime(2026, 7, 8, 4, 1)),  # ET follows summer time
+    ("EMBARGO: 8 December 2026, 09:30 CET", dt.datetime(2026, 12, 8, 8, 30)),
+    ("Embargoed until 10am BST on Wednesday 8 July 2026", dt.datetime(2026, 7, 8, 9, 0)),
+    ("EMBARGOED UNTIL 00:01 UTC+05:30, 8 December 2026", dt.datetime(2026, 12, 7, 18, 31)),
+    ("For release at 9 a.m. PT, Dec. 8, 2026", dt.datetime(2026, 12, 8, 17, 0)),
+    ("SOUS EMBARGO JUSQU'AU 8 décembre 2026 à 00h01 (heure de Paris)", dt.datetime(2026, 12, 7, 23, 1)),
+    ("EMBARGADO HASTA el 8 de diciembre de 2026 a las 00:01 GMT", dt.datetime(2026, 12, 8, 0, 1)),
+    ("Sperrfrist: 8. Dezember 2026, 00:01 Uhr MEZ", dt.datetime(2026, 12, 7, 23, 1)),
+    ("محظور النشر حتى الساعة 00:01 بتوقيت غرينتش، 8 كانون الأول/ديسمبر 2026", dt.datetime(2026, 12, 8, 0, 1)),
+    ("EMBARGOED UNTIL 2026-12-01 09:00", dt.datetime(2026, 12, 1, 14, 0)),  # no zone: DISTRIBUTE_TIMEZONE
+])
+def test_embargo_lines_with_their_time_zones(tmp_path, line, expected):
+    draft = read(tmp_path, f"{line}\n\nHeadline\n\n" + BODY.format(dateline=""), zone=ZoneInfo("America/New_York"))
+    assert draft.embargo_until == expected.replace(tzinfo=dt.UTC)
+
+
+def test_a_year_less_embargo_takes_the_year_of_the_release_date(tmp_path):
+    text = "EMBARGOED UNTIL 00:01 GMT on Tuesday 8 December\n\nHeadline\n\n" + BODY.format(dateline="LONDON, 5 December 2026 – ")
+    assert read(tmp_path, text).embargo_until == dt.datetime(2026, 12, 8, 0, 1, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize("line, reason", [
+    ("EMBARGOED UNTIL 00:01 IST, 8 December 2026", "IST is ambiguous: it can mean India"),
+    ("EMBARGOED UNTIL 00:01 CST, 8 December 2026", "CST is ambiguous"),
+    ("EMBARGOED UNTIL 00:01 BST, 8 December 2026", "BST is summer time, but on 8 December 2026 London is on GMT"),
+    ("EMBARGOED UNTIL 12:01 a.m. EDT, Jan. 8, 2027", "EDT is summer time, but on 8 January 2027 New York is on EST"),
+    ("EMBARGOED UNTIL midnight, 8 December 2026", "'midnight' can be the start or the end of a day"),
+    ("EMBARGOED UNTIL 00:01 GMT, 8 December", "has no year"),
+    ("EMBARGOED UNTIL 00:01 GMT soon, 8 December 2026", "'soon' is not understood"),
+    ("EMBARGOED UNTIL next tuesday", "is not a time"),
+])
+def test_an_embargo_that_cannot_be_read_exactly_is_refused_with_why(tmp_path, line, reason):
+    error = refused(tmp_path, f"PRESS RELEASE\n{line}\n\nHeadline\n\n" + BODY.format(dateline=""))
+    assert error.line == 2 and reason in error.reason, error.reason
+
+
+# --- 4. structure kept ---------------------------------------------------------------------------
+
+def test_bullets_and_numbers_become_lists(tmp_path):
+    text = ("Headline\n\nLONDON – The report calls on donors to:\n• ring-fence 5% of aid;\n• publish where it goes;\n\n"
+            "It sets three steps.\n\n1. Count the clinics\n2) Fund the repairs,\n   not only new wells\n\n"
+            "- one more point\n\n- and another, split by a blank line\n")
+    assert blocks(read(tmp_path, text).body, "text") == [
+        ("p", "The report calls on donors to:"),
+        ("ul", ["ring-fence 5% of aid;", "publish where it goes;"]),
+        ("p", "It sets three steps."),
+        ("ol", ["Count the clinics", "Fund the repairs, not only new wells"]),
+        ("ul", ["one more point", "and another, split by a blank line"]),
+    ]
+
+
+@pytest.mark.parametrize("mark", ["###", "# # #", "-30-", "- 30 -", "ENDS", "-ENDS-", "— ENDS —", "-FIN-", "-انتهى-"])
+def test_every_end_mark_ends_the_body_and_is_kept_as_written(tmp_path, mark):
+    text = "Headline\n\n" + BODY.format(dateline="LONDON – ") + f"\n{mark}\n\nNotes to editors\n1. The study was peer reviewed.\n2) Data are\n   available on request.\n"
+    draft = read(tmp_path, text)
+    assert draft.end_mark == mark
+    assert draft.notes == ["The study was peer reviewed.", "Data are available on request."]
+    assert mark not in draft.body and "peer reviewed" not in draft.body
+
+
+# --- 5. contacts as written ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("trailer, expected", [
+    ("Media contact: Jane Doe, Communications Director, (202) 555-0147, jane@example.org",
+     [contact("Jane Doe", "Communications Director", email="jane@example.org", phones=["(202) 555-0147"])]),
+    ("Contact:\nJane Doe\nDirector of Communications, Example Coalition\njane@example.org | +1 202-555-0147 (office) | 202-555-0199 (mobile)\n\n"
+     "John Roe\nPress Officer\njohn@example.org",
+     [contact("Jane Doe", "Director of Communications", "Example Coalition", "jane@example.org", ["+1 202-555-0147", "202-555-0199"]),
+      contact("John Roe", "Press Officer", email="john@example.org")]),
+    ("Press contacts:\nMarie Dupont – Chargée de communication\nTél. : +33 1 23 45 67 89 / 06 12 34 56 78\nCourriel : marie@exemple.fr",
+     [contact("Marie Dupont", "Chargée de communication", email="marie@exemple.fr", phones=["+33 1 23 45 67 89", "06 12 34 56 78"])]),
+    ("For interviews, contact Priya Chandrasekar on 020 7946 0321 or priya.c@example.org.",
+     [contact("Priya Chandrasekar", email="priya.c@example.org", phones=["020 7946 0321"])]),
+    ("###\n\nSETF Deputy Director Evan Barrett\n+44 (0)20 7946 0321\nevan@setf.example",
+     [contact("Evan Barrett", "SETF Deputy Director", email="evan@setf.example", phones=["+44 (0)20 7946 0321"])]),
+    ("للتواصل الإعلامي:\nسارة أحمد، مسؤولة الإعلام\n+961 1 234 567\nsara@example.org",
+     [contact("سارة أحمد", "مسؤولة الإعلام", email="sara@example.org", phones=["+961 1 234 567"])]),
+])
+def test_contacts_are_read_as_written(tmp_path, trailer, expected):
+    draft = read(tmp_path, "Headline\n\n" + BODY.format(dateline="LONDON – ") + "\n" + trailer + "\n")
+    assert draft.contacts == expected
+    assert "@" not in draft.body
+
+
+def test_a_phone_becomes_a_tel_link_of_digits_and_a_leading_plus():
+    assert tel_link("(202) 555-0147") == "tel:2025550147"
+    assert tel_link("+44 (0)20 7946 0321") == "tel:+442079460321"
+    assert tel_link("0044 20 7946 0321") == "tel:+442079460321"
+    assert tel_link("+1 202-555-0147 ext. 12") == "tel:+12025550147;ext=12"
+
+
+def test_a_call_to_act_by_phone_in_the_body_stays_in_the_body(tmp_path):
+    text = "Headline\n\nLONDON – First.\n\nCall your MP today on 020 7219 3000 and ask for a vote.\n"
+    draft = read(tmp_path, text)
+    assert draft.contacts == [] and "020 7219 3000" in draft.body
+
+
+# --- 6. the release's own boilerplate heading ---------------------------------------------------------
+
+@pytest.mark.parametrize("heading", [
+    "About the Syrian Emergency Task Force", "ABOUT SETF", "À propos du Collectif Logement Digne",
+    "Acerca de la Red Agua Digna", "Über das Bündnis Mietenstopp", "نبذة عن تحالف المجتمع المدني",
+])
+def test_the_boilerplate_heading_is_kept_as_written(tmp_path, heading):
+    draft = read(tmp_path, "Headline\n\n" + BODY.format(dateline="LONDON – ") + f"\n{heading}\nWe work for clean rivers.\n")
+    assert (draft.boilerplate_heading, draft.boilerplate) == (heading, "We work for clean rivers.")
+
+
+def test_a_body_paragraph_starting_with_about_is_body(tmp_path):
+    text = "Headline\n\nLONDON – First.\n\nAbout 200 people gathered\noutside the ministry.\n\nThe end.\n"
+    draft = read(tmp_path, text)
+    assert draft.boilerplate_heading is None and "About 200 people gathered outside the ministry." in draft.body
+
+
+# --- 7. language -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, language", [
+    ("Les associations demandent un moratoire\n\nParis – Un collectif de douze associations a publié ce samedi un "
+     "rapport qui recense les familles menacées d'expulsion avant la trêve hivernale.\n", "fr"),
+    ("Las ONG piden una ley del agua\n\nMadrid – Una coalición de treinta organizaciones ha presentado hoy una "
+     "propuesta de ley para garantizar el acceso al agua potable en todo el país.\n", "es"),
+    ("Bündnis fordert Mietenstopp\n\nBerlin – Ein Bündnis aus 25 Organisationen hat heute eine Studie vorgestellt, "
+     "die einen starken Anstieg der Räumungsklagen in den großen Städten belegt.\n", "de"),
+    ("منظمات تطالب بممر آمن\n\nبيروت – طالبت اثنتا عشرة منظمة من منظمات المجتمع المدني اليوم بفتح ممر إنساني آمن "
+     "لإجلاء المدنيين من الأحياء المحاصرة.\n", "ar"),
+    ("Headline\n\n" + BODY.format(dateline="LONDON – "), "en"),
+])
+def test_the_language_is_detected(tmp_path, text, language):
+    assert read(tmp_path, text).language == language
+
+
+def test_the_language_given_wins_and_is_checked(tmp_path):
+    text = "Headline\n\n" + BODY.format(dateline="LONDON – ")
+    assert read(tmp_path, text, language="pt-BR").language == "pt-br"
+    assert "not a language tag" in refused(tmp_path, text, language="English!").reason
+    markdown = "---\ntitle: T\nlanguage: fr\n---\nLONDON – " + BODY.format(dateline="")
+    assert read(tmp_path, markdown, name="r.md").language == "fr"
+    assert read(tmp_path, markdown, name="r.md", language="de").language == "de"
+
+
+# --- 8. the call to action in plain text ---------------------------------------------------------------
+
+@pytest.mark.parametrize("line, label", [
+    ("Take action: Ask your representative – https://example.org/act", "Ask your representative"),
+    ("Act now: Sign the letter https://example.org/act.", "Sign the letter"),
+    ("Agir : Signez la pétition — https://example.org/act", "Signez la pétition"),
+    ("Jetzt handeln: Petition unterschreiben – https://example.org/act", "Petition unterschreiben"),
+    ("Take action: https://example.org/act", "Take action"),
+])
+def test_a_call_to_action_line_is_taken_out_of_the_body(tmp_path, line, label):
+    draft = read(tmp_path, "Headline\n\n" + BODY.format(dateline="LONDON – ") + f"\n{line}\n\n###\n")
+    assert (draft.cta_label, draft.cta_url) == (label, "https://example.org/act")
+    assert "example.org/act" not in draft.body
+
+
+# --- pastes ----------------------------------------------------------------------------------------------
+
+def test_a_word_paste_with_crlf_no_break_spaces_and_one_line_per_paragraph(tmp_path):
+    text = ("December 5, 2026\r\n\r\nHeadline for a Word paste\r\n\r\n"
+            "LONDON\u00a0– First paragraph written as one long line in Word, which pastes with single line breaks and no blank lines.\r\n"
+            "Second paragraph, also a long line of text that Word produced when the comms officer copied it over.\r\n"
+            "\u2022\tFirst bullet\r\n\u2022\tSecond bullet\r\n\r\n-30-\r\n")
+    draft = read(tmp_path, text.encode("utf-8"))
+    assert (draft.title, draft.dateline, draft.release_date, draft.end_mark) == (
+        "Headline for a Word paste", "LONDON", dt.date(2026, 12, 5), "-30-")
+    assert [kind for kind, _ in blocks(draft.body, "text")] == ["p", "p", "ul"]
+    assert read(tmp_path, text.encode("cp1252")).body == draft.body
+
+
+def test_markdown_blocks_come_from_markdown_it():
+    body = "A *first* paragraph\nwrapped.\n\n- one\n- [two](https://x.example)\n\n1. first\n2. second\n"
+    assert blocks(body, "markdown") == [("p", "A first paragraph wrapped."), ("ul", ["one", "two"]),
+                                        ("ol", ["first", "second"])]
+
+
+def test_a_markdown_body_ends_at_its_end_mark(tmp_path):
+    text = ("---\ntitle: T\nlanguage: en\n---\nLONDON, 5 December 2026 – Body *text*.\n\n###\n\n"
+            "Notes to editors\n1. A note.\n\nAbout the Coalition\nWe work.\n\nMedia contact: press@example.org\n")
+    draft = read(tmp_path, text, name="r.md")
+    assert (draft.body, draft.end_mark, draft.notes) == ("Body *text*.\n", "###", ["A note."])
+    assert (draft.dateline, draft.dateline_dash, draft.release_date) == ("LONDON", "–", dt.date(2026, 12, 5))
+    assert (draft.boilerplate_heading, draft.boilerplate) == ("About the Coalition", "We work.")
+    assert draft.contacts == [contact(email="press@example.org")]
+
+
+def test_a_headline_that_starts_with_embargo_is_a_headline(tmp_path):
+    draft = read(tmp_path, "Embargo on arms sales must stay, say 40 groups\n\n" + BODY.format(dateline="LONDON – "))
+    assert (draft.title, draft.embargo_until) == ("Embargo on arms sales must stay, say 40 groups", None)
+
+
+def test_for_more_information_with_a_link_is_not_a_contact(tmp_path):
+    text = "Headline\n\n" + BODY.format(dateline="LONDON – ") + "\nFor more information: https://example.org/report\n"
+    draft = read(tmp_path, text)
+    assert draft.contacts == [] and draft.body.endswith("For more information: https://example.org/report\n")
