@@ -234,3 +234,9 @@ def test_release_add_language_option(run_cli, tmp_path):
     assert json.loads(run_cli("release", "show", "1", "--json").output)["language"] == "fr"
     refused = run_cli("release", "add", path, "--language", "français")
     assert refused.exit_code == 1 and "is not a language tag" in refused.output
+
+
+def test_release_add_help_documents_the_plain_text_conventions(run_cli):
+    shown = " ".join(run_cli("release", "add", "--help").output.split())
+    for words in ("Take action: Ask your MP – https://", "EMBARGOED UNTIL 00:01 GMT", "--language", "release show"):
+        assert words in shown, words

@@ -265,7 +265,7 @@ def check(app: App, ref: str, variant: tuple[str, ...], as_json: bool) -> None:
 
     Each finding names its variant (or both). Errors: a journalist variant without a media
     contact, a supporter variant without a call to action, HTML over Gmail's 102 KB clipping
-    limit, images without a source, links that are not http(s). Warnings: no dateline or
+    limit, images without alt text or an http(s) source, links that are not http(s). Warnings: no dateline or
     release date found, a title that looks like a header label or a date, a contact without
     email or phone, an embargo time in the past, email words missing in the release's language.
 
