@@ -45,7 +45,8 @@ _ORGANISATION = _words(C.ORGANISATION_WORDS)
 _DESK = _words(C.DESK_NAMES)
 _CUES = {C.fold(c) for c in C.CONTACT_CUES}
 _PARTICLES = {C.fold(p) for p in C.NAME_PARTICLES}
-_SEPARATORS = re.compile(r"\s*(?:\||;|,|،|•|·|<|>|\[|\]|\t|\s{2,}|\s[–—-]\s|\s/\s|\(|\)|\x00|\s+(?:at|chez|bei)\s+(?=[A-Z]))\s*")
+_SEPARATORS = re.compile(
+    r"\s*(?:\||;|,|،|•|·|<|>|\[|\]|\t|\s{2,}|\s[–—-]\s|\s/\s|\(|\)|\x00|[:：](?=\s)|\s+(?:at|chez|bei)\s+(?=[A-Z]))\s*")
 # Words around a contact in a sentence: "contact Priya … on …, or by email at …".
 _CONNECTORS = {C.fold(w) for w in (
     "on", "at", "or", "and", "via", "by", "to", "please", "contact", "contacting", "call", "phone", "email",
@@ -208,7 +209,13 @@ def parse_contacts(blocks: list[list[str]], *, sentence: bool = False) -> list[d
         if current["email"] or current["phones"]:
             start()
         for line in block:
-            for kind, value in _tokens(line, sentence):
+            tokens = _tokens(line, sentence)
+            # A line that names someone, after a contact that has a phone or an address, is the
+            # next contact, whatever comes first on it ("Organisation B: Tom Weber, tom@…").
+            if (current["email"] or current["phones"]) and any(
+                    kind == "text" and _kind(value) == "name" for kind, value in tokens):
+                start()
+            for kind, value in tokens:
                 if kind == "email":
                     if current["email"]:
                         start()

@@ -165,7 +165,7 @@ def list_item(line: str) -> tuple[str, str] | None:
 # --- datelines ---------------------------------------------------------------------------------
 
 _UPPER = "A-ZÀ-ÖØ-ÞĀĂĄĆČĎĐĒĖĘĚĞĢĪĮİĶĹĻĽŁŃŅŇŌŐŒŔŘŚŞŠŢŤŪŮŰŲŹŻŽ"
-_CAP_WORD = rf"[{_UPPER}][\w.'’-]*"
+_CAP_WORD = rf"[{_UPPER}][\w.'’-]*(?:/[{_UPPER}][\w.'’-]*)*"  # "GENEVA/NEW YORK": two places
 _PLACE_WORD = rf"(?:{_CAP_WORD}|of|de|la|le|el|al|am|an|der|du|des|del|di|da|do|dos|on|upon|sur|en|y)"
 # Words that open sentences, not place names.
 _NOT_PLACE = (r"(?!(?:On|In|At|The|A|An|This|That|Today|Yesterday|Tomorrow|We|Our|It|As|For|But|And|"

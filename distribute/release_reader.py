@@ -373,10 +373,11 @@ class TextReader:
                 self.contact_sentences.append(_joined(block))
             elif section == "body":
                 body.append(block)
+            elif section != "body" and _contact_block(block):
+                # A contact written without a cue, after the end mark, the boilerplate or the notes.
+                self.contact_blocks.append([line.text for line in block])
             elif section == "notes":
                 notes.append(block)
-            elif section == "after" and _contactish(block) and has_contact_details(_joined(block)):
-                self.contact_blocks.append([line.text for line in block])
             else:
                 boilerplate.append(_joined(block))
         return body, _notes(notes), "\n\n".join(boilerplate) or None
@@ -473,6 +474,12 @@ def _contactish(block: Block) -> bool:
     if all(len(line.text) <= 150 for line in block) and has_contact_details(_joined(block)):
         return True
     return len(block) <= 3 and all(len(l.text) <= 80 and not l.text.endswith((".", "!", "?")) for l in block)
+
+
+def _contact_block(block: Block) -> bool:
+    """Lines that are only a contact: a name and a phone or an address on short lines, no list."""
+    return (len(block) >= 2 and all(len(l.text) <= 100 and L.list_item(l.text) is None for l in block)
+            and has_contact_details(_joined(block)) and not any(l.text.endswith(".") for l in block))
 
 
 def _contact_sentence(block: Block) -> bool:

@@ -91,6 +91,7 @@ def test_a_headline_with_a_dash_is_not_a_dateline(tmp_path):
     ("بيروت، ٥ كانون الأول/ديسمبر ٢٠٢٦ – ", "بيروت", "–", dt.date(2026, 12, 5)),
     ("NEW YORK, Dec. 5, 2026 /PRNewswire/ -- ", "NEW YORK", "--", dt.date(2026, 12, 5)),
     ("5 December 2026 – ", None, "–", dt.date(2026, 12, 5)),
+    ("GENEVA/NEW YORK – ", "GENEVA/NEW YORK", "–", None),
 ])
 def test_the_dateline_its_date_and_its_dash_as_written(tmp_path, opening, place, dash, date):
     draft = read(tmp_path, "Headline\n\n" + BODY.format(dateline=opening))
@@ -203,6 +204,11 @@ def test_every_end_mark_ends_the_body_and_is_kept_as_written(tmp_path, mark):
      [contact("Priya Chandrasekar", email="priya.c@example.org", phones=["020 7946 0321"])]),
     ("###\n\nSETF Deputy Director Evan Barrett\n+44 (0)20 7946 0321\nevan@setf.example",
      [contact("Evan Barrett", "SETF Deputy Director", email="evan@setf.example", phones=["+44 (0)20 7946 0321"])]),
+    ("Media contacts:\nOrganisation A: Lina Haddad, lina@a.example, +41 79 555 01 01\nOrganisation B: Tom Weber, tom@b.example",
+     [contact("Lina Haddad", organisation="Organisation A", email="lina@a.example", phones=["+41 79 555 01 01"]),
+      contact("Tom Weber", organisation="Organisation B", email="tom@b.example")]),
+    ("###\n\nAbout the Coalition\nThe Coalition works for clean rivers.\n\nJane Doe\njane@example.org",
+     [contact("Jane Doe", email="jane@example.org")]),
     ("للتواصل الإعلامي:\nسارة أحمد، مسؤولة الإعلام\n+961 1 234 567\nsara@example.org",
      [contact("سارة أحمد", "مسؤولة الإعلام", email="sara@example.org", phones=["+961 1 234 567"])]),
 ])
