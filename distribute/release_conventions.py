@@ -114,6 +114,7 @@ EMBARGO_CUES = (
 CONTACT_CUES = (
     "media contact", "media contacts", "press contact", "press contacts", "contact", "contacts",
     "media enquiries", "media inquiries", "press enquiries", "press inquiries", "press office",
+    "media relations", "press relations", "contact for media", "contacts for media",
     "for media enquiries", "for media inquiries", "for interviews", "for interviews contact", "for interview requests",
     "contact presse", "contacts presse", "contact médias", "contacts médias", "relations presse",
     "relations médias", "contacto", "contactos", "contacto de prensa", "contactos de prensa", "contacto para medios",
@@ -152,7 +153,8 @@ ABOUT_WHOLE = ("who we are", "about us", "qui sommes-nous", "quiénes somos", "�
 NOTES_CUES = (
     "notes to editors", "note to editors", "notes for editors", "note for editors", "editor's notes",
     "editors' notes", "editor’s notes", "editors’ notes", "notes to the editor", "note to the editor",
-    "notes for the editor", "editors notes",
+    "notes for the editor", "editors notes", "editor's note", "editor’s note", "editors' note", "note to editor",
+    "notes to editor", "information for editors",
     "notes aux rédactions", "note aux rédactions", "notes à l'attention des rédactions",
     "notes à l’attention des rédactions", "note aux rédacteurs", "notes aux rédacteurs", "notes aux éditeurs",
     "notas para los editores", "nota para los editores", "notas para editores", "nota para editores",
@@ -168,7 +170,7 @@ NOTES_AFTER_END = ("background", "notes", "note", "contexte", "antecedentes", "c
                    "خلفية", "ملاحظات")
 
 # End marks, compared with spaces and dashes around them removed: "###", "# # #", "-30-", "ENDS".
-END_MARKS = ("###", "30", "ends", "end", "fin", "ende", "انتهى", "fin du communiqué", "fin del comunicado",
+END_MARKS = ("###", "##", "30", "ends", "end", "fin", "ende", "انتهى", "fin du communiqué", "fin del comunicado",
              "ende der pressemitteilung", "xxx")
 
 # The call to action in plain text: "Take action: Ask your representative – https://…".

@@ -5,8 +5,8 @@
 Parsing uses explicit tables (distribute.release_conventions), never a guess: a date is read
 only when its day, month and year are all written (a year-less embargo borrows the release's
 year, and says so when there is none), "05/12/2026" is not read at all (day or month first?),
-a weekday that contradicts the date is refused, and so is every word of an embargo line that
-is not understood. Time zones follow the policy written beside the ZONES table.
+an embargo whose weekday contradicts its date is refused, and so is every word of an embargo
+line that is not understood. Time zones follow the policy written beside the ZONES table.
 """
 
 from __future__ import annotations
@@ -97,13 +97,16 @@ class FoundDate:
     weekday: int | None
     text: str
 
-    def date(self, year: int | None = None) -> dt.date:
+    def date(self, year: int | None = None, *, weekday: bool = True) -> dt.date:
+        """The date; with `weekday`, one whose written weekday is not its own is refused. An
+        embargo checks it (which of the two is the instant?); a release date does not: its
+        digits are what is stored, and a slip of the weekday is no reason to refuse a release."""
         year = self.year or year
         try:
             value = dt.date(year, self.month, self.day)
         except ValueError:
             raise DateError(f"{self.text.strip()!r} is not a date") from None
-        if self.weekday is not None and value.weekday() != self.weekday:
+        if weekday and self.weekday is not None and value.weekday() != self.weekday:
             raise DateError(f"{self.text.strip()!r}: {value:%-d %B %Y} is a {_WEEKDAY_NAMES[value.weekday()]}, "
                             f"not a {_WEEKDAY_NAMES[self.weekday]}")
         return value

@@ -57,7 +57,10 @@ def header(line: str) -> Header | None:
     if not text:
         return None
     if (m := _EMBARGO.match(text)) and not _IMMEDIATE.match(text) and _is_embargo(text, m):
-        return Header("embargo", text, when=m.group("when").strip())
+        when = m.group("when").strip()
+        while again := _EMBARGO.match(when):  # "EMBARGOED: NOT FOR PUBLICATION UNTIL …"
+            when = again.group("when").strip()
+        return Header("embargo", text, when=when)
     if date := date_only(text):
         return Header("date", text, date=date)
     if placed := place_date(text):

@@ -201,7 +201,7 @@ def _dateline(draft: ReleaseDraft, body: str, source: str, body_line: int) -> st
     draft.dateline, draft.dateline_dash = hit.place, hit.dash
     if hit.date and draft.release_date is None:
         try:
-            draft.release_date = hit.date.date()
+            draft.release_date = hit.date.date(weekday=False)
         except DateError as exc:
             raise ReleaseError(source, body_line, str(exc)) from None
     return stripped[hit.end:]

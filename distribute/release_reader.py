@@ -209,7 +209,7 @@ class TextReader:
         draft.label = draft.label or header.label
         if header.date and draft.release_date is None:
             try:
-                draft.release_date = header.date.date()
+                draft.release_date = header.date.date(weekday=False)
             except DateError as exc:
                 self.error(line.number, str(exc))
         if header.place and draft.dateline is None:
@@ -414,7 +414,7 @@ class TextReader:
         draft.dateline_dash = hit.dash
         if hit.date and draft.release_date is None:
             try:
-                draft.release_date = hit.date.date()
+                draft.release_date = hit.date.date(weekday=False)
             except DateError as exc:
                 self.error(first[0].number, str(exc))
         remaining = first[0].text[hit.end:].strip()

@@ -112,9 +112,11 @@ def test_a_date_on_its_own_line_is_the_release_date(tmp_path, line, date):
     assert (draft.title, draft.release_date) == ("Headline", date)
 
 
-def test_a_date_that_names_the_wrong_weekday_is_refused(tmp_path):
-    error = refused(tmp_path, "Friday, 5 December 2026\n\nHeadline\n\n" + BODY.format(dateline=""))
+def test_a_wrong_weekday_refuses_an_embargo_but_not_a_release_date(tmp_path):
+    error = refused(tmp_path, "EMBARGOED UNTIL 00:01 GMT, Friday 5 December 2026\n\nHeadline\n\n" + BODY.format(dateline=""))
     assert error.line == 1 and "is a Saturday, not a Friday" in error.reason
+    draft = read(tmp_path, "Friday, 5 December 2026\n\nHeadline\n\n" + BODY.format(dateline=""))
+    assert draft.release_date == dt.date(2026, 12, 5)  # the digits are the date
 
 
 def test_a_numeric_date_is_read_only_when_its_order_is_certain(tmp_path):
@@ -137,6 +139,8 @@ def test_a_numeric_date_is_read_only_when_its_order_is_certain(tmp_path):
     ("SOUS EMBARGO JUSQU'AU 8 décembre 2026 à 00h01 (heure de Paris)", dt.datetime(2026, 12, 7, 23, 1)),
     ("EMBARGADO HASTA el 8 de diciembre de 2026 a las 00:01 GMT", dt.datetime(2026, 12, 8, 0, 1)),
     ("Sperrfrist: 8. Dezember 2026, 00:01 Uhr MEZ", dt.datetime(2026, 12, 7, 23, 1)),
+    ("EMBARGOED: NOT FOR PUBLICATION UNTIL 00:01 GMT 8 DECEMBER 2026", dt.datetime(2026, 12, 8, 0, 1)),
+    ("Embargoed until: Thursday, December 10, 2026 at 12:01 AM EST", dt.datetime(2026, 12, 10, 5, 1)),
     ("محظور النشر حتى الساعة 00:01 بتوقيت غرينتش، 8 كانون الأول/ديسمبر 2026", dt.datetime(2026, 12, 8, 0, 1)),
     ("EMBARGOED UNTIL 2026-12-01 09:00", dt.datetime(2026, 12, 1, 14, 0)),  # no zone: DISTRIBUTE_TIMEZONE
 ])
@@ -180,7 +184,7 @@ def test_bullets_and_numbers_become_lists(tmp_path):
     ]
 
 
-@pytest.mark.parametrize("mark", ["###", "# # #", "-30-", "- 30 -", "ENDS", "-ENDS-", "— ENDS —", "-FIN-", "-انتهى-"])
+@pytest.mark.parametrize("mark", ["###", "# # #", "-30-", "- 30 -", "ENDS", "-ENDS-", "— ENDS —", "*ENDS*", "-FIN-", "-انتهى-"])
 def test_every_end_mark_ends_the_body_and_is_kept_as_written(tmp_path, mark):
     text = "Headline\n\n" + BODY.format(dateline="LONDON – ") + f"\n{mark}\n\nNotes to editors\n1. The study was peer reviewed.\n2) Data are\n   available on request.\n"
     draft = read(tmp_path, text)
