@@ -24,8 +24,8 @@ def release() -> None:
     """Press releases: add them from a file, preview and check them before sending."""
 
 
-_LANGUAGE_HELP = ("The release's language (en, fr, es, de, ar, pt-br …) when the file does not say it "
-                  "(front matter language:); by default it is detected from the text.")
+_LANGUAGE_HELP = ("The release's language (en, fr, es, de, ar, pt-br …), over the front matter's language:; "
+                  "by default the front matter's, else the one detected from the text.")
 
 
 @release.command("add")
