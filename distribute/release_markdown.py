@@ -15,9 +15,9 @@ import yaml
 from distribute import release_lines as L
 from distribute.release_contacts import from_front_matter
 from distribute.release_dates import DateError, parse_when
-from distribute.release_reader import (
-    LANGUAGE_TAG, MAX_TITLE, ReleaseDraft, ReleaseError, TextReader, blocks_of,
-)
+from distribute.release_blocks import blocks_of
+from distribute.release_draft import LANGUAGE_TAG, MAX_TITLE, ReleaseDraft, ReleaseError
+from distribute.release_trailer import Trailer
 
 FRONT_MATTER_KEYS = {
     "title", "subtitle", "label", "dateline", "date", "embargo", "media_contact", "contact", "contacts",
@@ -124,7 +124,7 @@ def parse_markdown(text: str, source: str, zone: ZoneInfo, title: str | None = N
     body = body.strip("\n")
     if not body.strip():
         raise ReleaseError(source, body_line, "the release has no body after its front matter")
-    body = _trailer(draft, body, source, zone, body_line)
+    body = _trailer(draft, body, source, body_line)
     if not draft.dateline:
         body = _dateline(draft, body, source, body_line)
     draft.body = body.strip() + "\n"
@@ -174,20 +174,20 @@ def _call_to_action(draft: ReleaseDraft, values: dict, source: str) -> None:
                            f"the call to action link {draft.cta_url!r} must be an http(s) address")
 
 
-def _trailer(draft: ReleaseDraft, body: str, source: str, zone: ZoneInfo, body_line: int) -> str:
+def _trailer(draft: ReleaseDraft, body: str, source: str, body_line: int) -> str:
     """The body up to its end mark; what follows the mark fills what the front matter left empty."""
     lines = body.split("\n")
     end = next((i for i, line in enumerate(lines) if L.end_mark(line.strip())), None)
     if end is None:
         return body
     draft.end_mark = L.end_mark(lines[end].strip())
-    reader = TextReader("", source, zone, None)
-    notes, boilerplate = reader.sections(blocks_of("\n".join(lines[end + 1:]), body_line + end + 1), after_end=True)[1:]
+    trailer = Trailer(ReleaseDraft(title="", body="", source_format="markdown"), source)
+    notes, boilerplate = trailer.sections(blocks_of("\n".join(lines[end + 1:]), body_line + end + 1), after_end=True)[1:]
     draft.notes = draft.notes or notes
     if not draft.boilerplate:
-        draft.boilerplate_heading = draft.boilerplate_heading or reader.draft.boilerplate_heading
+        draft.boilerplate_heading = draft.boilerplate_heading or trailer.draft.boilerplate_heading
         draft.boilerplate = boilerplate
-    draft.contacts = draft.contacts or reader.contacts()
+    draft.contacts = draft.contacts or trailer.contacts()
     if not "\n".join(lines[:end]).strip():
         raise ReleaseError(source, body_line + end, "the release has no body before its end mark")
     return "\n".join(lines[:end])
