@@ -159,9 +159,13 @@ def looks_like_date(text: str) -> bool:
 # --- times and zones ---------------------------------------------------------------------------
 
 _AMPM = rf"(?P<ampm>{alternation(C.AM + C.PM)})(?!\w)"
+_HOURS_WORD = r"uhr|hrs|hours|horas|heures|hr|h"
+# "14:00", "14.00 Uhr", "14h00", "14 h 00", "2 p.m."; and the 24-hour clock written as four digits,
+# "0001 HRS", "1400 hrs", "0700h": only with its word, since four digits alone are a year.
 _TIME = re.compile(
-    rf"(?<![\d:.])(?P<hour>[01]?\d|2[0-4])(?:(?:\s?[:.]\s?|\s?h\s?)(?P<minute>[0-5]\d)(?::[0-5]\d)?)?(?![\d])"
-    rf"(?:\s*{_AMPM})?(?:\s*(?P<suffix>uhr|hrs|hours|horas|heures|hr|h)(?!\w))?",
+    rf"(?<![\d:.])(?:(?P<hour4>[01]\d|2[0-3])(?P<minute4>[0-5]\d)(?=\s?(?:{_HOURS_WORD})(?!\w))"
+    rf"|(?P<hour>[01]?\d|2[0-4])(?:(?:\s?[:.]\s?|\s?h\s?)(?P<minute>[0-5]\d)(?::[0-5]\d)?)?)(?![\d])"
+    rf"(?:\s*{_AMPM})?(?:\s*(?P<suffix>{_HOURS_WORD})(?!\w))?",
     re.I,
 )
 _NOON = re.compile(rf"{_LETTER_BEFORE}(?:{alternation(C.NOON)}){_LETTER_AFTER}", re.I)
@@ -250,7 +254,8 @@ def _find_time(text: str) -> tuple[dt.time | None, list[tuple[int, int]]]:
     if match := _NOON.search(text):
         return dt.time(12, 0), [match.span()]
     for match in _TIME.finditer(text):
-        hour, minute, ampm = int(match.group("hour")), match.group("minute"), match.group("ampm")
+        hour = int(match.group("hour") or match.group("hour4"))
+        minute, ampm = match.group("minute") or match.group("minute4"), match.group("ampm")
         if minute is None and ampm is None and match.group("suffix") is None:
             continue  # a bare number is a day or a count, not a time
         minute = int(minute or 0)

@@ -149,6 +149,26 @@ def test_embargo_lines_with_their_time_zones(tmp_path, line, expected):
     assert draft.embargo_until == expected.replace(tzinfo=dt.UTC)
 
 
+@pytest.mark.parametrize("line, expected", [
+    ("EMBARGOED UNTIL 1400 hrs GMT, Tuesday 8 December 2026", dt.datetime(2026, 12, 8, 14, 0)),
+    ("EMBARGO: 0930 HRS CET TUESDAY 8 DECEMBER 2026", dt.datetime(2026, 12, 8, 8, 30)),
+    ("Embargoed until 2359 hours BST on 7 July 2026", dt.datetime(2026, 7, 7, 22, 59)),
+    ("Embargoed until 8 December 2026, 0700h GMT", dt.datetime(2026, 12, 8, 7, 0)),
+    ("Sperrfrist: 8. Dezember 2026, 14.00 Uhr MEZ", dt.datetime(2026, 12, 8, 13, 0)),
+    ("Sperrfrist: 8. Dezember 2026, 1400 Uhr MEZ", dt.datetime(2026, 12, 8, 13, 0)),
+    ("SOUS EMBARGO JUSQU'AU 8 décembre 2026, 14h00 (heure de Paris)", dt.datetime(2026, 12, 8, 13, 0)),
+    ("SOUS EMBARGO JUSQU'AU 8 décembre 2026, 14 h 00 HNEC", dt.datetime(2026, 12, 8, 13, 0)),
+])
+def test_a_24_hour_time_is_read_however_it_is_written(tmp_path, line, expected):
+    draft = read(tmp_path, f"{line}\n\nHeadline\n\n" + BODY.format(dateline=""))
+    assert draft.embargo_until == expected.replace(tzinfo=dt.UTC)
+
+
+def test_four_digits_without_hrs_are_a_year_not_a_time(tmp_path):
+    error = refused(tmp_path, "EMBARGOED UNTIL 1400 GMT, 8 December 2026\n\nHeadline\n\n" + BODY.format(dateline=""))
+    assert error.line == 1 and "'1400' is not understood" in error.reason
+
+
 def test_a_year_less_embargo_takes_the_year_of_the_release_date(tmp_path):
     text = "EMBARGOED UNTIL 00:01 GMT on Tuesday 8 December\n\nHeadline\n\n" + BODY.format(dateline="LONDON, 5 December 2026 – ")
     assert read(tmp_path, text).embargo_until == dt.datetime(2026, 12, 8, 0, 1, tzinfo=dt.UTC)
