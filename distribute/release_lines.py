@@ -173,8 +173,10 @@ _PLACE_WORD = rf"(?:{_CAP_WORD}|of|de|la|le|el|al|am|an|der|du|des|del|di|da|do|
 # Words that open sentences, not place names.
 _NOT_PLACE = (r"(?!(?:On|In|At|The|A|An|This|That|Today|Yesterday|Tomorrow|We|Our|It|As|For|But|And|"
               r"Le|Les|Un|Une|Il|Elle|Nous|Ce|Cette|Aujourd|Hier|Ayer|Hoy|Heute|Gestern|Wir|Am|Im|Der|Die|Das)\b)")
-_DASH = r"(?P<dash>\.?\s?(?:--|–|—|―|-))"
-_ARABIC_WORD = r"[\u0621-\u064a\u0671-\u06d3]+"
+# "5 de diciembre de 2026.–": the full stop closes the date, the dash after it is the dash.
+_DASH = r"(?:\.\s?)?(?P<dash>--|–|—|―|-)"
+# Arabic letters with their vowel marks, shadda and superscript alef ("عمّان", "غزّة").
+_ARABIC_WORD = r"[\u0621-\u064a\u0671-\u06d3][\u0621-\u065f\u0670-\u06d3]*"
 
 
 def _place_pattern(regions: int) -> re.Pattern[str]:
@@ -195,14 +197,14 @@ class Dateline:
 
 
 def _after_place(text: str, place: str, position: int, *, dash_required: bool) -> Dateline | None:
-    rest = text[position:]
     date = None
-    if m := re.match(r"\s*\((?P<inner>[^)\n]{1,60})\)", rest):
+    if m := re.match(r"\s*\((?P<inner>[^)\n]{1,60})\)", text[position:]):
+        # AP's date in brackets, or the province, state or country: "Montréal (Québec), le 9 …".
         date = date_only(m.group("inner"))
         if date is None:
-            place, date = f"{place} ({m.group('inner')})", None
+            place = f"{place} ({m.group('inner')})"
         position += m.end()
-    elif m := re.match(r"\s*(?:[,،]\s*|\s+)", rest):
+    if date is None and (m := re.match(r"\s*(?:[,،]\s*|\s+)", text[position:])):
         found = find_date(text[position + m.end():], at_start=True)
         if found:
             date = found
@@ -211,7 +213,7 @@ def _after_place(text: str, place: str, position: int, *, dash_required: bool) -
         position += m.end()
     m = re.match(rf"\s*{_DASH}(?:\s+|$)", text[position:])
     if m:
-        return Dateline(place or None, date, m.group("dash").replace(" ", ""), position + m.end())
+        return Dateline(place or None, date, m.group("dash"), position + m.end())
     if not dash_required and date and not text[position:].strip(" ."):
         return Dateline(place or None, date, None, len(text))
     return None

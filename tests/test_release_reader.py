@@ -85,10 +85,20 @@ def test_a_headline_with_a_dash_is_not_a_dateline(tmp_path):
     ("GENEVA (Dec. 5, 2026) — ", "GENEVA", "—", dt.date(2026, 12, 5)),
     ("WASHINGTON, D.C., December 5, 2026 -- ", "WASHINGTON, D.C.", "--", dt.date(2026, 12, 5)),
     ("Paris, le 5 décembre 2026 – ", "Paris", "–", dt.date(2026, 12, 5)),
-    ("Madrid, 5 de diciembre de 2026.– ", "Madrid", ".–", dt.date(2026, 12, 5)),
+    # The full stop closes the date; the dash after it is the dash.
+    ("Madrid, 5 de diciembre de 2026.– ", "Madrid", "–", dt.date(2026, 12, 5)),
+    ("BOGOTÁ, 5 de diciembre de 2026.- ", "BOGOTÁ", "-", dt.date(2026, 12, 5)),
     ("Berlin, 5. Dezember 2026 – ", "Berlin", "–", dt.date(2026, 12, 5)),
     ("Berlin, 05.12.2026 – ", "Berlin", "–", dt.date(2026, 12, 5)),
     ("بيروت، ٥ كانون الأول/ديسمبر ٢٠٢٦ – ", "بيروت", "–", dt.date(2026, 12, 5)),
+    # Vowel marks and shadda in the place, as written; the Gulf's one month name, the Egyptian "(…)".
+    ("غزّة، ٥ كانون الأول/ديسمبر ٢٠٢٦ – ", "غزّة", "–", dt.date(2026, 12, 5)),
+    ("الدوحة، ٥ ديسمبر ٢٠٢٦ – ", "الدوحة", "–", dt.date(2026, 12, 5)),
+    ("القاهرة، 5 كانون الأول (ديسمبر) 2026 — ", "القاهرة", "—", dt.date(2026, 12, 5)),
+    # A province, state or country in brackets after the city, then the date.
+    ("Sherbrooke (Québec), le 5 décembre 2026 – ", "Sherbrooke (Québec)", "–", dt.date(2026, 12, 5)),
+    ("SPRINGFIELD (Illinois), Dec. 5, 2026 — ", "SPRINGFIELD (Illinois)", "—", dt.date(2026, 12, 5)),
+    ("Lille (Nord) – ", "Lille (Nord)", "–", None),
     ("NEW YORK, Dec. 5, 2026 /PRNewswire/ -- ", "NEW YORK", "--", dt.date(2026, 12, 5)),
     ("5 December 2026 – ", None, "–", dt.date(2026, 12, 5)),
     ("GENEVA/NEW YORK – ", "GENEVA/NEW YORK", "–", None),
