@@ -41,6 +41,12 @@ _PAREN_LABEL = re.compile(r"\(\s*(?:" + "|".join(re.escape(w) for w in C.CONTACT
 _TITLE = _words(C.TITLE_WORDS + ("deputy", "senior", "acting", "interim", "global", "regional", "national",
                                  "general", "adjoint", "adjointe", "adjunto", "adjunta", "stellvertretender",
                                  "stellvertretende"))
+_TITLE_COMPOUND = re.compile(
+    r"(?<![^\W_])[^\W\d_]{4,}(?:" + "|".join(re.escape(C.fold(e)) for e in C.TITLE_COMPOUND_ENDINGS) + r")(?![^\W_])")
+# German gendered forms of a title: "Sprecher/in", "Referent*in", "Leiter:innen", "Berater(in)".
+_GENDERED = re.compile(r"(?:[/*:_]-?|\()in(?:nen)?\)?$")
+# A phone's note in brackets, "(London office)", "(cell)", "(after 6pm)": not a name or an organisation.
+_PHONE_NOTE = re.compile(r"[ \t\u00a0]*\((?=[^()]*[^\W\d_])[^()@\n]{1,40}\)")
 _ORGANISATION = _words(C.ORGANISATION_WORDS)
 _DESK = _words(C.DESK_NAMES)
 _CUES = {C.fold(c) for c in C.CONTACT_CUES}
@@ -107,7 +113,7 @@ def _kind(piece: str) -> str:
     folded = C.fold(piece)
     if _DESK.search(folded):
         return "name"
-    if _TITLE.search(folded):
+    if _TITLE.search(folded) or _TITLE_COMPOUND.search(folded):
         return "title"
     if _ORGANISATION.search(folded) or re.fullmatch(r"[A-Z][A-Z0-9&.-]{1,9}", piece):
         return "organisation"
@@ -126,11 +132,16 @@ def _is_name(piece: str) -> bool:
                for w in words) and words[0][0].isupper()
 
 
+def _title_word(word: str) -> bool:
+    folded = _GENDERED.sub("", C.fold(word).strip(".,"))
+    return bool(_TITLE.fullmatch(folded) or _TITLE_COMPOUND.fullmatch(folded))
+
+
 def _split_name_title(piece: str) -> tuple[str | None, str | None]:
     """A name and a job title written without a separator between them: "Evan Barrett Deputy
     Director" and "Deputy Director Evan Barrett" -> ("Evan Barrett", "Deputy Director")."""
     words = piece.split()
-    titled = [i for i, w in enumerate(words) if _TITLE.fullmatch(C.fold(w).strip(".,"))]
+    titled = [i for i, w in enumerate(words) if _title_word(w)]
     if not titled:
         return (piece, None) if _is_name(piece) else (None, piece)
     first, last = titled[0], titled[-1]
@@ -160,7 +171,9 @@ def _tokens(line: str, sentence: bool) -> list[tuple[str, str]]:
     line = _PAREN_LABEL.sub(" ", _LABEL.sub(" ", line))
     marks: list[tuple[int, int, str, str]] = [(m.start(), m.end(), "email", m.group(0)) for m in EMAIL.finditer(line)]
     masked = EMAIL.sub(lambda m: "\x00" * len(m.group(0)), line)
-    marks += [(s, e, "phone", p) for s, e, p in find_phones(masked)]
+    for start, end, phone in find_phones(masked):
+        note = _PHONE_NOTE.match(masked, end)
+        marks.append((start, note.end() if note else end, "phone", phone))
     marks.sort()
     out: list[tuple[str, str]] = []
     position = 0

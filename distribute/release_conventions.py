@@ -131,6 +131,11 @@ CONTACT_CUES = (
     "para más información", "para mayor información", "más información",
     "für rückfragen", "rückfragen", "weitere informationen",
     "للمزيد من المعلومات", "لمزيد من المعلومات", "للاستفسارات",
+    # Quebec's "Renseignements :" and "Source :", and "Information :": they also open a line of
+    # sources or a link in the body, so they need a phone or an address under them too.
+    "renseignements", "pour renseignements", "demandes de renseignements", "source", "sources",
+    "information", "informations", "información", "informes", "auskunft", "rückfragehinweis",
+    "للاستفسار", "معلومات",
 ))
 
 # A sentence that gives a contact in the text: "For interviews, contact Priya … on 020 … or …".
@@ -191,6 +196,12 @@ CONTACT_FIELD_LABELS = (
     "email", "e-mail", "mail", "courriel", "portable", "port", "correo", "correo electrónico", "teléfono",
     "móvil", "celular", "telefon", "handy", "mobil", "hotline", "هاتف", "الهاتف", "جوال", "الجوال",
     "موبايل", "البريد الإلكتروني", "بريد إلكتروني", "البريد", "واتساب", "الرقم",
+    # A switchboard or a shared line inside a person's block: that person's too, not a new contact.
+    "switchboard", "main line", "main office", "general enquiries", "general inquiries", "direct line", "landline",
+    "out of hours", "out-of-hours", "after hours", "press line", "media line", "press email", "press e-mail",
+    "zentrale", "telefonzentrale", "büro", "festnetz", "durchwahl", "pressetelefon", "presse-e-mail",
+    "standard", "accueil", "fixe", "ligne directe", "bureau", "centralita", "central", "conmutador", "oficina",
+    "fijo", "البدالة", "السنترال", "المكتب",
 )
 
 # Words that make a piece of a contact block a job title rather than a name.
@@ -205,8 +216,34 @@ TITLE_WORDS = (
     "responsable", "jefe", "jefa", "leiter", "leiterin", "leitung", "vorsitzende", "vorsitzender",
     "campaigner", "researcher", "analyst", "counsel", "consultant", "fellow", "representative",
     "communications", "communication", "comunicación", "kommunikation", "press", "media", "médias",
-    "prensa", "presse", "relations", "affairs",
+    "prensa", "presse", "relations", "affairs", "organiser", "organizer", "strategist", "founder", "co-founder",
+    "ceo", "treasurer", "trustee", "lawyer", "attorney", "solicitor",
+    # French (France and Quebec)
+    "coordonnateur", "coordonnatrice", "délégué", "déléguée", "secrétaire", "trésorier", "trésorière",
+    "chercheur", "chercheuse", "avocat", "avocate", "juriste", "analyste", "gestionnaire", "agent", "agente",
+    "fondateur", "fondatrice", "cofondateur", "cofondatrice", "rédacteur", "rédactrice", "animateur", "animatrice",
+    # Spanish
+    "vocero", "vocera", "gerente", "secretario", "secretaria", "presidenta", "encargado", "encargada",
+    "investigador", "investigadora", "abogado", "abogada", "analista", "especialista", "técnico", "técnica",
+    "oficial", "fundador", "fundadora", "subdirector", "subdirectora", "relaciones", "comunicaciones",
+    # German (compounds are read by TITLE_COMPOUND_ENDINGS; "Sprecher/in" and "Referent*in" by the word before "/")
+    "geschäftsführung", "vorstand", "vorständin", "vorstandsmitglied", "öffentlichkeitsarbeit", "campaignerin",
+    "pressestellenleiter", "pressestellenleiterin",
+    # Arabic, with and without the article
     "مدير", "مديرة", "مسؤول", "مسؤولة", "منسق", "منسقة", "المتحدث", "المتحدثة", "رئيس", "رئيسة", "مستشار",
+    "مستشارة", "المدير", "المديرة", "المسؤول", "المسؤولة", "المنسق", "المنسقة", "المستشار", "المستشارة",
+    "متحدث", "متحدثة", "الناطق", "الناطقة", "ناطق", "ناطقة", "الرئيس", "الرئيسة", "نائب", "نائبة",
+    "باحث", "باحثة", "الباحث", "الباحثة", "محامي", "محامية", "أمين", "أمينة", "الأمين", "الأمينة",
+    "أخصائي", "أخصائية", "ضابط", "ضابطة",
+)
+
+# German job titles are compounds ("Pressereferentin", "Kampagnenleiter", "Geschäftsführerin"): a
+# word ending in one of these after at least four letters is a job title ("Schleiter" is a name).
+TITLE_COMPOUND_ENDINGS = (
+    "referent", "referentin", "sprecher", "sprecherin", "leiter", "leiterin", "leitung", "beauftragte",
+    "beauftragter", "führer", "führerin", "koordinator", "koordinatorin", "berater", "beraterin", "vorsitzende",
+    "vorsitzender", "direktor", "direktorin", "manager", "managerin", "redakteur", "redakteurin", "assistent",
+    "assistentin", "experte", "expertin", "sekretär", "sekretärin",
 )
 
 # Words that make a piece an organisation.

@@ -252,6 +252,52 @@ def test_contacts_are_read_as_written(tmp_path, trailer, expected):
     assert "@" not in draft.body
 
 
+@pytest.mark.parametrize("trailer, expected", [
+    # A switchboard or a shared line inside one person's block is that person's, not a new contact.
+    ("Pressekontakt:\nLukas Hoffmann\nPressereferent\nBündnis Saubere Luft e. V.\nTel.: 089 2154 3310\n"
+     "Zentrale: +49 89 2154 3300\nE-Mail: presse@saubere-luft.example",
+     [contact("Lukas Hoffmann", "Pressereferent", "Bündnis Saubere Luft e. V.", "presse@saubere-luft.example",
+              ["089 2154 3310", "+49 89 2154 3300"])]),
+    ("Media contact:\nTom Okafor, Press Officer\n+44 7700 900123\nSwitchboard: +44 20 7946 0000\ntom@example.org",
+     [contact("Tom Okafor", "Press Officer", email="tom@example.org", phones=["+44 7700 900123", "+44 20 7946 0000"])]),
+    # Job titles in German (compounds, gendered forms), French, Spanish and Arabic are titles, not organisations.
+    ("Kontakt:\nMiriam Schulz, Pressesprecher/in, 030 555 0101, schulz@example.org\n"
+     "Jonas Berg, Kampagnenleiterin, 030 555 0102, berg@example.org\n"
+     "Eva Roth, Geschäftsführerin, eva@example.org",
+     [contact("Miriam Schulz", "Pressesprecher/in", email="schulz@example.org", phones=["030 555 0101"]),
+      contact("Jonas Berg", "Kampagnenleiterin", email="berg@example.org", phones=["030 555 0102"]),
+      contact("Eva Roth", "Geschäftsführerin", email="eva@example.org")]),
+    ("Contact presse :\nÉlodie Gagnon\nDéléguée générale\n418 555-0199\negagnon@example.org",
+     [contact("Élodie Gagnon", "Déléguée générale", email="egagnon@example.org", phones=["418 555-0199"])]),
+    ("Contacto de prensa:\nLucía Fernández, Vocera, +52 55 5555 0134, lucia@example.org",
+     [contact("Lucía Fernández", "Vocera", email="lucia@example.org", phones=["+52 55 5555 0134"])]),
+    ("للتواصل الإعلامي:\nريم خليل، الناطقة الإعلامية\n+962 6 555 0123\nreem@example.org",
+     [contact("ريم خليل", "الناطقة الإعلامية", email="reem@example.org", phones=["+962 6 555 0123"])]),
+    # A phone's note in brackets is dropped: it is neither the organisation nor a name.
+    ("Media contact: Ana Ruiz, +34 600 123 456 (Madrid office), ana@example.org",
+     [contact("Ana Ruiz", email="ana@example.org", phones=["+34 600 123 456"])]),
+    ("Contact: Sam Lee, Oceans Trust, 415-555-0100 (cell), 415-555-0111 (after 6pm), sam@example.org",
+     [contact("Sam Lee", organisation="Oceans Trust", email="sam@example.org", phones=["415-555-0100", "415-555-0111"])]),
+    # The cues of Quebec and elsewhere open a contact and are never its name.
+    ("Renseignements :\nPaul Roy\n514 555-0100\nproy@example.org",
+     [contact("Paul Roy", email="proy@example.org", phones=["514 555-0100"])]),
+    ("Information :\nLéa Martin, 06 12 34 56 78, lea@example.fr",
+     [contact("Léa Martin", email="lea@example.fr", phones=["06 12 34 56 78"])]),
+    ("Source : Julie Côté, 819 555-0147",
+     [contact("Julie Côté", phones=["819 555-0147"])]),
+])
+def test_contact_lines_as_the_genre_writes_them(tmp_path, trailer, expected):
+    draft = read(tmp_path, "Headline\n\n" + BODY.format(dateline="LONDON – ") + "\n###\n\n" + trailer + "\n")
+    assert draft.contacts == expected
+    assert draft.body.endswith("said its director.\n")
+
+
+def test_information_or_a_source_without_a_phone_or_an_address_is_body(tmp_path):
+    text = "Headline\n\n" + BODY.format(dateline="LONDON – ") + "\nSource: Office for National Statistics, 2026.\n"
+    draft = read(tmp_path, text)
+    assert draft.contacts == [] and draft.body.endswith("Source: Office for National Statistics, 2026.\n")
+
+
 def test_a_phone_becomes_a_tel_link_of_digits_and_a_leading_plus():
     assert tel_link("(202) 555-0147") == "tel:2025550147"
     assert tel_link("+44 (0)20 7946 0321") == "tel:+442079460321"
