@@ -15,9 +15,18 @@ from distribute.release_dates import FoundDate, alternation, ascii_digits, date_
 _DECORATION = " \t*_=~\u00a0"
 
 
+# A Markdown heading's marks ("## About the Trust"); not an end mark such as "# # #".
+_HEADING_MARK = re.compile(r"^#{1,6}[ \t]+(?=[^#\s])")
+
+
+def unmarked(line: str) -> str:
+    """A line without the emphasis a paste brings (**PRESS RELEASE**) or a Markdown heading's marks."""
+    return _HEADING_MARK.sub("", line.strip(_DECORATION)).strip(_DECORATION)
+
+
 def clean(line: str) -> str:
-    """A line without the emphasis a paste brings (**PRESS RELEASE**) and without a final colon."""
-    return line.strip(_DECORATION).rstrip(":：").strip(_DECORATION)
+    """A line without its emphasis or heading marks and without a final colon."""
+    return unmarked(line).rstrip(":：").strip(_DECORATION)
 
 
 def _whole(forms) -> re.Pattern[str]:
@@ -31,7 +40,8 @@ _CONTACT = re.compile(rf"^(?P<cue>{alternation(C.CONTACT_CUES)})\s*(?:[:：]\s*(
 _WEAK_CONTACT = _whole(C.WEAK_CONTACT_CUES)
 _NOTES = _whole(C.NOTES_CUES)
 _NOTES_AFTER_END = _whole(C.NOTES_AFTER_END)
-_ABOUT = re.compile(rf"^(?:{alternation(C.ABOUT_CUES)})\s+(?=[^\d\s])\S", re.I)
+# "About the …", and the French elision with no space after it: "À propos d'Air Pur Rhône".
+_ABOUT = re.compile(rf"^(?:{alternation(C.ABOUT_CUES)})(?:\s+|(?<=['’]))(?=[^\d\s])\S", re.I)
 _ABOUT_WHOLE = _whole(C.ABOUT_WHOLE)
 _CTA = re.compile(rf"^(?P<cue>{alternation(C.CTA_CUES)})\s*[:：]\s*(?P<label>.*?)\s*(?P<url>https?://[^\s<>\"]+?)[).,;]?$", re.I)
 _END_MARKS = {re.sub(r"[\s\-–—_]", "", C.fold(m)) for m in C.END_MARKS}
@@ -107,13 +117,13 @@ def _is_embargo(text: str, m: re.Match) -> bool:
 
 def contact_cue(line: str) -> str | None:
     """The rest of a "Media contact: …" line ("" when the contact follows on the next lines)."""
-    m = _CONTACT.match(clean(line) if line.rstrip().endswith((":", "：")) else line.strip(_DECORATION))
+    m = _CONTACT.match(clean(line) if line.rstrip().endswith((":", "：")) else unmarked(line))
     return None if m is None else (m.group("rest") or "").strip()
 
 
 def weak_contact_cue(line: str) -> bool:
     """"For more information:" and its kin: a contact cue only above a phone or an address."""
-    m = _CONTACT.match(clean(line) if line.rstrip().endswith((":", "：")) else line.strip(_DECORATION))
+    m = _CONTACT.match(clean(line) if line.rstrip().endswith((":", "：")) else unmarked(line))
     return m is not None and bool(_WEAK_CONTACT.match(m.group("cue")))
 
 
@@ -124,7 +134,7 @@ def notes_heading(line: str, *, after_end: bool) -> bool:
 
 def about_heading(line: str) -> tuple[str, str] | None:
     """("About the Task Force", text after it on the same line) for a boilerplate heading."""
-    text = line.strip(_DECORATION)
+    text = unmarked(line)
     if _ABOUT_WHOLE.match(clean(text)):
         return clean(text), ""
     if not _ABOUT.match(text):

@@ -174,22 +174,47 @@ def _call_to_action(draft: ReleaseDraft, values: dict, source: str) -> None:
                            f"the call to action link {draft.cta_url!r} must be an http(s) address")
 
 
+# A Markdown heading ("## About the Trust", "### Media contact"): unlike a plain-text line, it
+# cannot be the first words of a paragraph.
+_HEADING = re.compile(r"^#{1,6}[ \t]+\S")
+# At most this many paragraphs under the trailer's first heading: more, and it is a body section.
+_TRAILER_PARAGRAPHS = 3
+
+
+def _trailer_heading(lines: list[str]) -> int | None:
+    """Without an end mark, the trailer opens at a Markdown heading that is the release's "About …",
+    its notes to editors or its media contact, when the release ends soon after it."""
+    for index, line in enumerate(lines):
+        if _HEADING.match(line) and (L.about_heading(line) or L.notes_heading(line, after_end=False)
+                                     or L.contact_cue(line) is not None):
+            paragraphs = [b for b in blocks_of("\n".join(lines[index + 1:])) if not _HEADING.match(b[0].text)]
+            if len(paragraphs) <= _TRAILER_PARAGRAPHS:
+                return index
+    return None
+
+
 def _trailer(draft: ReleaseDraft, body: str, source: str, body_line: int) -> str:
-    """The body up to its end mark; what follows the mark fills what the front matter left empty."""
+    """The body up to its end mark (or its trailer's first heading); what follows fills what the
+    front matter left empty."""
     lines = body.split("\n")
     end = next((i for i, line in enumerate(lines) if L.end_mark(line.strip())), None)
-    if end is None:
+    if end is not None:
+        draft.end_mark = L.end_mark(lines[end].strip())
+        first = end + 1
+    elif (end := _trailer_heading(lines)) is not None:
+        first = end
+    else:
         return body
-    draft.end_mark = L.end_mark(lines[end].strip())
     trailer = Trailer(ReleaseDraft(title="", body="", source_format="markdown"), source)
-    notes, boilerplate = trailer.sections(blocks_of("\n".join(lines[end + 1:]), body_line + end + 1), after_end=True)[1:]
+    notes, boilerplate = trailer.sections(blocks_of("\n".join(lines[first:]), body_line + first), after_end=True)[1:]
     draft.notes = draft.notes or notes
     if not draft.boilerplate:
         draft.boilerplate_heading = draft.boilerplate_heading or trailer.draft.boilerplate_heading
         draft.boilerplate = boilerplate
     draft.contacts = draft.contacts or trailer.contacts()
     if not "\n".join(lines[:end]).strip():
-        raise ReleaseError(source, body_line + end, "the release has no body before its end mark")
+        before = "its end mark" if draft.end_mark else f"its heading {lines[end].strip()!r}"
+        raise ReleaseError(source, body_line + end, f"the release has no body before {before}")
     return "\n".join(lines[:end])
 
 

@@ -5,6 +5,7 @@ A Markdown release's text after its end mark is read here too."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from distribute import release_lines as L
@@ -149,8 +150,9 @@ def _names_something(about: tuple[str, str], block: Block) -> bool:
     heading, inline = about
     if len(block) == 1 and not inline:
         return True
-    words = heading.split()[1:]
-    return len(heading) <= 80 and "," not in heading and any(w[0].isupper() or "\u0600" <= w[0] <= "\u06ff" for w in words)
+    words = [re.sub(r"^[dl]['’]", "", w, flags=re.I) for w in heading.split()[1:]]  # "de l'Observatoire"
+    return len(heading) <= 80 and "," not in heading and any(
+        w and (w[0].isupper() or "\u0600" <= w[0] <= "\u06ff") for w in words)
 
 
 def _contactish(block: Block) -> bool:

@@ -316,10 +316,41 @@ def test_a_call_to_act_by_phone_in_the_body_stays_in_the_body(tmp_path):
 @pytest.mark.parametrize("heading", [
     "About the Syrian Emergency Task Force", "ABOUT SETF", "À propos du Collectif Logement Digne",
     "Acerca de la Red Agua Digna", "Über das Bündnis Mietenstopp", "نبذة عن تحالف المجتمع المدني",
+    "À propos d'Éco-Quartiers Nantes", "A propos d’Entraide Loire", "À propos de l'Observatoire des loyers",
 ])
 def test_the_boilerplate_heading_is_kept_as_written(tmp_path, heading):
     draft = read(tmp_path, "Headline\n\n" + BODY.format(dateline="LONDON – ") + f"\n{heading}\nWe work for clean rivers.\n")
     assert (draft.boilerplate_heading, draft.boilerplate) == (heading, "We work for clean rivers.")
+
+
+@pytest.mark.parametrize("heading", ["## About the Coalition", "### À propos d'Entraide Loire", "## Über das Bündnis"])
+def test_a_markdown_about_heading_ends_the_notes_and_opens_the_boilerplate(tmp_path, heading):
+    text = ("---\ntitle: T\n---\nLONDON – Body.\n\n###\n\n**Notes to editors**\n\n1. A note.\n2. Another.\n\n"
+            f"{heading}\n\nWe work for clean rivers.\n\n**Media contact:** Jane Doe, jane@example.org\n")
+    draft = read(tmp_path, text, name="r.md")
+    assert draft.notes == ["A note.", "Another."]
+    assert (draft.boilerplate_heading, draft.boilerplate) == (heading.lstrip("# "), "We work for clean rivers.")
+    assert draft.contacts == [contact("Jane Doe", email="jane@example.org")]
+
+
+def test_a_markdown_about_heading_at_the_end_starts_the_trailer_without_an_end_mark(tmp_path):
+    text = ("---\ntitle: T\n---\nBERLIN – Body.\n\n## What the study found\n\nMore body.\n\n"
+            "## Über das Bündnis\n\nWir arbeiten für bezahlbare Mieten.\n\n## Pressekontakt\n\nEva Roth, eva@example.org\n")
+    draft = read(tmp_path, text, name="r.md")
+    assert draft.body == "Body.\n\n## What the study found\n\nMore body.\n"
+    assert (draft.boilerplate_heading, draft.boilerplate) == ("Über das Bündnis", "Wir arbeiten für bezahlbare Mieten.")
+    assert draft.contacts == [contact("Eva Roth", email="eva@example.org")]
+
+
+def test_a_markdown_release_that_is_only_its_about_section_is_refused(tmp_path):
+    error = refused(tmp_path, "---\ntitle: T\n---\n## About the Coalition\n\nWe work.\n", name="r.md")
+    assert error.line == 4 and "no body before its heading '## About the Coalition'" in error.reason
+
+
+def test_a_markdown_about_heading_with_the_body_still_to_come_is_body(tmp_path):
+    text = ("---\ntitle: T\n---\nLONDON – Body.\n\n## About the study\n\nOne.\n\nTwo.\n\nThree.\n\nFour.\n")
+    draft = read(tmp_path, text, name="r.md")
+    assert draft.boilerplate_heading is None and "## About the study" in draft.body
 
 
 def test_a_body_paragraph_starting_with_about_is_body(tmp_path):
