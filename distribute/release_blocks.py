@@ -41,6 +41,12 @@ def blocks_of(text: str, first_line: int = 1) -> list[Block]:
     return blocks
 
 
+def without_page_marks(blocks: list[Block]) -> list[Block]:
+    """The blocks without the page marks of a printed release ("- more -", "- 2 -")."""
+    kept = [[line for line in block if not L.page_mark(line.text)] for block in blocks]
+    return [block for block in kept if block]
+
+
 def joined(block: Block) -> str:
     return " ".join(" ".join(line.text.split()) for line in block)
 

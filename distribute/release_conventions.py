@@ -178,6 +178,12 @@ NOTES_AFTER_END = ("background", "notes", "note", "contexte", "antecedentes", "c
 END_MARKS = ("###", "##", "30", "ends", "end", "fin", "ende", "انتهى", "fin du communiqué", "fin del comunicado",
              "ende der pressemitteilung", "xxx")
 
+# Page marks of printed and faxed releases, at the foot of a page: "- more -", "(MORE)", "- suite -";
+# compared as END_MARKS are. A page number ("- 2 -", "/2", "Page 2 of 3") is one too.
+PAGE_MARKS = ("more", "continued", "cont'd", "contd", "mehr", "fortsetzung folgt", "suite", "à suivre", "más",
+              "sigue", "continúa", "يتبع")
+PAGE_WORDS = ("page", "seite", "página", "pagina", "p.", "pg.", "صفحة")
+
 # The call to action in plain text: "Take action: Ask your representative – https://…".
 CTA_CUES = (
     "take action", "act now", "call to action", "sign the petition", "get involved", "join us",

@@ -158,6 +158,21 @@ def end_mark(line: str) -> str | None:
     return None
 
 
+_PAGE_MARKS = {re.sub(r"\s", "", C.fold(m)) for m in C.PAGE_MARKS}
+_PAGE_NUMBER = re.compile(
+    rf"^(?:(?:{alternation(C.PAGE_WORDS)})\s*\d{{1,2}}(?:\s*(?:/|of|de|von|sur|من)\s*\d{{1,2}})?"
+    r"|[-–—/]\s*\d{1,2}(?:\s*/\s*\d{1,2})?\s*[-–—]?|\d{1,2}\s*/\s*\d{1,2})$", re.I)
+
+
+def page_mark(line: str) -> bool:
+    """A printed release's page mark ("- more -", "(MORE)", "- 2 -", "/2", "Page 2 of 3"): not text."""
+    text = line.strip(_DECORATION).strip()
+    if not text or end_mark(text):
+        return False
+    words = re.sub(r"^[\s\-–—(\[.…]+|[\s\-–—)\].…]+$", "", C.fold(text))
+    return re.sub(r"\s", "", words) in _PAGE_MARKS or bool(_PAGE_NUMBER.match(ascii_digits(text)))
+
+
 def call_to_action(line: str) -> tuple[str, str] | None:
     """(label, url) from "Take action: Ask your representative – https://…"."""
     m = _CTA.match(line.strip(_DECORATION))

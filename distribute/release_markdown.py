@@ -121,7 +121,8 @@ def parse_markdown(text: str, source: str, zone: ZoneInfo, title: str | None = N
     draft.notes = _notes(values, source)
     _call_to_action(draft, values, source)
 
-    body = body.strip("\n")
+    # A printed release's page marks ("- more -", "- 2 -") would be list items here: they are not text.
+    body = "\n".join("" if L.page_mark(line) else line for line in body.strip("\n").split("\n"))
     if not body.strip():
         raise ReleaseError(source, body_line, "the release has no body after its front matter")
     body = _trailer(draft, body, source, body_line)

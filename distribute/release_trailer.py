@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from distribute import release_lines as L
-from distribute.release_blocks import Block, contact_cue, joined, note_items, unwrapped
+from distribute.release_blocks import Block, contact_cue, joined, note_items, unwrapped, without_page_marks
 from distribute.release_contacts import has_contact_details, parse_contacts
 from distribute.release_conventions import CONTACT_SENTENCE
 from distribute.release_draft import ReleaseDraft, ReleaseError
@@ -43,7 +43,7 @@ class Trailer:
     def sections(self, blocks: list[Block], *, after_end: bool = False) -> tuple[list[Block], list[str], str | None]:
         """Sort the blocks after the head: (body blocks, notes to editors, boilerplate); the end
         mark, the boilerplate heading and the contacts are recorded on the way."""
-        blocks = [piece for block in _split_at_sections(blocks) for piece in
+        blocks = [piece for block in _split_at_sections(without_page_marks(blocks)) for piece in
                   (unwrapped(block) if L.end_mark(block[0].text) is None else [block])]
         body: list[Block] = []
         notes: list[Block] = []

@@ -214,6 +214,25 @@ def test_bullets_and_numbers_become_lists(tmp_path):
     ]
 
 
+@pytest.mark.parametrize("mark", ["- more -", "-more-", "(MORE)", "MORE", "— more —", "- 2 -", "/2", "2/3",
+                                  "Page 2 of 3", "- suite -", "(más)", "- mehr -", "-يتبع-"])
+def test_a_page_mark_of_a_printed_release_is_dropped(tmp_path, mark):
+    text = ("Headline\n\nLONDON – The coalition filed its report on Tuesday.\n\n" + mark +
+            "\n\n\"We have the data,\" said its director.\n" + mark + "\n- It names three firms.\n\n-30-\n")
+    draft = read(tmp_path, text)
+    assert blocks(draft.body, "text") == [("p", "The coalition filed its report on Tuesday."),
+                                          ("p", "\"We have the data,\" said its director."), ("ul", ["It names three firms."])]
+    assert draft.end_mark == "-30-"
+    markdown = read(tmp_path, "---\ntitle: T\n---\nLONDON – First.\n\n" + mark + "\n\nSecond.\n", name="r.md")
+    assert blocks(markdown.body, "markdown") == [("p", "First."), ("p", "Second.")]
+
+
+def test_a_line_that_only_starts_like_a_page_mark_is_text(tmp_path):
+    text = "Headline\n\nLONDON – First.\n\n- more than 300 people came\n- 2 buses\n\nMore information follows.\n"
+    assert blocks(read(tmp_path, text).body, "text") == [
+        ("p", "First."), ("ul", ["more than 300 people came", "2 buses"]), ("p", "More information follows.")]
+
+
 @pytest.mark.parametrize("mark", ["###", "# # #", "-30-", "- 30 -", "ENDS", "-ENDS-", "— ENDS —", "*ENDS*", "-FIN-", "-انتهى-"])
 def test_every_end_mark_ends_the_body_and_is_kept_as_written(tmp_path, mark):
     text = "Headline\n\n" + BODY.format(dateline="LONDON – ") + f"\n{mark}\n\nNotes to editors\n1. The study was peer reviewed.\n2) Data are\n   available on request.\n"
