@@ -11,8 +11,9 @@ from typing import Any
 from distribute import release_lines as L
 from distribute.release_contacts import has_contact_details
 
-# A line longer than this was not wrapped by hand: in a block of such lines (a Word or Outlook
-# paste with single line breaks), each line is a paragraph of its own.
+# A line longer than this was not wrapped by hand: in a block with such a line (a Word or Outlook
+# paste with single line breaks), each line is a paragraph of its own, unless one line runs on
+# into the next, which only a hand-wrapped paragraph does.
 UNWRAPPED = 100
 
 
@@ -55,9 +56,26 @@ def joined(block: Block) -> str:
 _FACT = re.compile(r"^[^\W\d_][^\W\d_ ]*(?: [^\W\d_]+){0,2}\s?:\s+\S")
 
 
+# The end of a sentence, or of a lead-in to a list: a full stop, ?, !, :, … with any closing quotes.
+_SENTENCE_END = re.compile(r"[.!?:…][\"'”’»)\]]*$")
+
+
+def _runs_on(line: str, following: str) -> bool:
+    """A line wrapped in mid-sentence: it ends with no full stop and the next line goes on
+    with the sentence (a lower-case word) or it stops on a comma or a dash."""
+    if _SENTENCE_END.search(line) or L.list_item(following):
+        return False
+    return line.endswith((",", "(", "-", "–", "—", "/")) or following[:1].islower()
+
+
 def unwrapped(block: Block) -> list[Block]:
-    if len(block) > 1 and (max(len(line.text) for line in block) > UNWRAPPED
-                           or all(_FACT.match(line.text) for line in block)):
+    """A block as paragraphs: one per line in a paste with one line per paragraph (or a media
+    advisory's "WHAT: …" lines), else the block as it is."""
+    if len(block) < 2:
+        return [block]
+    if all(_FACT.match(line.text) for line in block) or (
+            max(len(line.text) for line in block) > UNWRAPPED
+            and not any(_runs_on(a.text, b.text) for a, b in zip(block, block[1:]))):
         return [[line] for line in block]
     return [block]
 

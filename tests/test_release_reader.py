@@ -433,6 +433,23 @@ def test_a_word_paste_with_crlf_no_break_spaces_and_one_line_per_paragraph(tmp_p
     assert read(tmp_path, text.encode("cp1252")).body == draft.body
 
 
+def test_a_hand_wrapped_paragraph_with_one_long_line_is_one_paragraph(tmp_path):
+    text = ("Headline\n\nLEEDS – “The council told us this morning that the last night shelter in the city will shut on 2 January,\n"
+            "when its lease runs out. Around 80 people sleep there on a cold night, among them\n"
+            "women who have nowhere else that is safe.\n\n“We are asking the council to extend the lease.”\n")
+    assert blocks(read(tmp_path, text).body, "text") == [
+        ("p", "“The council told us this morning that the last night shelter in the city will shut on 2 January, when its "
+              "lease runs out. Around 80 people sleep there on a cold night, among them women who have nowhere else that is safe."),
+        ("p", "“We are asking the council to extend the lease.”")]
+
+
+def test_a_word_paste_keeps_a_short_subheading_as_its_own_paragraph(tmp_path):
+    text = ("Headline\n\nLEEDS – The council confirmed this morning that the last night shelter in the city will shut on 2 January.\n"
+            "What the charity asks\n"
+            "“We are asking the council to extend the lease by six months while a new site is found,” said its director.\n")
+    assert [kind for kind, _ in blocks(read(tmp_path, text).body, "text")] == ["p", "p", "p"]
+
+
 def test_markdown_blocks_come_from_markdown_it():
     body = "A *first* paragraph\nwrapped.\n\n- one\n- [two](https://x.example)\n\n1. first\n2. second\n"
     assert blocks(body, "markdown") == [("p", "A first paragraph wrapped."), ("ul", ["one", "two"]),
