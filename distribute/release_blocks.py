@@ -73,7 +73,9 @@ def unwrapped(block: Block) -> list[Block]:
     advisory's "WHAT: …" lines), else the block as it is."""
     if len(block) < 2:
         return [block]
-    if all(_FACT.match(line.text) for line in block) or (
+    # "Source : …" above "Renseignements : …" is one contact, not a media advisory's facts.
+    facts = L.contact_cue(block[0].text) is None and all(_FACT.match(line.text) for line in block)
+    if facts or (
             max(len(line.text) for line in block) > UNWRAPPED
             and not any(_runs_on(a.text, b.text) for a, b in zip(block, block[1:]))):
         return [[line] for line in block]

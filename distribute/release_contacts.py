@@ -20,9 +20,10 @@ from distribute.release_dates import ascii_digits, find_date
 FIELDS = ("name", "title", "organisation", "email", "phones")
 
 EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}(?![\w-])")
-# A run of digits with the separators phones are written with; checked by _phone after.
+# A run of digits with the separators phones are written with; checked by _phone after. Two
+# spaces end it: they stand between two phones once a sentence's lines are joined.
 _PHONE_RUN = re.compile(
-    r"(?<![\w@/])(?:\+\s?|00)?\(?\d(?:[\d().\-\u00a0 \u2011]|/(?=\d))*\d\)?"
+    r"(?<![\w@/])(?:\+\s?|00)?\(?\d(?:[\d().\-\u2011]|[ \u00a0](?![ \u00a0])|/(?=\d))*\d\)?"
     r"(?:\s*(?:ext\.?|x|poste|durchwahl|dw\.?)\s*\d{1,5})?(?![\w@])",
     re.I,
 )
@@ -86,6 +87,8 @@ def _phone(candidate: str) -> str | None:
         text = text[1:]
     if text.endswith(")") and text.count(")") > text.count("("):
         text = text[:-1]
+    if text.count("(") > text.count(")"):  # "07700 900000 (24 hours)": the note's digits are not the phone's
+        text = re.sub(r"\s*\(\s*\d{0,3}$", "", text)
     digits = re.sub(r"\D", "", _EXTENSION.sub("", ascii_digits(text)))
     if not 7 <= len(digits) <= 15 or find_date(text):
         return None

@@ -229,9 +229,11 @@ TITLE_WORDS = (
     "chercheur", "chercheuse", "avocat", "avocate", "juriste", "analyste", "gestionnaire", "agent", "agente",
     "fondateur", "fondatrice", "cofondateur", "cofondatrice", "rédacteur", "rédactrice", "animateur", "animatrice",
     # Spanish
-    "vocero", "vocera", "gerente", "secretario", "secretaria", "presidenta", "encargado", "encargada",
+    "vocero", "vocera", "gerente", "secretario", "presidenta", "encargado", "encargada",
     "investigador", "investigadora", "abogado", "abogada", "analista", "especialista", "técnico", "técnica",
     "oficial", "fundador", "fundadora", "subdirector", "subdirectora", "relaciones", "comunicaciones",
+    # a department, written where the job title goes: "Coordinación de Comunicación Social"
+    "coordinación", "dirección", "subdirección", "gerencia", "jefatura", "direction", "abteilung",
     # German (compounds are read by TITLE_COMPOUND_ENDINGS; "Sprecher/in" and "Referent*in" by the word before "/")
     "geschäftsführung", "vorstand", "vorständin", "vorstandsmitglied", "öffentlichkeitsarbeit", "campaignerin",
     "pressestellenleiter", "pressestellenleiterin",

@@ -29,11 +29,13 @@ def ascii_digits(text: str) -> str:
 
 
 def alternation(forms) -> str:
-    """A regex alternation of forms, longest first, each also folded (no accents, plain alef)."""
+    """A regex alternation of forms, longest first, each also folded (no accents, plain alef);
+    a comma in a form may be left out ("For more information please contact")."""
     every = set()
     for form in forms:
         every |= {form, C.fold(form)}
-    return "|".join(re.escape(f).replace(r"\ ", r"\s+") for f in sorted(every, key=len, reverse=True))
+    return "|".join(re.escape(f).replace(r"\ ", r"\s+").replace(r",\s+", r",?\s+")
+                    for f in sorted(every, key=len, reverse=True))
 
 
 _LETTER_BEFORE = r"(?<![^\W\d_])"

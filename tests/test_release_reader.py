@@ -304,11 +304,27 @@ def test_contacts_are_read_as_written(tmp_path, trailer, expected):
      [contact("Léa Martin", email="lea@example.fr", phones=["06 12 34 56 78"])]),
     ("Source : Julie Côté, 819 555-0147",
      [contact("Julie Côté", phones=["819 555-0147"])]),
+    # Quebec's "Source :" (the organisation) above "Renseignements :" (the person): one contact.
+    ("Source : Collectif pour un transport abordable\nRenseignements : Paul Roy, 514 555-0100, proy@example.org",
+     [contact("Paul Roy", organisation="Collectif pour un transport abordable", email="proy@example.org",
+              phones=["514 555-0100"])]),
+    # A cue written with or without its comma; a note with digits after a phone.
+    ("For more information please contact:\nJo Bloggs\nT: 020 7946 0000 (direct)\nM: 07700 900000 (24 hours)\njo@example.org",
+     [contact("Jo Bloggs", email="jo@example.org", phones=["020 7946 0000", "07700 900000"])]),
+    # A department is a title (or an organisation), never a name.
+    ("Contacto:\nLuis Pérez, Coordinación de Comunicación Social, 55 5555 0100, lperez@example.org",
+     [contact("Luis Pérez", "Coordinación de Comunicación Social", email="lperez@example.org", phones=["55 5555 0100"])]),
 ])
 def test_contact_lines_as_the_genre_writes_them(tmp_path, trailer, expected):
     draft = read(tmp_path, "Headline\n\n" + BODY.format(dateline="LONDON – ") + "\n###\n\n" + trailer + "\n")
     assert draft.contacts == expected
     assert draft.body.endswith("said its director.\n")
+
+
+def test_a_contact_sentence_wrapped_over_lines_keeps_each_phone(tmp_path):
+    text = ("Headline\n\n" + BODY.format(dateline="LONDON – ") + "\nFor interviews contact Jo Bloggs on\nT: 020 7946 0000\n"
+            "M: 07700 900000\nor jo@example.org.\n")
+    assert read(tmp_path, text).contacts == [contact("Jo Bloggs", email="jo@example.org", phones=["020 7946 0000", "07700 900000"])]
 
 
 def test_information_or_a_source_without_a_phone_or_an_address_is_body(tmp_path):
