@@ -43,9 +43,21 @@ def blocks_of(text: str, first_line: int = 1) -> list[Block]:
 
 
 def without_page_marks(blocks: list[Block]) -> list[Block]:
-    """The blocks without the page marks of a printed release ("- more -", "- 2 -")."""
-    kept = [[line for line in block if not L.page_mark(line.text)] for block in blocks]
-    return [block for block in kept if block]
+    """The blocks without the page marks of a printed release ("- more -", "- 2 -"). A page
+    ends between paragraphs (a paragraph is not broken across pages), so a mark ends its block."""
+    out: list[Block] = []
+    for block in blocks:
+        current: Block = []
+        for line in block:
+            if L.page_mark(line.text):
+                if current:
+                    out.append(current)
+                current = []
+            else:
+                current.append(line)
+        if current:
+            out.append(current)
+    return out
 
 
 def joined(block: Block) -> str:

@@ -66,6 +66,8 @@ class Trailer:
                 section = "about"
                 continue
             cue = contact_cue(block)
+            if cue is None and (after_end or section != "body") and _weak_cue_above_contact(blocks, index):
+                cue = L.contact_cue(first)
             if cue is not None and (after_end or section != "body" or len(joined(block)) < 300):
                 self.contact_blocks.append(([cue] if cue else []) + [line.text for line in block[1:]])
                 section = "contact"
@@ -130,6 +132,13 @@ def _split_at_sections(blocks: list[Block]) -> list[Block]:
         if current:
             out.append(current)
     return out
+
+
+def _weak_cue_above_contact(blocks: list[Block], index: int) -> bool:
+    """Quebec's "Source : Organisation" in a block of its own, right above the contact's block."""
+    first = blocks[index][0].text
+    return (len(blocks[index]) == 1 and L.weak_contact_cue(first) and index + 1 < len(blocks)
+            and has_contact_details(joined(blocks[index + 1])))
 
 
 def _few_after(blocks: list[Block], index: int) -> bool:

@@ -227,6 +227,13 @@ def test_a_page_mark_of_a_printed_release_is_dropped(tmp_path, mark):
     assert blocks(markdown.body, "markdown") == [("p", "First."), ("p", "Second.")]
 
 
+def test_a_page_mark_between_two_lines_ends_the_paragraph(tmp_path):
+    text = ("Headline\n\nLEEDS - Half of the homes surveyed fail the damp standard,\na survey found.\n- more -\n"
+            "The survey covered 2,100 homes.\n")
+    assert blocks(read(tmp_path, text).body, "text") == [
+        ("p", "Half of the homes surveyed fail the damp standard, a survey found."), ("p", "The survey covered 2,100 homes.")]
+
+
 def test_a_line_that_only_starts_like_a_page_mark_is_text(tmp_path):
     text = "Headline\n\nLONDON – First.\n\n- more than 300 people came\n- 2 buses\n\nMore information follows.\n"
     assert blocks(read(tmp_path, text).body, "text") == [
@@ -306,6 +313,9 @@ def test_contacts_are_read_as_written(tmp_path, trailer, expected):
      [contact("Julie Côté", phones=["819 555-0147"])]),
     # Quebec's "Source :" (the organisation) above "Renseignements :" (the person): one contact.
     ("Source : Collectif pour un transport abordable\nRenseignements : Paul Roy, 514 555-0100, proy@example.org",
+     [contact("Paul Roy", organisation="Collectif pour un transport abordable", email="proy@example.org",
+              phones=["514 555-0100"])]),
+    ("Source : Collectif pour un transport abordable\n\nRenseignements : Paul Roy, 514 555-0100, proy@example.org",
      [contact("Paul Roy", organisation="Collectif pour un transport abordable", email="proy@example.org",
               phones=["514 555-0100"])]),
     # A cue written with or without its comma; a note with digits after a phone.
