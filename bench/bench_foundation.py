@@ -36,6 +36,7 @@ from distribute.contacts import import_contacts  # noqa: E402
 from distribute.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
 from distribute.message import MessageBuilder, Recipient, new_ref  # noqa: E402
 from distribute.models import Contact, Release  # noqa: E402
+from distribute import email_words  # noqa: E402
 from distribute.releases import read_release  # noqa: E402
 from distribute.rendering import compile_release, environment, inline_css  # noqa: E402
 from distribute.content import body_html  # noqa: E402
@@ -72,8 +73,10 @@ def naive_message(release: Release, recipient: Recipient) -> bytes:
     html = environment().get_template("email/journalist.html").render(
         release=release, subject=release.title, organisation=SETTINGS.organisation,
         postal_address=SETTINGS.postal_address, web_url="https://press.example.org/r", embargo_line=None,
-        contact=None, preheader="", body=body_html(release.body, release.source_format, release.dateline),
-        p={"greeting": f"Dear {recipient.name}", "recipient_line": recipient.email, "unsubscribe_url": "https://x"},
+        contacts=[], notes=[], about_heading="About", w=email_words.words(release.language), dir="ltr", because="",
+        preheader="", body=body_html(release.body, release.source_format, release.dateline),
+        p={"greeting": f"Dear {recipient.name}", "recipient_line": recipient.email, "unsubscribe_url": "https://x",
+           "preferences_url": "https://x"},
     )
     html = inline_css(html)
     msg = EmailMessage()

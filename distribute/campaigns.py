@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from distribute import audience, states
 from distribute.addresses import normalise
+from distribute.checks import missing_for
 from distribute.config import Settings
 from distribute.errors import UserError
 from distribute.models import Campaign, ContactList, Delivery, Event, Release, Segment, utcnow
@@ -102,8 +103,9 @@ def create_campaign(
             f"release {release.slug} is under embargo until {release.embargo_until:%Y-%m-%d %H:%M} UTC: "
             "supporters may not get it before then (journalists may); use --at after the embargo"
         )
-    if variant == "supporter" and not release.cta_url:
-        raise UserError(f"release {release.slug} has no call to action for the supporter variant: run `distribute release check`")
+    if missing := missing_for(release, variant):
+        raise UserError(f"release {release.slug} cannot be sent: {missing}; "
+                        f"run `distribute release check {release.slug} --variant {variant}`")
     if test:
         keys = []
         for raw in test:

@@ -19,6 +19,7 @@ from email.header import Header
 from email.utils import formataddr, formatdate
 from urllib.parse import quote
 
+from distribute import email_words
 from distribute.config import Settings
 from distribute.rendering import CompiledMessage, placeholder_pattern
 from distribute.tracking import OPEN_PIXEL, Tokens, click_index
@@ -97,6 +98,7 @@ class MessageBuilder:
         self._clicks = [(name, click_index(name)) for name in sorted(names) if click_index(name) is not None]
         self._tracked = OPEN_PIXEL in names
         self._boundary = f"=_distribute_{secrets.token_hex(12)}"
+        self._words = email_words.words(compiled.language)
         list_id = f"{compiled.variant}.{campaign_ref}.{self._domain}"
         fixed = [
             f"From: {_address(settings.sender_name, settings.sender_address)}\r\n",
@@ -119,10 +121,14 @@ class MessageBuilder:
         name = clean(recipient.name)
         outlet = clean(recipient.outlet)
         who = f"{name} ({recipient.email})" if name else recipient.email
+        words = self._words
+        token = self._unsubscribe.sign(ref)
         return {
-            "greeting": f"Dear {name.split()[0]}," if name else "Hello,",
-            "recipient_line": f"This email was sent to {who}{' at ' + outlet if outlet else ''}.",
-            "unsubscribe_url": self.unsubscribe_url(ref),
+            "greeting": words["greeting"].format(name=name.split()[0]) if name else words["greeting_anonymous"],
+            "recipient_line": words["sent_to_outlet" if outlet else "sent_to"].format(who=who, outlet=outlet),
+            "unsubscribe_url": f"{self._base_url}/unsubscribe/{token}",
+            # The preferences page takes the same signed token as the unsubscribe page.
+            "preferences_url": f"{self._base_url}/preferences/{token}",
         } | self._tracking_values(ref)
 
     def _tracking_values(self, ref: str) -> dict[str, str]:

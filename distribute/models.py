@@ -52,15 +52,23 @@ class Release(Base):
     slug: Mapped[str] = mapped_column(String(120), unique=True)
     title: Mapped[str] = mapped_column(String(500))
     subtitle: Mapped[str | None] = mapped_column(String(500))
-    dateline: Mapped[str | None] = mapped_column(String(200))
+    label: Mapped[str | None] = mapped_column(String(200))  # "MEDIA ADVISORY", as written
+    dateline: Mapped[str | None] = mapped_column(String(200))  # the place, as written
+    dateline_dash: Mapped[str | None] = mapped_column(String(8))
     release_date: Mapped[dt.date | None]
     embargo_until: Mapped[dt.datetime | None]
     language: Mapped[str] = mapped_column(String(16), default="en")
-    body: Mapped[str] = mapped_column(Text)  # Markdown
-    media_contact: Mapped[dict[str, Any] | None]  # {"name", "email", "phone"}
+    # Markdown, or (source_format "text") paragraphs and "- item" / "1. item" lists between blank
+    # lines: see distribute.content.blocks.
+    body: Mapped[str] = mapped_column(Text)
+    # [{"name", "title", "organisation", "email", "phones": [...]}, ...]; Reply-To is the first's email.
+    contacts: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
+    boilerplate_heading: Mapped[str | None] = mapped_column(String(500))  # "About …", as written
     boilerplate: Mapped[str | None] = mapped_column(Text)
     cta_label: Mapped[str | None] = mapped_column(String(200))
     cta_url: Mapped[str | None] = mapped_column(String(2000))
+    end_mark: Mapped[str | None] = mapped_column(String(40))
+    notes: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")  # notes to editors
     source_format: Mapped[str] = mapped_column(String(16))  # markdown | text
     # SHA-256 of what was read (every field above but the slug): the same text added twice is
     # found by it, and stored once.

@@ -24,9 +24,11 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from premailer import Premailer
 
+from distribute import email_words
 from distribute.config import Settings
 from distribute.content import body_html, body_text, _wrap
 from distribute.errors import UserError
+from distribute.release_contacts import tel_link
 from distribute.models import Release
 from distribute.paths import TEMPLATES_DIR
 
@@ -34,7 +36,7 @@ VARIANTS = ("journalist", "supporter")
 
 # Per-recipient values, written into the compiled message as MARKER__NAME__DX; tracking adds
 # CLICK_A … and OPEN_URL.
-PLACEHOLDERS = ("greeting", "recipient_line", "unsubscribe_url")
+PLACEHOLDERS = ("greeting", "recipient_line", "unsubscribe_url", "preferences_url")
 # The marker of messages compiled before markers were drawn per compile (a campaign stored then).
 LEGACY_MARKER = "DX"
 
@@ -64,7 +66,7 @@ class CompiledMessage:
     subject: str
     html: str
     text: str
-    reply_to: str | None  # the media contact's address
+    reply_to: str | None  # the first media contact's address
     reply_to_name: str | None
     links: tuple[str, ...] = ()  # the links tracking rewrote, in placeholder order (CLICK_A, CLICK_B …)
     marker: str = LEGACY_MARKER  # what this message's placeholders start with
@@ -96,7 +98,8 @@ def embargo_line(release: Release, settings: Settings, now: dt.datetime) -> str 
     if not release.embargo_until or release.embargo_until <= now:
         return None
     local = release.embargo_until.astimezone(settings.zone)
-    text = f"Embargoed until {local:%H:%M} {local.tzname()}, {local:%A %-d %B %Y}"
+    text = email_words.words(release.language)["embargoed_until"].format(
+        time=f"{local:%H:%M}", zone=local.tzname(), date=email_words.full_date(local.date(), release.language))
     if settings.timezone != "UTC":
         text += f" ({release.embargo_until:%H:%M} UTC)"
     return text
@@ -104,7 +107,26 @@ def embargo_line(release: Release, settings: Settings, now: dt.datetime) -> str 
 
 def subject_for(release: Release, variant: str, embargoed: bool) -> str:
     title = " ".join(release.title.split())
-    return f"EMBARGOED: {title}" if embargoed and variant == "journalist" else title
+    if embargoed and variant == "journalist":
+        return f"{email_words.words(release.language)['embargoed_subject']}: {title}"
+    return title
+
+
+def dateline_for(release: Release) -> str | None:
+    """The dateline as shown: place, date in the release's language, dash ("PARIS, 5 décembre 2026 –")."""
+    return email_words.dateline(release.dateline, release.release_date, release.dateline_dash, release.language)
+
+
+def contacts_for(release: Release) -> list[dict[str, Any]]:
+    """The media contacts as the templates show them: a line with name, job title and
+    organisation; the address; each phone as written with its tel: link."""
+    shown = []
+    for contact in release.contacts or []:
+        contact = {key: contact.get(key) for key in ("name", "title", "organisation", "email")} | {
+            "phones": [{"text": phone, "tel": tel_link(phone)} for phone in contact.get("phones") or []]}
+        contact["line"] = ", ".join(v for v in (contact["name"], contact["title"], contact["organisation"]) if v)
+        shown.append(contact)
+    return shown
 
 
 def inline_css(html: str) -> str:
@@ -125,8 +147,10 @@ def compile_release(release: Release, variant: str, settings: Settings, now: dt.
     marker = new_marker()
     embargo = embargo_line(release, settings, now) if variant == "journalist" else None
     subject = subject_for(release, variant, embargo is not None)
-    # Every field present, so the strict templates can ask for any of them.
-    contact = dict.fromkeys(("name", "title", "email", "phone")) | release.media_contact if release.media_contact else None
+    words = email_words.words(release.language)
+    contacts = contacts_for(release)
+    reply = next((c for c in contacts if c["email"]), None)
+    dateline = dateline_for(release)
     context = {
         "release": release,
         "subject": subject,
@@ -134,17 +158,23 @@ def compile_release(release: Release, variant: str, settings: Settings, now: dt.
         "postal_address": settings.postal_address,
         "web_url": f"{settings.base_url}/releases/{release.slug}",
         "embargo_line": embargo,
-        "contact": contact,
+        "contacts": contacts,
+        "notes": release.notes or [],
+        "about_heading": release.boilerplate_heading or words["about"].format(organisation=settings.organisation),
+        "w": words,
+        "dir": email_words.direction(release.language),
+        "because": words[f"because_{variant}"].format(organisation=settings.organisation),
         "preheader": release.subtitle or _first_sentence(release.body),
         "p": {name: placeholder(name, marker) for name in PLACEHOLDERS},
     }
     env = environment()
     html = env.get_template(f"email/{variant}.html").render(
-        body=body_html(release.body, release.source_format, release.dateline), **context
+        body=body_html(release.body, release.source_format, dateline), **context
     )
     text = env.get_template(f"email/{variant}.txt").render(
-        body_text=body_text(release.body, release.source_format, release.dateline),
+        body_text=body_text(release.body, release.source_format, dateline),
         boilerplate_text=_wrap(" ".join((release.boilerplate or "").split())),
+        notes_text=[_wrap(note, f"{n}. ", " " * (len(str(n)) + 2)) for n, note in enumerate(release.notes or [], start=1)],
         **context,
     )
     return CompiledMessage(
@@ -154,8 +184,8 @@ def compile_release(release: Release, variant: str, settings: Settings, now: dt.
         subject=subject,
         html=inline_css(html),
         text=re.sub(r"\n{3,}", "\n\n", text).strip() + "\n",
-        reply_to=(contact or {}).get("email"),
-        reply_to_name=(contact or {}).get("name"),
+        reply_to=reply["email"] if reply else None,
+        reply_to_name=reply["name"] if reply else None,
         marker=marker,
     )
 

@@ -53,7 +53,7 @@ def world(db, settings):
         add_segment(s, "nobody", 'beat = "gardening"')
         suppress(s, ["j3@news0.example", "j4@news1.example"], "asked us", source="manual")
         s.add(Release(slug="r", title="Title", body="Body\n", source_format="markdown", language="en",
-                      media_contact={"email": "press@example.org"}, cta_label="Act", cta_url="https://example.org/act"))
+                      contacts=[{"email": "press@example.org"}], cta_label="Act", cta_url="https://example.org/act"))
     return db
 
 

@@ -1,9 +1,18 @@
+import datetime as dt
 import os
+import secrets
 import stat
 
-from sqlalchemy import inspect, text
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
 
-from distribute.db import make_engine, upgrade
+from distribute.db import alembic_config, make_engine, upgrade
+from distribute.models import UTCDateTime
+
+from conftest import PG_ADMIN_URL
 
 
 def test_migrations_create_every_table_and_are_idempotent(db):
@@ -43,3 +52,55 @@ def test_an_in_memory_sqlite_database_makes_no_file(tmp_path, monkeypatch):
         assert conn.execute(text("SELECT 1")).scalar() == 1
     engine.dispose()
     assert make_engine("sqlite:///:memory:") and list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_engine(request, tmp_path):
+    """An engine on a database with no schema yet (a PostgreSQL one made for this test)."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+        yield engine
+        engine.dispose()
+        return
+    name = f"distribute_migrate_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False))
+    yield engine
+    engine.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_migration_0006_moves_the_media_contact_into_the_contacts(empty_engine):
+    config = alembic_config(empty_engine)
+    command.upgrade(config, "0005")
+    releases = sa.table("releases", *(sa.column(c) for c in ("id", "slug", "title", "language", "body", "source_format",
+                                                             "content_hash")),
+                        sa.column("created_at", UTCDateTime()), sa.column("media_contact", sa.JSON))
+    with empty_engine.begin() as conn:
+        conn.execute(sa.insert(releases), [
+            {"id": 1, "slug": "a", "title": "A", "language": "en", "body": "Body\n", "source_format": "text",
+             "content_hash": "x" * 64, "created_at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+             "media_contact": {"name": "Nadia Benali", "title": "Head of Communications", "email": "press@example.org",
+                               "phone": "+41 22 555 01 23"}},
+            {"id": 2, "slug": "b", "title": "B", "language": "en", "body": "Body\n", "source_format": "text",
+             "content_hash": "y" * 64, "created_at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC), "media_contact": None},
+        ])
+    upgrade(empty_engine)
+    after = sa.table("releases", sa.column("id"), sa.column("contacts", sa.JSON), sa.column("notes", sa.JSON),
+                     sa.column("content_hash"))
+    with empty_engine.connect() as conn:
+        rows = conn.execute(sa.select(after).order_by(after.c.id)).all()
+    assert [tuple(row) for row in rows] == [
+        (1, [{"name": "Nadia Benali", "title": "Head of Communications", "organisation": None,
+              "email": "press@example.org", "phones": ["+41 22 555 01 23"]}], [], None),
+        (2, [], [], None),
+    ]
+    command.downgrade(config, "0005")
+    with empty_engine.connect() as conn:
+        back = conn.execute(sa.select(releases.c.media_contact).order_by(releases.c.id)).scalars().all()
+    assert back == [{"name": "Nadia Benali", "title": "Head of Communications", "email": "press@example.org",
+                     "phone": "+41 22 555 01 23"}, None]

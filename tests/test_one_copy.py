@@ -60,20 +60,21 @@ def test_segment_then_overlapping_list_then_the_same_file_again(run_cli, tmp_pat
 
 def test_update_a_release_until_a_campaign_starts(run_cli, tmp_path):
     draft = tmp_path / "statement.txt"
-    draft.write_text("Office destroyed in Aleppo\n\nALEPPO, Syria – The office was hit at dawn.\n")
+    contact = "\n\nMedia contact: press@example.org\n"  # a journalist send needs one
+    draft.write_text("Office destroyed in Aleppo\n\nALEPPO, Syria – The office was hit at dawn." + contact)
     assert run_cli("release", "add", draft, "--slug", "aleppo").exit_code == 0
-    draft.write_text("Office destroyed in Aleppo\n\nALEPPO, Syria – The office was hit at dawn on Monday.\n")
+    draft.write_text("Office destroyed in Aleppo\n\nALEPPO, Syria – The office was hit at dawn on Monday." + contact)
     updated = json.loads(run_cli("release", "update", "aleppo", draft, "--json").output)
     assert updated == updated | {"slug": "aleppo", "outcome": "updated"}
     assert "on Monday" in json.loads(run_cli("release", "show", "aleppo", "--json").output)["body"]
     # A test send does not freeze it; a real campaign that started does.
     assert run_cli("send", "aleppo", "--test", "me@example.org").exit_code == 0
-    draft.write_text("Office destroyed in Aleppo\n\nALEPPO, Syria – The office was hit at dawn on Monday, 1 December.\n")
+    draft.write_text("Office destroyed in Aleppo\n\nALEPPO, Syria – The office was hit at dawn on Monday, 1 December." + contact)
     assert json.loads(run_cli("release", "add", draft, "--slug", "aleppo", "--json").output)["outcome"] == "updated"
     assert run_cli("contacts", "import", REPO / "samples" / "contacts.csv", "--kind", "journalist").exit_code == 0
     assert run_cli("segments", "add", "all", "--where", "kind = journalist").exit_code == 0
     assert run_cli("send", "aleppo", "--to", "all").exit_code == 0
-    draft.write_text("Office destroyed in Aleppo\n\nALEPPO, Syria – A new text.\n")
+    draft.write_text("Office destroyed in Aleppo\n\nALEPPO, Syria – A new text." + contact)
     refused = run_cli("release", "update", "aleppo", draft)
     assert refused.exit_code == 1
     assert "release aleppo cannot be changed: campaign 2 started sending it" in refused.output

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from distribute.models import Release
-from distribute.releases import ReleaseError, read_release, split_dateline
+from distribute.release_lines import dateline as split_dateline
+from distribute.releases import ReleaseError, read_release
 
 from conftest import REPO
 
@@ -57,7 +58,8 @@ def test_sample_release_markdown(run_cli, db):
     assert json.loads(result.output)["dateline"] == "Geneva"
     with db.sessions() as s:
         r = s.get(Release, 1)
-    assert r.media_contact == {"name": "Nadia Benali", "title": "Head of Communications", "email": "press@example.org", "phone": "+41 22 555 01 23"}
+    assert r.contacts == [{"name": "Nadia Benali", "title": "Head of Communications", "organisation": None,
+                           "email": "press@example.org", "phones": ["+41 22 555 01 23"]}]
     assert r.cta_url == "https://example.org/act/clinic-water"
     assert r.release_date == dt.date(2026, 11, 25)
 
@@ -154,17 +156,87 @@ def test_plain_text_with_the_usual_parts(tmp_path):
     assert draft.embargo_until == dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
     assert draft.body == "The coalition filed suit on Monday, citing water samples from 40 villages.\n\n\"We have the data,\" said its director.\n"
     assert draft.boilerplate == "The Coalition works for clean rivers."
-    assert draft.media_contact == {"email": "ada@coalition.example", "phone": "+234 1 555 0100", "name": "Ada Obi"}
+    assert draft.boilerplate_heading == "About the Coalition"
+    assert draft.contacts == [{"name": "Ada Obi", "title": None, "organisation": None, "email": "ada@coalition.example",
+                               "phones": ["+234 1 555 0100"]}]
 
 
 @pytest.mark.parametrize("paragraph, dateline", [
     ("Washington, DC – On Tuesday", "Washington, DC"),
     ("LONDON — The minister", "LONDON"),
     ("NEW YORK, NY -- Today", "NEW YORK, NY"),
-    ("Geneva (25 November 2026) – The UN", "Geneva (25 November 2026)"),
+    ("Geneva (25 November 2026) – The UN", "Geneva"),  # the date in it is the release date
     ("Rio de Janeiro – Hoje", "Rio de Janeiro"),
     ("The group – which met – said", None),
     ("On Tuesday - a day", None),
 ])
 def test_dateline_recognition(paragraph, dateline):
-    assert split_dateline(paragraph)[0] == dateline
+    found = split_dateline(paragraph)
+    assert (found.place if found else None) == dateline
+
+
+SHOWN = """PRESS RELEASE
+EMBARGOED UNTIL 00:01 GMT, 8 December 2026
+
+Coalition sues over river pollution
+Filing names three companies
+
+LAGOS, Nigeria, 5 December 2026 -- The coalition filed suit on Monday, asking the court to:
+• stop the discharges;
+• order a clean-up.
+
+Take action: Write to the minister – https://example.org/act
+
+ENDS
+
+Notes to editors
+1. The filing is public.
+
+About the Clean Rivers Coalition
+The Coalition works for clean rivers.
+
+Media contacts:
+Ada Obi, Head of Media, ada@coalition.example, +234 1 555 0100
+
+Ben Eze, Press Officer
+"""
+
+
+def test_release_show_prints_every_field_the_reader_understood(run_cli, tmp_path):
+    path = write(tmp_path, "r.txt", SHOWN)
+    assert run_cli("release", "add", path, "--language", "en").exit_code == 0
+    shown = json.loads(run_cli("release", "show", "1", "--json").output)
+    expected = {
+        "title": "Coalition sues over river pollution", "subtitle": "Filing names three companies", "label": "PRESS RELEASE",
+        "dateline": "LAGOS, Nigeria", "dateline_dash": "--", "release_date": "2026-12-05",
+        "embargo_until": "2026-12-08T00:01:00+00:00", "language": "en",
+        "contacts": [{"name": "Ada Obi", "title": "Head of Media", "organisation": None, "email": "ada@coalition.example",
+                      "phones": ["+234 1 555 0100"]},
+                     {"name": "Ben Eze", "title": "Press Officer", "organisation": None, "email": None, "phones": []}],
+        "boilerplate_heading": "About the Clean Rivers Coalition", "boilerplate": "The Coalition works for clean rivers.",
+        "lists": [{"kind": "ul", "items": ["stop the discharges;", "order a clean-up."]}],
+        "notes": ["The filing is public."], "end_mark": "ENDS",
+        "cta_label": "Write to the minister", "cta_url": "https://example.org/act", "source_format": "text",
+    }
+    assert {key: shown[key] for key in expected} == expected
+    printed = run_cli("release", "show", "1").output
+    for line in ("label: PRESS RELEASE", "dateline: LAGOS, Nigeria", "release_date: 2026-12-05", "language: en",
+                 "contact 1: Ada Obi | Head of Media | ada@coalition.example | +234 1 555 0100",
+                 "contact 2: Ben Eze | Press Officer", "boilerplate_heading: About the Clean Rivers Coalition",
+                 "list (bullets): stop the discharges;; order a clean-up.", "note 1: The filing is public.",
+                 "end_mark: ENDS", "cta_url: https://example.org/act"):
+        assert line in printed, line
+
+
+def test_release_add_language_option(run_cli, tmp_path):
+    path = write(tmp_path, "r.txt", "Headline\n\nLONDON – A short text.\n")
+    assert run_cli("release", "add", path, "--language", "fr").exit_code == 0
+    assert json.loads(run_cli("release", "show", "1", "--json").output)["language"] == "fr"
+    refused = run_cli("release", "add", path, "--language", "français")
+    assert refused.exit_code == 1 and "is not a language tag" in refused.output
+
+
+def test_release_add_help_documents_the_plain_text_conventions(run_cli):
+    shown = " ".join(run_cli("release", "add", "--help").output.split())
+    for words in ("Take action: Ask your MP – https://", "EMBARGOED UNTIL 00:01 GMT", "--language", "release show"):
+        assert words in shown, words

@@ -33,7 +33,8 @@ def make_release(path: Path, title: str | None = None, **overrides) -> Release:
 @pytest.fixture
 def pasted() -> Release:
     return make_release(REPO / "tests" / "data" / "releases" / "pasted-no-title.txt", "Eastside legal aid clinic closed",
-                        media_contact={"name": "Press Desk", "email": "press@rvtu.example"})
+                        contacts=[{"name": "Press Desk", "title": None, "organisation": None,
+                                   "email": "press@rvtu.example", "phones": []}])
 
 
 @pytest.fixture
@@ -239,7 +240,7 @@ def test_release_text_never_reaches_personalisation_as_syntax(sample, field):
     if field == "body":
         sample.body += f"\n\n{words}\n"
     elif field == "contact":
-        sample.media_contact = sample.media_contact | {"name": words, "title": words, "phone": words}
+        sample.contacts = [sample.contacts[0] | {"name": words, "title": words, "organisation": words, "phones": [words]}]
     else:
         setattr(sample, field, words)
     for variant in VARIANTS:
@@ -256,3 +257,89 @@ def test_each_compile_draws_its_own_marker(sample):
     first, second = (compile_release(sample, "journalist", SETTINGS) for _ in range(2))
     assert first.marker != second.marker
     assert first.html.replace(first.marker, "M") == second.html.replace(second.marker, "M")
+
+
+# --- the release as the reader understood it, in its language ------------------------------------------
+
+FRENCH = """COMMUNIQUÉ DE PRESSE
+EMBARGO : 8 décembre 2026 à 00h01 (heure de Paris)
+
+Les associations demandent un moratoire sur les expulsions
+
+Paris, le 5 décembre 2026 – Un collectif de douze associations a publié ce samedi un rapport qui recense les familles menacées d'expulsion avant la trêve hivernale.
+
+Le rapport formule trois recommandations :
+• un moratoire immédiat ;
+• un fonds d'urgence.
+
+-FIN-
+
+Notes aux rédactions
+1. Le rapport complet est disponible sur demande.
+2. Des entretiens sont possibles.
+
+À propos du Collectif Logement Digne
+Le Collectif réunit douze associations.
+
+Contacts presse :
+Marie Dupont – Chargée de communication
+Tél. : +33 1 23 45 67 89
+marie@exemple.fr
+
+Paul Martin, porte-parole, 06 12 34 56 78
+"""
+
+
+@pytest.fixture
+def french(tmp_path) -> Release:
+    path = tmp_path / "communique.txt"
+    path.write_text(FRENCH)
+    return make_release(path)
+
+
+def test_a_french_release_is_a_french_email(french):
+    before = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    paris = Settings(secret_key="k", base_url="https://press.example.org", timezone="Europe/Paris")
+    compiled = compile_release(french, "journalist", paris, now=before)
+    doc = lxml.html.document_fromstring(compiled.html)
+    assert doc.get("lang") == "fr" and doc.get("dir") == "ltr"
+    shown = " ".join(doc.text_content().split())
+    assert "COMMUNIQUÉ DE PRESSE" in shown and "Pour diffusion immédiate" not in shown  # the release's own label
+    assert "Sous embargo jusqu’au mardi 8 décembre 2026, 00:01 CET (23:01 UTC)" in shown
+    assert compiled.subject == "SOUS EMBARGO: Les associations demandent un moratoire sur les expulsions"
+    assert "Paris, 5 décembre 2026 – Un collectif de douze associations" in shown
+    assert [li.text_content() for li in doc.xpath("//td[contains(@class,'content')]//ul/li")] == [
+        "un moratoire immédiat ;", "un fonds d'urgence."]
+    assert doc.xpath("//p[@class='endmark']")[0].text_content() == "-FIN-"
+    assert "Notes aux rédactions" in shown and [li.text_content() for li in doc.xpath("//ol/li")] == [
+        "Le rapport complet est disponible sur demande.", "Des entretiens sont possibles."]
+    assert "À propos du Collectif Logement Digne" in shown and "À propos de Example Advocacy Network" not in shown
+    assert "Contacts presse" in shown
+    assert [a.get("href") for a in doc.iter("a") if a.get("href", "").startswith("tel:")] == ["tel:+33123456789", "tel:0612345678"]
+    assert "Se désabonner" in shown and "Choisir ce que vous recevez" in shown
+    text = compiled.text
+    assert "NOTES AUX RÉDACTIONS\n1. Le rapport complet est disponible sur demande." in text
+    assert "- un moratoire immédiat ;\n- un fonds d'urgence." in text
+    assert "Marie Dupont, Chargée de communication\nmarie@exemple.fr\n+33 1 23 45 67 89" in text
+    assert compiled.reply_to == "marie@exemple.fr" and compiled.reply_to_name == "Marie Dupont"
+    html = MessageBuilder(compile_release(french, "supporter", SETTINGS), SETTINGS).personalise(
+        Recipient("x@y.example", "Léa Martin", "Le Journal"), "r")[1]
+    assert "Bonjour Léa," in html and "Ce courriel a été envoyé à Léa Martin (x@y.example) (Le Journal)." in html
+
+
+def test_an_arabic_release_is_right_to_left(tmp_path):
+    path = tmp_path / "bayan.txt"
+    path.write_text("بيان صحفي\n\nمنظمات المجتمع المدني تطالب بممر إنساني آمن\n\nبيروت، 5 كانون الأول/ديسمبر 2026 – طالبت اثنتا "
+                    "عشرة منظمة من منظمات المجتمع المدني اليوم بفتح ممر إنساني آمن لإجلاء المدنيين.\n")
+    compiled = compile_release(make_release(path), "journalist", SETTINGS)
+    doc = lxml.html.document_fromstring(compiled.html)
+    assert (doc.get("lang"), doc.get("dir")) == ("ar", "rtl")
+    assert doc.xpath("//table[contains(@class,'wrapper')]")[0].get("dir") == "rtl"
+    assert "بيروت، 5 ديسمبر 2026 –" in doc.text_content()
+    assert "إلغاء الاشتراك" in doc.text_content()
+
+
+def test_no_label_and_no_embargo_says_for_immediate_release_and_the_end_mark_defaults(sample):
+    compiled = compile_release(sample, "journalist", SETTINGS)
+    assert "FOR IMMEDIATE RELEASE\n" in compiled.text and "\n###\n" in compiled.text
+    assert "Geneva, 25 November 2026 – A survey of 412" in " ".join(compiled.text.split())

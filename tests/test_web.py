@@ -221,6 +221,14 @@ def test_journalist_preferences_opt_out_of_a_beat(web, sent, db):
         assert s.scalar(select(Contact.status).where(Contact.email_key == JOURNALIST)) == "unsubscribed"
 
 
+def test_the_footer_links_to_the_preferences_page_as_well_as_to_unsubscribe(web, sent):
+    client, _ = web
+    preferences = sent.unsubscribe(JOURNALIST).replace("/unsubscribe/", "/preferences/")
+    assert [link for link in sent.links(JOURNALIST) if "/preferences/" in link] == [preferences]
+    assert preferences in sent.text(JOURNALIST)
+    assert client.get(path(preferences)).status_code == 200
+
+
 def test_web_version_is_404_until_sent_and_until_the_embargo_lifts(web, run_cli, db, tmp_path):
     client, _ = web
     assert run_cli("contacts", "import", "--kind", "journalist",

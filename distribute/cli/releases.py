@@ -11,6 +11,7 @@ from sqlalchemy import select
 from distribute.addresses import normalise
 from distribute.checks import ERROR, check_release
 from distribute.cli.common import App, console, json_option, pass_app, print_json
+from distribute.content import blocks
 from distribute.errors import UserError
 from distribute.message import MessageBuilder, Recipient
 from distribute.models import Contact, Release
@@ -23,6 +24,10 @@ def release() -> None:
     """Press releases: add them from a file, preview and check them before sending."""
 
 
+_LANGUAGE_HELP = ("The release's language (en, fr, es, de, ar, pt-br …), over the front matter's language:; "
+                  "by default the front matter's, else the one detected from the text.")
+
+
 @release.command("add")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--title", help="The headline, when the file has none (a pasted plain-text release).")
@@ -30,9 +35,10 @@ def release() -> None:
                              "and no campaign of it has started, its text is replaced.")
 @click.option("--format", "fmt", type=click.Choice(["auto", "markdown", "text"]), default="auto", show_default=True,
               help="How to read FILE: Markdown with a front-matter header, or plain text as pasted.")
+@click.option("--language", metavar="TAG", help=_LANGUAGE_HELP)
 @json_option
 @pass_app
-def add(app: App, file: Path, title: str | None, slug: str | None, fmt: str, as_json: bool) -> None:
+def add(app: App, file: Path, title: str | None, slug: str | None, fmt: str, language: str | None, as_json: bool) -> None:
     """Store a release read from FILE.
 
     \b
@@ -40,19 +46,34 @@ def add(app: App, file: Path, title: str | None, slug: str | None, fmt: str, as_
       ---
       title: "New report: …"
       dateline: Geneva
+      date: 2026-11-25
       embargo: 2026-12-01 09:00        # in DISTRIBUTE_TIMEZONE unless a zone is given
-      media_contact: {name: …, email: …, phone: …}
+      language: en                     # detected when left out
+      media_contact: {name: …, title: …, organisation: …, email: …, phone: …}
       call_to_action: {label: …, url: https://…}
       ---
-    A plain-text file is read as pasted: FOR IMMEDIATE RELEASE / EMBARGOED UNTIL lines, an
-    optional title line, the "City, ST – " dateline, paragraphs, '###', "About …" and
-    "Media contact:" sections.
+
+    \b
+    A plain-text file is read as pasted:
+      PRESS RELEASE / FOR IMMEDIATE RELEASE     header lines (en, fr, es, de, ar)
+      EMBARGOED UNTIL 00:01 GMT, 8 December 2026
+      Headline                                  the first line under them
+      Subtitle                                  the line right under it
+      WASHINGTON, D.C. (Dec. 5, 2026) – …       the dateline opens the body
+      • lists and 1. numbered lists             kept as lists
+      Take action: Ask your MP – https://…      the call to action (supporter variant)
+      ###  (or -30-, ENDS …)                    the end mark
+      Notes to editors / About … / Media contact:
+
+    The call-to-action line is "Take action:" (or "Act now:", "Agir :", "Actúa:",
+    "Jetzt handeln:" …), a label, a dash and the link; it is taken out of the body.
+    `distribute release show REF` prints what was understood.
 
     The same text added twice is stored once: the second time says which release it is.
 
     Example: distribute release add statement.txt --title "Office destroyed in Aleppo"
     """
-    _save(app, file, title=title, slug=slug, fmt=fmt, as_json=as_json)
+    _save(app, file, title=title, slug=slug, fmt=fmt, language=language, as_json=as_json)
 
 
 @release.command("update")
@@ -61,9 +82,10 @@ def add(app: App, file: Path, title: str | None, slug: str | None, fmt: str, as_
 @click.option("--title", help="The headline, when the file has none (a pasted plain-text release).")
 @click.option("--format", "fmt", type=click.Choice(["auto", "markdown", "text"]), default="auto", show_default=True,
               help="How to read FILE: Markdown with a front-matter header, or plain text as pasted.")
+@click.option("--language", metavar="TAG", help=_LANGUAGE_HELP)
 @json_option
 @pass_app
-def update(app: App, slug: str, file: Path, title: str | None, fmt: str, as_json: bool) -> None:
+def update(app: App, slug: str, file: Path, title: str | None, fmt: str, language: str | None, as_json: bool) -> None:
     """Replace the text of release SLUG with FILE, while no campaign of it has started.
 
     Once a campaign has started, its recipients have the text they were sent: the release is
@@ -71,12 +93,12 @@ def update(app: App, slug: str, file: Path, title: str | None, fmt: str, as_json
 
     Example: distribute release update office-destroyed-in-aleppo statement-v2.txt
     """
-    _save(app, file, title=title, slug=slug, fmt=fmt, as_json=as_json, must_exist=True)
+    _save(app, file, title=title, slug=slug, fmt=fmt, language=language, as_json=as_json, must_exist=True)
 
 
-def _save(app: App, file: Path, *, title: str | None, slug: str | None, fmt: str, as_json: bool,
-          must_exist: bool = False) -> None:
-    draft = read_release(file, zone=app.settings.zone, title=title, fmt=fmt)
+def _save(app: App, file: Path, *, title: str | None, slug: str | None, fmt: str, language: str | None,
+          as_json: bool, must_exist: bool = False) -> None:
+    draft = read_release(file, zone=app.settings.zone, title=title, fmt=fmt, language=language)
     with app.session() as session:
         saved = save_release(session, draft, slug=slug, must_exist=must_exist)
         stored = saved.release
@@ -89,11 +111,13 @@ def _save(app: App, file: Path, *, title: str | None, slug: str | None, fmt: str
         console.print(f"{file} is identical to release {stored.id} ([bold]{stored.slug}[/]): nothing stored")
         return
     console.print(f"release {result['id']} {saved.outcome} as [bold]{result['slug']}[/]")
-    console.print(f"  title:    {stored.title}")
-    console.print(f"  dateline: {stored.dateline or '(none found)'}")
+    console.print(f"  title:    {stored.title}", markup=False)
+    console.print(f"  dateline: {stored.dateline or '(none found)'}", markup=False)
+    console.print(f"  date:     {stored.release_date or '(none found)'}")
+    console.print(f"  language: {stored.language}")
     if stored.embargo_until:
         console.print(f"  embargo:  {stored.embargo_until:%Y-%m-%d %H:%M} UTC")
-    console.print(f"next: distribute release check {stored.slug}")
+    console.print(f"next: distribute release show {stored.slug}, then distribute release check {stored.slug}")
 
 
 @release.command("remove")
@@ -143,27 +167,56 @@ def list_(app: App, as_json: bool) -> None:
     console.print(table if rows else "no releases yet: distribute release add FILE")
 
 
+def understood(r: Release) -> dict:
+    """Every field the reader understood, as `release show` prints it."""
+    return _summary(r) | {
+        "subtitle": r.subtitle, "label": r.label, "dateline_dash": r.dateline_dash,
+        "release_date": r.release_date.isoformat() if r.release_date else None,
+        "language": r.language, "contacts": r.contacts or [],
+        "boilerplate_heading": r.boilerplate_heading, "boilerplate": r.boilerplate,
+        "lists": [{"kind": kind, "items": items} for kind, items in blocks(r.body, r.source_format) if kind != "p"],
+        "notes": r.notes or [], "end_mark": r.end_mark, "cta_label": r.cta_label, "cta_url": r.cta_url,
+        "source_format": r.source_format, "body": r.body,
+    }
+
+
 @release.command("show")
 @click.argument("ref")
 @json_option
 @pass_app
 def show(app: App, ref: str, as_json: bool) -> None:
-    """One release (by id or slug) with all its fields."""
+    """Every field the reader understood of a release (by id or slug), then its body.
+
+    Read it before sending: the title is the Subject every recipient sees.
+    """
     with app.session() as session:
-        r = get_release(session, ref)
-        data = _summary(r) | {
-            "subtitle": r.subtitle, "language": r.language, "media_contact": r.media_contact,
-            "boilerplate": r.boilerplate, "cta_label": r.cta_label, "cta_url": r.cta_url,
-            "source_format": r.source_format, "body": r.body,
-        }
+        data = understood(get_release(session, ref))
     if as_json:
         print_json(data)
         return
-    for key, value in data.items():
-        if key != "body":
-            console.print(f"[bold]{key}:[/] {value if value is not None else ''}", markup=True)
+    for key in ("title", "subtitle", "label", "dateline", "dateline_dash", "release_date", "embargo_until", "language"):
+        _field(key, data[key])
+    for n, contact in enumerate(data["contacts"], start=1):
+        details = [contact.get("name"), contact.get("title"), contact.get("organisation"), contact.get("email"),
+                   *(contact.get("phones") or [])]
+        _field(f"contact {n}", " | ".join(d for d in details if d))
+    if not data["contacts"]:
+        _field("contacts", None)
+    _field("boilerplate_heading", data["boilerplate_heading"])
+    _field("boilerplate", data["boilerplate"])
+    for kind, items in ((x["kind"], x["items"]) for x in data["lists"]):
+        _field(f"list ({'numbered' if kind == 'ol' else 'bullets'})", "; ".join(items))
+    for n, note in enumerate(data["notes"], start=1):
+        _field(f"note {n}", note)
+    for key in ("end_mark", "cta_label", "cta_url", "source_format", "slug", "id", "created_at"):
+        _field(key, data[key])
     console.print()
     console.print(data["body"], markup=False)
+
+
+def _field(name: str, value) -> None:
+    console.print(f"[bold]{name}:[/] ", end="")
+    console.print("(none)" if value in (None, "", []) else str(value), markup=False, highlight=False)
 
 
 @release.command("preview")
@@ -203,23 +256,31 @@ def preview(app: App, ref: str, variant: str, contact_email: str | None, out: Pa
 
 @release.command("check")
 @click.argument("ref")
+@click.option("--variant", type=click.Choice(VARIANTS), multiple=True,
+              help="Check for this variant only (repeatable); default: both.")
 @json_option
 @pass_app
-def check(app: App, ref: str, as_json: bool) -> None:
-    """Pre-flight check before sending; exits 1 when there is an error.
+def check(app: App, ref: str, variant: tuple[str, ...], as_json: bool) -> None:
+    """Pre-flight check before sending; exits 1 when a variant asked for has an error.
 
-    Looks for a missing dateline or media contact, HTML over Gmail's 102 KB clipping limit,
-    images without alt text, links that are not http(s), a supporter variant without a call
-    to action, an embargo time in the past.
+    Each finding names its variant (or both). Errors: a journalist variant without a media
+    contact, a supporter variant without a call to action, HTML over Gmail's 102 KB clipping
+    limit, images without alt text or an http(s) source, links that are not http(s). Warnings: no dateline or
+    release date found, a title that looks like a header label or a date, a contact without
+    email or phone, an embargo time in the past, email words missing in the release's language.
+
+    Example: distribute release check office-destroyed --variant journalist
     """
+    variants = tuple(dict.fromkeys(variant)) or VARIANTS
     with app.session() as session:
         r = get_release(session, ref)
-        findings = check_release(r, app.settings)
+        findings = check_release(r, app.settings, variants=variants)
     errors = sum(f.severity == ERROR for f in findings)
     if as_json:
-        print_json({"release": r.slug, "ok": errors == 0, "findings": [f.to_dict() for f in findings]})
+        print_json({"release": r.slug, "variants": list(variants), "ok": errors == 0,
+                    "findings": [f.to_dict() for f in findings]})
     elif not findings:
-        console.print(f"{r.slug}: no problems found")
+        console.print(f"{r.slug}: no problems found ({', '.join(variants)})")
     else:
         table = Table("severity", "variant", "finding", box=None)
         for f in findings:

@@ -13,10 +13,11 @@ import re
 from flask import Blueprint, abort, render_template, request
 from sqlalchemy import delete, exists, select
 
-from distribute import states
+from distribute import email_words, states
 from distribute.content import body_html
 from distribute.feedback import Signal, find_delivery, record
 from distribute.models import Campaign, Contact, ContactTag, Delivery, Release, utcnow
+from distribute.rendering import contacts_for, dateline_for
 from distribute.web import state
 
 blueprint = Blueprint("pages", __name__)
@@ -111,8 +112,9 @@ def web_version(slug: str):
         release = session.scalar(select(Release).where(Release.slug == slug))
         if release is None or not published(session, release):
             abort(404)
-        return _render("release.html", release=release, contact=release.media_contact,
-                       body=body_html(release.body, release.source_format, release.dateline))
+        return _render("release.html", release=release, contacts=contacts_for(release),
+                       words=email_words.words(release.language), direction=email_words.direction(release.language),
+                       body=body_html(release.body, release.source_format, dateline_for(release)))
 
 
 def published(session, release: Release) -> bool:
