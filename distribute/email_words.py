@@ -162,12 +162,16 @@ def full_date(day: dt.date, language: str | None) -> str:
     return format_date(day, _FULL.get(primary(language), "full"), locale=_locale(language))
 
 
+def comma(language: str | None) -> str:
+    """The list comma of the language's script: Arabic writes "،"."""
+    return "، " if direction(language) == "rtl" else ", "
+
+
 def dateline(place: str | None, day: dt.date | None, dash: str | None, language: str | None) -> str | None:
     """The dateline as the email shows it: the place as written, the date in the release's
     language, the dash as written ("PARIS, 5 décembre 2026 –"). The date is written anew from
     the stored date, so a front-matter date and a pasted one look the same."""
     if not place and not day:
         return None
-    comma = "، " if direction(language) == "rtl" else ", "
-    parts = comma.join(p for p in (place, long_date(day, language) if day else None) if p)
+    parts = comma(language).join(p for p in (place, long_date(day, language) if day else None) if p)
     return f"{parts} {dash or '–'}"

@@ -10,9 +10,9 @@ import datetime as dt
 import hashlib
 import json
 import re
-import unicodedata
 from dataclasses import dataclass
 
+from slugify import slugify as make_slug
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -27,14 +27,9 @@ __all__ = ["MAX_TITLE", "ReleaseDraft", "ReleaseError", "decode", "parse_when", 
 
 
 def slugify(title: str) -> str:
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    words = re.findall(r"[a-z0-9]+", ascii_title.lower())
-    slug = ""
-    for word in words:
-        if len(slug) + len(word) + 1 > 80:
-            break
-        slug = f"{slug}-{word}" if slug else word
-    return slug or "release"
+    """A URL name from a title in any script: transliterated (an Arabic or Chinese headline gets a
+    readable Latin slug, not "release"), lowercase words joined by hyphens, cut at a word."""
+    return make_slug(title, max_length=80, word_boundary=True, save_order=True) or "release"
 
 
 def unique_slug(session: Session, title: str) -> str:

@@ -124,7 +124,8 @@ def contacts_for(release: Release) -> list[dict[str, Any]]:
     for contact in release.contacts or []:
         contact = {key: contact.get(key) for key in ("name", "title", "organisation", "email")} | {
             "phones": [{"text": phone, "tel": tel_link(phone)} for phone in contact.get("phones") or []]}
-        contact["line"] = ", ".join(v for v in (contact["name"], contact["title"], contact["organisation"]) if v)
+        contact["line"] = email_words.comma(release.language).join(
+            v for v in (contact["name"], contact["title"], contact["organisation"]) if v)
         shown.append(contact)
     return shown
 

@@ -240,3 +240,12 @@ def test_release_add_help_documents_the_plain_text_conventions(run_cli):
     shown = " ".join(run_cli("release", "add", "--help").output.split())
     for words in ("Take action: Ask your MP – https://", "EMBARGOED UNTIL 00:01 GMT", "--language", "release show"):
         assert words in shown, words
+
+
+def test_a_title_in_any_script_gets_a_readable_slug():
+    from distribute.releases import slugify
+
+    assert slugify("نصف المدارس الرسمية في لبنان بلا تدفئة") == "nsf-lmdrs-lrsmy-fy-lbnn-bl-tdfy"
+    assert slugify("Mal-logement : 330 000 personnes") == "mal-logement-330-000-personnes"
+    assert slugify("“Quotes” – and dashes") == "quotes-and-dashes"
+    assert len(slugify("word " * 40)) <= 80

@@ -343,3 +343,13 @@ def test_no_label_and_no_embargo_says_for_immediate_release_and_the_end_mark_def
     compiled = compile_release(sample, "journalist", SETTINGS)
     assert "FOR IMMEDIATE RELEASE\n" in compiled.text and "\n###\n" in compiled.text
     assert "Geneva, 25 November 2026 – A survey of 412" in " ".join(compiled.text.split())
+
+
+def test_an_arabic_contact_line_uses_the_arabic_comma():
+    from distribute.rendering import contacts_for
+
+    release = Release(language="ar", contacts=[{"name": "ريم الخطيب", "title": "منسقة الشبكة", "organisation": None,
+                                                "email": "reem@example.org", "phones": []}])
+    assert contacts_for(release)[0]["line"] == "ريم الخطيب، منسقة الشبكة"
+    release.language = "fr"
+    assert contacts_for(release)[0]["line"] == "ريم الخطيب, منسقة الشبكة"

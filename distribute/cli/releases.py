@@ -160,6 +160,7 @@ def list_(app: App, as_json: bool) -> None:
         return
     # Full titles: a long one wraps in its column, never cut (two releases can share a beginning).
     table = Table("id", "slug", "title", "embargo", box=None)
+    table.columns[1].overflow = "fold"  # a slug is typed in other commands: never cut
     table.columns[2].overflow = "fold"
     table.columns[2].ratio = 1
     for r in rows:
