@@ -115,6 +115,12 @@ class Settings(BaseSettings):
     postmark_username: str | None = None
     postmark_password: str | None = None
     sns_topic_arns: str = ""  # comma-separated; empty: SES webhooks are refused (AWS signs any account's topic)
+    # DKIM: with a selector and a key (PEM text or a file; `distribute dkim keygen` makes one),
+    # every message is signed for the domain (unset: the sender's). See distribute.dkim.
+    dkim_selector: str | None = None
+    dkim_domain: str | None = None
+    dkim_private_key: str | None = None
+    dkim_private_key_file: Path | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -174,9 +180,30 @@ class Settings(BaseSettings):
             raise ValueError("unknown time zone; expected a name such as Europe/Paris or UTC") from None
         return value
 
+    @field_validator("dkim_selector", "dkim_domain")
+    @classmethod
+    def _dkim_name(cls, value: str | None, info) -> str | None:
+        from distribute.dkim import dns_name
+
+        return dns_name(value, info.field_name.removeprefix("dkim_")) if value is not None else None
+
+    @field_validator("dkim_private_key", "dkim_private_key_file")
+    @classmethod
+    def _dkim_key(cls, value: str | Path | None) -> str | Path | None:
+        from distribute.dkim import load_key, load_key_file  # it raises a ValueError saying what is wrong
+
+        if value is not None:
+            load_key_file(value) if isinstance(value, Path) else load_key(value)
+        return value
+
     def check_runnable(self) -> None:
         """Refuse what cannot work anywhere it would run: production without a secret, or with
-        one that everybody knows. (Formats are checked as the settings are read.)"""
+        one that everybody knows, or half a DKIM configuration. (Formats are checked as the
+        settings are read.)"""
+        from distribute.dkim import settings_problem
+
+        if problem := settings_problem(self):
+            raise ConfigError(problem)
         key = (self.secret_key or "").strip()
         if key and (key.lower() in PLACEHOLDER_SECRETS or "change-me" in key.lower()):
             raise ConfigError(f"{ENV_PREFIX}SECRET_KEY is a placeholder ({key!r}): anyone could forge links signed "

@@ -19,7 +19,7 @@ from email.header import Header
 from email.utils import formataddr, formatdate
 from urllib.parse import quote
 
-from distribute import email_words
+from distribute import dkim, email_words
 from distribute.config import Settings
 from distribute.rendering import CompiledMessage, placeholder_pattern
 from distribute.tracking import OPEN_PIXEL, Tokens, click_index
@@ -115,6 +115,7 @@ class MessageBuilder:
         self._esp_header = _ESP_HEADERS.get(settings.esp)
         self._fixed_headers = "".join(fixed)
         self._content_type = f'Content-Type: multipart/alternative; boundary="{self._boundary}"\r\n'
+        self._dkim = dkim.signer_for(settings)
 
     def values(self, recipient: Recipient, ref: str) -> dict[str, str]:
         """The recipient's placeholder values, as plain text."""
@@ -174,12 +175,14 @@ class MessageBuilder:
         )
         boundary = self._boundary.encode()
         part = b'Content-Type: text/%s; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
-        return b"".join((
+        message = b"".join((
             head.encode("utf-8"),
             b"--", boundary, b"\r\n", part % b"plain", _qp(text), b"\r\n",
             b"--", boundary, b"\r\n", part % b"html", _qp(html_body), b"\r\n",
             b"--", boundary, b"--\r\n",
         ))
+        # Signed last, over the bytes that go out: To and the links differ for every recipient.
+        return self._dkim.sign(message) if self._dkim else message
 
 
 def _fill(split: tuple[list[str], list[str]], values: dict[str, str]) -> str:

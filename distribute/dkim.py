@@ -1,0 +1,199 @@
+"""DKIM (RFC 6376): the key, the DNS record that publishes it, and the signer of every message.
+
+dkimpy signs. Keys are PEM, RSA (rsa-sha256) or Ed25519 (ed25519-sha256, RFC 8463); cryptography
+reads any PEM form once, and dkimpy is handed the form it reads (PKCS#1 PEM for RSA, the base64
+seed for Ed25519). One signer is made per process and configuration (signer_for), so a worker
+reads and checks the key once, not once per campaign.
+
+Canonicalisation is relaxed/relaxed (RFC 6376 §3.4.2, §3.4.4): a relay that refolds a header or
+changes runs of spaces does not break the signature. The headers a receiver judges are signed,
+and those that must stay single (From, Subject, To, List-Unsubscribe …) are named once more than
+they appear (§5.4.2, §8.15): a header added on the way, a second Subject or a Reply-To, then breaks
+the signature instead of being shown under it. RFC 8058 requires List-Unsubscribe and
+List-Unsubscribe-Post to be signed for one-click unsubscribe to be honoured.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import idna
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+if TYPE_CHECKING:
+    from distribute.config import Settings
+
+# Named once more than they appear (absent: once), so none can be added after signing.
+OVERSIGNED = ("from", "reply-to", "subject", "date", "message-id", "to", "list-unsubscribe", "list-unsubscribe-post")
+# Signed as they appear.
+SIGNED_IF_PRESENT = ("mime-version", "content-type", "list-id")
+# Amazon SES replaces Message-ID and Date, so a signature over them would never verify there
+# (its manual DKIM signing guide says not to sign them).
+UNSIGNED_BY_ESP = {"ses": frozenset({"message-id", "date"})}
+MIN_RSA_BITS = 1024  # RFC 8301: signers MUST use at least 1024 bits, SHOULD use 2048
+DEFAULT_RSA_BITS = 2048
+TXT_STRING_MAX = 255  # one DNS character-string; a longer TXT value is several, joined by readers
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_DNS_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+
+
+@dataclass(frozen=True)
+class DkimKey:
+    kind: str  # "rsa" or "ed25519": the k= of the DNS record
+    bits: int
+    signing_key: bytes  # what dkimpy signs with
+    public_key: str  # the p= of the DNS record (base64)
+
+    @property
+    def algorithm(self) -> str:
+        return f"{self.kind}-sha256"
+
+    def txt_value(self) -> str:
+        return f"v=DKIM1; k={self.kind}; p={self.public_key}"
+
+
+def load_key(pem: str | bytes) -> DkimKey:
+    """A private key in PEM (PKCS#8 or PKCS#1), or a ValueError that says what is wrong."""
+    data = pem.encode() if isinstance(pem, str) else pem
+    # A PEM kept in one environment variable often has its line breaks written as \n (an .env
+    # file holds one line per variable).
+    data = data.replace(b"\\n", b"\n").strip()
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except TypeError:
+        raise ValueError("the key is protected by a passphrase: export it without one "
+                         "(openssl pkey -in KEY -out PLAIN)") from None
+    except (ValueError, UnsupportedAlgorithm):
+        raise ValueError("not a PEM private key (expected '-----BEGIN PRIVATE KEY-----' …); "
+                         "make one with `distribute dkim keygen`") from None
+    if isinstance(key, rsa.RSAPrivateKey):
+        if key.key_size < MIN_RSA_BITS:
+            raise ValueError(f"an RSA key of {key.key_size} bits: receivers ignore DKIM keys under "
+                             f"{MIN_RSA_BITS} bits (RFC 8301); make a {DEFAULT_RSA_BITS}-bit one")
+        signing = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                    serialization.NoEncryption())
+        public = key.public_key().public_bytes(serialization.Encoding.DER,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+        return DkimKey("rsa", key.key_size, signing, base64.b64encode(public).decode())
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        raw = serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+        public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        return DkimKey("ed25519", 256, base64.b64encode(key.private_bytes(*raw)), base64.b64encode(public).decode())
+    kind = type(key).__name__.removesuffix("PrivateKey").removeprefix("_")
+    raise ValueError(f"an {kind} key cannot sign DKIM: make an RSA or Ed25519 one")
+
+
+def load_key_file(path: Path) -> DkimKey:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return load_key(data)
+
+
+def generate_key(*, ed25519_key: bool = False, bits: int = DEFAULT_RSA_BITS) -> bytes:
+    """A new private key, PKCS#8 PEM."""
+    key = ed25519.Ed25519PrivateKey.generate() if ed25519_key else rsa.generate_private_key(65537, bits)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def write_new_key(path: Path, pem: bytes) -> None:
+    """Write a key readable by its owner only; never over an existing file (a key in use would be lost)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise ValueError(f"{path} already exists: not overwritten (a key in use would be lost); "
+                         "choose another --out") from None
+    except OSError as exc:
+        raise ValueError(f"cannot write {path}: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "wb") as f:
+        f.write(pem)
+
+
+def dns_name(value: str, what: str) -> str:
+    """A selector or domain as DNS writes it (lower case, A-labels), or a ValueError."""
+    name = value.strip().rstrip(".").lower()
+    try:
+        name = idna.encode(name, uts46=True).decode() if not name.isascii() else name
+    except idna.IDNAError:
+        name = ""
+    if not _DNS_NAME.fullmatch(name) or len(name) > 253:
+        raise ValueError(f"{value!r} is not a {what}: expected letters, digits and hyphens, "
+                         "in labels separated by dots")
+    return name
+
+
+def record_name(selector: str, domain: str) -> str:
+    return f"{selector}._domainkey.{domain}."
+
+
+def dns_record(key: DkimKey, selector: str, domain: str) -> str:
+    """The TXT record to publish, in zone-file form, its value cut into 255-character strings."""
+    value = key.txt_value()
+    strings = " ".join(f'"{value[i:i + TXT_STRING_MAX]}"' for i in range(0, len(value), TXT_STRING_MAX))
+    return f"{record_name(selector, domain)} IN TXT {strings}"
+
+
+class DkimSigner:
+    """Signs whole messages (bytes, CRLF) with one key, selector and domain."""
+
+    def __init__(self, key: DkimKey, selector: str, domain: str, *, unsigned: frozenset[str] = frozenset()):
+        self.key, self.selector, self.domain = key, selector, domain
+        self._oversigned = [name.encode() for name in OVERSIGNED if name not in unsigned]
+        self._if_present = [name.encode() for name in SIGNED_IF_PRESENT if name not in unsigned]
+        self._args = (selector.encode(), domain.encode(), key.signing_key)
+        self._algorithm = key.algorithm.encode()
+        import dkim  # dkimpy loads dnspython's resolver (~60 ms): only processes that sign pay for it
+
+        self._dkim = dkim
+
+    def sign(self, message: bytes) -> bytes:
+        """The message with its DKIM-Signature header first."""
+        signer = self._dkim.DKIM(message, signature_algorithm=self._algorithm)
+        count = Counter(name.lower() for name, _ in signer.headers)
+        names = [name for name in self._oversigned for _ in range(count[name] + 1)]
+        names += [name for name in self._if_present for _ in range(count[name])]
+        header = signer.sign(*self._args, canonicalize=(b"relaxed", b"relaxed"), include_headers=names)
+        return header + message
+
+
+def signing_domain(settings: Settings) -> str:
+    return settings.dkim_domain or dns_name(settings.sender_domain, "domain")
+
+
+def signer_for(settings: Settings) -> DkimSigner | None:
+    """The process's signer for these settings; None when DKIM is not configured."""
+    if not settings.dkim_selector or not (settings.dkim_private_key or settings.dkim_private_key_file):
+        return None
+    return _signer(settings.dkim_selector, signing_domain(settings), settings.dkim_private_key,
+                   settings.dkim_private_key_file, settings.esp)
+
+
+@lru_cache(maxsize=8)
+def _signer(selector: str, domain: str, pem: str | None, path: Path | None, esp: str) -> DkimSigner:
+    key = load_key(pem) if pem else load_key_file(path)
+    return DkimSigner(key, selector, domain, unsigned=UNSIGNED_BY_ESP.get(esp, frozenset()))
+
+
+def settings_problem(settings: Settings) -> str | None:
+    """What makes the DKIM settings unusable together (each one alone is checked as it is read)."""
+    file, text = "DISTRIBUTE_DKIM_PRIVATE_KEY_FILE", "DISTRIBUTE_DKIM_PRIVATE_KEY"
+    if settings.dkim_private_key and settings.dkim_private_key_file:
+        return f"both {file} and {text} are set: keep one"
+    has_key = bool(settings.dkim_private_key or settings.dkim_private_key_file)
+    if has_key and not settings.dkim_selector:
+        return (f"{file if settings.dkim_private_key_file else text} is set but not DISTRIBUTE_DKIM_SELECTOR: "
+                "set it to the selector the key is published under")
+    if settings.dkim_selector and not has_key:
+        return f"DISTRIBUTE_DKIM_SELECTOR is set but neither {file} nor {text}: set one to the key published under it"
+    return None
