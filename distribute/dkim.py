@@ -196,4 +196,10 @@ def settings_problem(settings: Settings) -> str | None:
                 "set it to the selector the key is published under")
     if settings.dkim_selector and not has_key:
         return f"DISTRIBUTE_DKIM_SELECTOR is set but neither {file} nor {text}: set one to the key published under it"
+    if settings.dkim_selector and not settings.dkim_domain:
+        try:
+            dns_name(settings.sender_domain, "domain")
+        except ValueError:
+            return (f"DISTRIBUTE_SENDER's domain {settings.sender_domain!r} is not a domain DKIM can sign for: "
+                    "set DISTRIBUTE_DKIM_DOMAIN")
     return None

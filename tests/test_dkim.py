@@ -2,8 +2,10 @@
 record `distribute dkim keygen` prints (a DNS look-up function that answers with it: no network)."""
 
 import email
+import json
 import os
 import re
+import stat
 import subprocess
 from email import policy
 from pathlib import Path
@@ -11,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import dkim as dkimpy
 import pytest
+from click.testing import CliRunner
 
 from conftest import REPO
 from distribute import dkim
@@ -189,6 +192,8 @@ def test_settings_refuse_half_a_configuration(monkeypatch, tmp_path, pem):
         "DISTRIBUTE_DKIM_PRIVATE_KEY_FILE is set but not DISTRIBUTE_DKIM_SELECTOR")
     assert refusal(monkeypatch, dkim_selector="s", dkim_private_key_file=path, dkim_private_key=pem).startswith(
         "both DISTRIBUTE_DKIM_PRIVATE_KEY_FILE and DISTRIBUTE_DKIM_PRIVATE_KEY are set")
+    assert "set DISTRIBUTE_DKIM_DOMAIN" in refusal(monkeypatch, dkim_selector="s", dkim_private_key_file=path,
+                                                   sender="press@example_org")
 
 
 def test_a_key_in_one_line_with_escaped_line_breaks_loads(monkeypatch, pem):
@@ -196,6 +201,97 @@ def test_a_key_in_one_line_with_escaped_line_breaks_loads(monkeypatch, pem):
     monkeypatch.setenv("DISTRIBUTE_DKIM_PRIVATE_KEY", pem.strip().replace("\n", "\\n"))
     settings = load_settings()
     assert dkim.signer_for(settings).key == dkim.load_key(pem)
+
+
+# The commands.
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    from distribute.cli import cli as command
+
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("DISTRIBUTE_"):
+            monkeypatch.delenv(name)
+
+    def run(*args: str, **env: str):
+        env = {f"DISTRIBUTE_{k.upper()}": str(v) for k, v in env.items()}
+        return CliRunner().invoke(command, [str(a) for a in args], env=env, catch_exceptions=False)
+    return run
+
+
+def txt_of(record_line: str) -> tuple[str, str]:
+    """A zone-file TXT line -> (name, value): its character-strings joined, as resolvers do."""
+    name, strings = record_line.split(" IN TXT ", 1)
+    parts = re.findall(r'"([^"]*)"', strings)
+    assert all(len(p) <= 255 for p in parts)
+    return name, "".join(parts)
+
+
+@pytest.mark.parametrize("kind", ["rsa", "ed25519"])
+def test_keygen_writes_the_key_and_prints_the_record_that_verifies(cli, tmp_path, kind):
+    args = ["dkim", "keygen", "--selector", SELECTOR] + (["--ed25519"] if kind == "ed25519" else [])
+    result = cli(*args, sender="Press <press@example.org>")
+    assert result.exit_code == 0, result.output
+    path = tmp_path / f"dkim-{SELECTOR}.pem"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and f"written to {path.name}" in result.output
+    [line] = [line for line in result.output.splitlines() if " IN TXT " in line]
+    name, value = txt_of(line)
+    assert name == f"{SELECTOR}._domainkey.example.org." and value.startswith(f"v=DKIM1; k={kind}; p=")
+    if kind == "rsa":
+        assert line.count('" "') == 1  # 2048 bits: two strings, the first of 255 characters
+    settings = Settings(secret_key="k", dkim_selector=SELECTOR, dkim_private_key_file=path)
+    assert verifies(builder(settings).build(Recipient("a@example.net"), "r"), {name: value})
+    # Never over a key that exists: it may be the one in use.
+    before = path.read_bytes()
+    again = cli(*args)
+    assert again.exit_code == 1 and "already exists: not overwritten" in again.output
+    assert path.read_bytes() == before
+
+
+def test_keygen_takes_a_domain_and_a_path(cli, tmp_path):
+    result = cli("dkim", "keygen", "--selector", "s1", "--domain", "News.Example.NET", "--out", "keys/k.pem", "--json")
+    assert result.exit_code == 1 and "cannot write keys/k.pem: No such file or directory" in result.output
+    (tmp_path / "keys").mkdir()
+    out = json.loads(cli("dkim", "keygen", "--selector", "s1", "--domain", "News.Example.NET", "--out", "keys/k.pem",
+                         "--json").output)
+    assert out["record_name"] == "s1._domainkey.news.example.net." and out["kind"] == "rsa" and out["bits"] == 2048
+    assert dkim.load_key((tmp_path / "keys" / "k.pem").read_bytes()).txt_value() == out["txt"]
+    bad = cli("dkim", "keygen", "--selector", "s 1")
+    assert bad.exit_code == 1 and "'s 1' is not a selector" in bad.output
+
+
+def test_check_says_what_the_domain_lacks(cli, tmp_path):
+    bare = cli("dkim", "check", "--json")
+    assert bare.exit_code == 1
+    report = json.loads(bare.output)
+    codes = {f["code"]: f["severity"] for f in report["findings"]}
+    assert codes["dkim-none"] == "error" and codes["unsubscribe-http"] == "error" and codes["spf-alignment"] == "ok"
+    assert any(r.startswith("_dmarc.example.org. IN TXT") for r in report["records"])
+
+    key = tmp_path / "k.pem"
+    key.write_bytes(dkim.generate_key(ed25519_key=True))
+    env = dict(dkim_selector=SELECTOR, dkim_private_key_file=key, base_url="https://press.example.org",
+               bounce_address="bounces@mail.example.org")
+    good = cli("dkim", "check", **env)
+    assert good.exit_code == 0, good.output
+    assert "a sample message verifies, List-Unsubscribe and List-Unsubscribe-Post signed" in good.output
+    assert "Ed25519" in good.output  # a warning: not every receiver verifies it
+    dkim_line = next(line for line in good.output.splitlines() if "._domainkey." in line)
+    assert txt_of(dkim_line) == (f"{SELECTOR}._domainkey.example.org.", dkim.load_key_file(key).txt_value())
+    assert 'mail.example.org. IN TXT "v=spf1 mx ~all"' in good.output
+
+    other = json.loads(cli("dkim", "check", "--json", **env | {"dkim_domain": "example.net",
+                                                                "bounce_address": "b@example.com", "esp": "sendgrid"}).output)
+    codes = {f["code"]: f["severity"] for f in other["findings"]}
+    assert other["ok"] is False and codes["dkim-alignment"] == "error" and codes["spf-alignment"] == "error"
+    # With DKIM aligned, DMARC passes through it: a bounce domain out of line is only a warning.
+    spf_only = json.loads(cli("dkim", "check", "--json", **env | {"bounce_address": "b@example.com"}).output)
+    assert {f["code"]: f["severity"] for f in spf_only["findings"]}["spf-alignment"] == "warning" and spf_only["ok"]
+    assert 'example.com. IN TXT "v=spf1 include:sendgrid.net ~all"' in other["records"]
+    ses = json.loads(cli("dkim", "check", "--json", **env | {"esp": "ses", "base_url": "https://localhost"}).output)
+    messages = {f["code"]: f["message"] for f in ses["findings"]}
+    assert messages["dkim-esp"].endswith("date, message-id") and "localhost" in messages["unsubscribe-local"]
 
 
 # End to end: the demo, through the embedded worker into the file outbox.
