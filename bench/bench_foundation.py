@@ -4,6 +4,7 @@ Each figure is printed beside a baseline measured in the same run:
 - compile: Jinja2 + premailer + text part, once per release and variant;
 - per recipient: personalisation + MIME build (target under 0.5 ms on one core), against the
   naive way (Jinja2 render + premailer + email.message per recipient);
+- DKIM: the same build signed (RSA 2048 and Ed25519, dkimpy), against unsigned in the same run;
 - import: rows per second for N contacts (default 100,000) on SQLite, and on PostgreSQL when
   --pg URL is given, against row-by-row ORM inserts.
 
@@ -31,6 +32,7 @@ from sqlalchemy.engine import make_url
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from distribute import dkim  # noqa: E402
 from distribute.config import Settings  # noqa: E402
 from distribute.contacts import import_contacts  # noqa: E402
 from distribute.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
@@ -108,6 +110,27 @@ def bench_per_recipient(release: Release, n: int) -> None:
     print(f"  speed-up   : {naive / ours:.0f}x; target < 0.5 ms: {'met' if ours < 0.0005 else 'NOT met'}")
 
 
+def bench_dkim(release: Release, n: int) -> None:
+    print(f"== DKIM: the per-recipient build signed vs unsigned ({n:,} recipients each, one core)")
+    recipients = [Recipient(f"person{i}@outlet{i % 500}.example", f"Person Número {i}", f"Outlet {i % 500}") for i in range(n)]
+    refs = [new_ref() for _ in range(n)]
+
+    def per_message(settings: Settings) -> float:
+        builder = MessageBuilder(compile_release(release, "journalist", settings), settings)
+        start = time.perf_counter()
+        for recipient, ref in zip(recipients, refs):
+            builder.build(recipient, ref)
+        return (time.perf_counter() - start) / n
+
+    unsigned = per_message(SETTINGS)
+    print(f"  unsigned    : {unsigned * 1000:.3f} ms per message ({1 / unsigned:,.0f}/s)")
+    for label, ed25519_key in (("RSA 2048", False), ("Ed25519", True)):
+        pem = dkim.generate_key(ed25519_key=ed25519_key).decode()
+        signed = per_message(SETTINGS.model_copy(update={"dkim_selector": "bench", "dkim_private_key": pem}))
+        print(f"  {label:11} : {signed * 1000:.3f} ms per message ({1 / signed:,.0f}/s), "
+              f"signing {(signed - unsigned) * 1000:.3f} ms, {signed / unsigned:.1f}x the unsigned build")
+
+
 def write_contacts(path: Path, n: int) -> None:
     beats = ["middle east", "human rights", "politics", "climate", "health"]
     with path.open("w", newline="", encoding="utf-8") as f:
@@ -158,6 +181,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--recipients", type=int, default=20_000)
+    parser.add_argument("--signed", type=int, default=2_000, help="recipients per DKIM measurement")
     parser.add_argument("--pg", help="an admin URL of a PostgreSQL server: a scratch database is made and dropped")
     args = parser.parse_args()
 
@@ -167,6 +191,7 @@ def main() -> None:
     print(f"distribute foundation benchmark, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, Python {sys.version.split()[0]}")
     bench_compile(releases)
     bench_per_recipient(releases["sample"], args.recipients)
+    bench_dkim(releases["sample"], args.signed)
 
     print(f"== contact import ({args.contacts:,} rows, CSV with 8 columns, list membership, tags)")
     with tempfile.TemporaryDirectory() as tmp:
