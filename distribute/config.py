@@ -143,7 +143,7 @@ class Settings(BaseSettings):
     @classmethod
     def _smtp_url(cls, value: str | None) -> str | None:
         if value is not None:
-            from distribute.transport import parse_smtp_url  # it raises UserError naming the variable
+            from distribute.transport.smtp_url import parse_smtp_url  # it raises UserError naming the variable
 
             try:
                 parse_smtp_url(value)

@@ -15,11 +15,13 @@ import hostile
 import pytest
 from click.testing import CliRunner
 
-from distribute.bounces import BounceRecipient, Report, bounce_kind, iter_messages, read_report
-from distribute.bounces.classify import judge
-from distribute.bounces.mailbox import MailboxError
+from distribute.feedback.bounces.classify import bounce_kind
+from distribute.feedback.bounces.mailbox import iter_messages
+from distribute.feedback.bounces.report import BounceRecipient, Report, read_report
+from distribute.feedback.bounces.classify import judge
+from distribute.feedback.bounces.mailbox import MailboxError
 from distribute.cli.bounces import bounces
-from distribute.smtp_replies import CATEGORIES, classify_reply
+from distribute.feedback.replies import CATEGORIES, classify_reply
 
 CORPUS = Path(__file__).parent / "data" / "bounces"
 EXPECTED: dict[str, dict] = json.loads((CORPUS / "expected.json").read_text())
@@ -622,7 +624,7 @@ class _FakeIMAP:
 
 
 def test_imap_unseen_peek_and_acknowledge(monkeypatch):
-    monkeypatch.setattr("distribute.bounces.mailbox.imaplib.IMAP4", _FakeIMAP)
+    monkeypatch.setattr("distribute.feedback.bounces.mailbox.imaplib.IMAP4", _FakeIMAP)
     _FakeIMAP.instances.clear()
     items = []
     for item in iter_messages("imap://bounce%40press.example.org:s%3Dcret@imap.example.org:1143/Bounces"):
@@ -651,7 +653,7 @@ def test_imap_unseen_peek_and_acknowledge(monkeypatch):
 
 
 def test_imap_message_over_max_bytes_is_sized_not_fetched(monkeypatch):
-    monkeypatch.setattr("distribute.bounces.mailbox.imaplib.IMAP4", _FakeIMAP)
+    monkeypatch.setattr("distribute.feedback.bounces.mailbox.imaplib.IMAP4", _FakeIMAP)
     _FakeIMAP.instances.clear()
     big = _sample("own/qmail-two.eml") + b"x" * 20_000
     monkeypatch.setattr(_FakeIMAP, "extra", {b"9": big})

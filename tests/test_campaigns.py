@@ -12,13 +12,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, update
 
-from distribute import campaigns as ops
+from distribute.sending import campaigns as ops
 from distribute.errors import UserError
-from distribute.fanout import enqueue_pending, insert_deliveries, start_campaign
+from distribute.sending.fanout import enqueue_pending, insert_deliveries, start_campaign
 from distribute.models import Campaign, Contact, Delivery, Event, Release
-from distribute.segments import add_segment
-from distribute.sweeper import reconcile, start_due
-from distribute.suppression import suppress
+from distribute.audience.segments import add_segment
+from distribute.sending.sweeper import reconcile, start_due
+from distribute.audience.suppression import suppress
 
 UTC = ZoneInfo("UTC")
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from distribute.checks import check_release
+from distribute.sending.checks import check_release
 
 from conftest import REPO
 from test_rendering import SETTINGS, make_release

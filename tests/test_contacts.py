@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from distribute.contacts import ImportReport, export_contacts, import_contacts
+from distribute.contacts.export import export_contacts
+from distribute.contacts.importing import import_contacts
+from distribute.contacts.report import ImportReport
 from distribute.errors import UserError
 from distribute.models import Contact, ContactList, ContactTag, ListMember
 

@@ -1,4 +1,4 @@
-"""distribute.feedback: every signal an append-only event, the delivery's summary moved only by
+"""distribute.feedback.events: every signal an append-only event, the delivery's summary moved only by
 the transition table, duplicates and late signals no-ops, and the suppression policy."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from distribute import states
-from distribute.feedback import DUPLICATE, RECORDED, UNMATCHED, Signal, purge_raw, record
+from distribute.feedback.events import DUPLICATE, RECORDED, UNMATCHED, Signal, purge_raw, record
 from distribute.models import Contact, Delivery, Event, Suppression
 from test_webhooks import sendgrid_key, sns_key  # noqa: F401 (fixtures)
 from web_helpers import send_release
@@ -231,8 +231,8 @@ def test_ips_in_a_stored_raw_payload_are_truncated(db, settings, sent, provider,
     """The raw payload keeps a client's IP no more exactly than the event's ip column does,
     whatever the provider calls the field (Mailgun "ip", SendGrid "ip", Postmark Geo "IP", SES
     "ipAddress")."""
-    from distribute.tracking import truncate_ip
-    from distribute.web.webhook_views import to_signal
+    from distribute.feedback.engagement import truncate_ip
+    from distribute.feedback.esp import to_signal
 
     events = _provider_events(provider, name, {"ses": sns_key, "sendgrid": sendgrid_key})
     sent_ips = {s for e in events for s in _strings(e.raw) if truncate_ip(s)}

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from distribute import states
-from distribute.feedback import Signal, record
-from distribute.inbound import process_mailbox
+from distribute.feedback.events import Signal, record
+from distribute.feedback.inbound import process_mailbox
 from distribute.models import Delivery, Event, Suppression
-from distribute.tracking import Tokens
+from distribute.signing import Tokens
 from web_helpers import BASE32, respell, send_release, tamper
 
 JOURNALIST = "j.okafor@globalwire.example"

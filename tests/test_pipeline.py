@@ -23,15 +23,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, insert, select, text, update
 
-from distribute import campaigns as ops
-from distribute.celery_app import create_celery
+from distribute.sending import campaigns as ops
+from distribute.sending.tasks import create_celery
 from distribute.config import Settings
 from distribute.db import make_engine, make_sessionmaker
 from distribute.models import Base, Campaign, Contact, Delivery, Release, Suppression
-from distribute.releases import read_release, store_release
-from distribute.segments import add_segment
-from distribute.sender import STATE_CHECK_SECONDS
-from distribute.sweeper import sweep
+from distribute.releases.store import read_release, store_release
+from distribute.audience.segments import add_segment
+from distribute.sending.sender import STATE_CHECK_SECONDS
+from distribute.sending.sweeper import sweep
 
 from conftest import REPO
 from smtp_server import SMTPTestServer
@@ -478,7 +478,7 @@ def test_sigterm_stops_a_worker_gracefully_nothing_lost_or_sent_twice(pipeline_f
 def test_a_relay_outage_holds_the_campaign_which_goes_on_by_itself(pipeline_factory):
     """The relay stops for a minute mid-campaign: the campaign waits, says why, and completes
     when the relay is back, with nobody acting: nobody lost, nobody mailed twice."""
-    from distribute.stats import campaign_stats
+    from distribute.stats.campaign import campaign_stats
 
     p = pipeline_factory(breaker_min_sample=50, relay_retry_max_seconds=4)
     emails = p.contacts(800)

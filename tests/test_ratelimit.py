@@ -21,7 +21,7 @@ import redis
 
 from distribute.config import Settings
 from distribute.errors import UserError
-from distribute.ratelimit import (
+from distribute.sending.ratelimit import (
     LocalRateLimiter,
     NoRateLimit,
     RateLimiter,
@@ -400,7 +400,7 @@ def test_from_settings_redis_broker(redis_client, prefix):
 
 
 def test_from_settings_other_broker_warns(caplog):
-    with caplog.at_level(logging.WARNING, logger="distribute.ratelimit"):
+    with caplog.at_level(logging.WARNING, logger="distribute.sending.ratelimit"):
         limiter = rate_limiter_from_settings(_settings(broker_url="amqp://guest@localhost//", rate_per_second=5))
     assert isinstance(limiter, LocalRateLimiter)
     assert "per process" in caplog.text

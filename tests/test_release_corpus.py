@@ -4,8 +4,8 @@ right reason. The expected values are in NAME.expected.yaml beside each release.
 
 import pytest
 
-from distribute import content
-from distribute.releases import ReleaseError, read_release
+from distribute.releases import content
+from distribute.releases.store import ReleaseError, read_release
 
 from release_corpus import UTC, describe, error_miss, expected_for, misses, releases
 

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from distribute.content import blocks
-from distribute.release_contacts import tel_link
-from distribute.release_reader import ReleaseError, read_release
+from distribute.releases.content import blocks
+from distribute.releases.contacts import tel_link
+from distribute.releases.reader import ReleaseError, read_release
 
 UTC = ZoneInfo("UTC")
 BODY = "{dateline}The coalition filed its report on Tuesday, citing samples from forty villages.\n\n\"We have the data,\" said its director.\n"

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from distribute.models import Release
-from distribute.release_lines import dateline as split_dateline
-from distribute.releases import ReleaseError, read_release
+from distribute.releases.lines import dateline as split_dateline
+from distribute.releases.store import ReleaseError, read_release
 
 from conftest import REPO
 
@@ -243,7 +243,7 @@ def test_release_add_help_documents_the_plain_text_conventions(run_cli):
 
 
 def test_a_title_in_any_script_gets_a_readable_slug():
-    from distribute.releases import slugify
+    from distribute.releases.store import slugify
 
     assert slugify("نصف المدارس الرسمية في لبنان بلا تدفئة") == "nsf-lmdrs-lrsmy-fy-lbnn-bl-tdfy"
     assert slugify("Mal-logement : 330 000 personnes") == "mal-logement-330-000-personnes"

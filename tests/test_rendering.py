@@ -12,12 +12,13 @@ import lxml.html
 import pytest
 
 from distribute.config import Settings
-from distribute.message import DELIVERY_HEADER, MessageBuilder, Recipient
+from distribute.sending.message import MessageBuilder, Recipient
+from distribute.signing import DELIVERY_HEADER
 from distribute.models import Release
-from distribute.releases import read_release
-from distribute.rendering import PLACEHOLDERS, VARIANTS, compile_release, inline_css
-from distribute.tracking import OPEN_PIXEL, add_tracking
-from distribute.tokens import LinkSigner
+from distribute.releases.store import read_release
+from distribute.releases.rendering import PLACEHOLDERS, VARIANTS, compile_release, inline_css
+from distribute.releases.links import OPEN_PIXEL, add_tracking
+from distribute.signing import LinkSigner
 
 from conftest import REPO
 
@@ -346,7 +347,7 @@ def test_no_label_and_no_embargo_says_for_immediate_release_and_the_end_mark_def
 
 
 def test_an_arabic_contact_line_uses_the_arabic_comma():
-    from distribute.rendering import contacts_for
+    from distribute.releases.rendering import contacts_for
 
     release = Release(language="ar", contacts=[{"name": "ريم الخطيب", "title": "منسقة الشبكة", "organisation": None,
                                                 "email": "reem@example.org", "phones": []}])

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from distribute.config import Settings
 from distribute.models import WebhookToken, utcnow
-from distribute.web.replay import DatabaseTokenStore, RedisTokenStore, token_store
+from distribute.web.public.replay import DatabaseTokenStore, RedisTokenStore, token_store
 
 REDIS_URL = "redis://127.0.0.1:6379/12"  # a database of its own on the shared Redis
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from distribute.audience import (
+from distribute.audience.resolve import (
     audience_query,
     count_audience,
     count_matching,
@@ -16,7 +16,7 @@ from distribute.audience import (
 )
 from distribute.errors import UserError
 from distribute.models import Contact, ContactList, ContactTag, ListMember, Segment, Suppression
-from distribute.segments import (
+from distribute.audience.segments import (
     EXAMPLE_RULE,
     And,
     Condition,
@@ -33,7 +33,7 @@ from distribute.segments import (
     parse_rule,
     remove_segment,
 )
-from distribute.suppression import suppress
+from distribute.audience.suppression import suppress
 
 # (email, kind, name, outlet, beat, status, attributes, tags)
 PEOPLE = [

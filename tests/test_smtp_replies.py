@@ -9,7 +9,7 @@ from __future__ import annotations
 import hostile
 import pytest
 
-from distribute.smtp_replies import CATEGORIES, classify_reply, enhanced_status, flatten_reply
+from distribute.feedback.replies import CATEGORIES, classify_reply, enhanced_status, flatten_reply
 
 S, R, B = "sent", "retry", "bounce"
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from distribute.errors import UserError
 from distribute.models import Contact, Suppression
-from distribute.suppression import (
+from distribute.audience.suppression import (
     BATCH_SIZE,
     NotSuppressed,
     import_suppressions,

@@ -1,4 +1,4 @@
-"""distribute.tracking without a database: link rewriting, placeholders, tokens, machine opens,
+"""distribute.releases.links without a database: link rewriting, placeholders, tokens, machine opens,
 IP truncation; and the ESP metadata header."""
 
 from __future__ import annotations
@@ -11,9 +11,11 @@ import lxml.html
 import pytest
 
 from distribute.config import Settings
-from distribute.message import MessageBuilder, Recipient
-from distribute.rendering import CompiledMessage, compile_release, placeholder, placeholder_pattern
-from distribute.tracking import Tokens, add_tracking, click_index, click_name, machine_open, truncate_ip, truncate_ips
+from distribute.sending.message import MessageBuilder, Recipient
+from distribute.releases.rendering import CompiledMessage, compile_release, placeholder, placeholder_pattern
+from distribute.feedback.engagement import machine_open, truncate_ip, truncate_ips
+from distribute.releases.links import add_tracking, click_index, click_name
+from distribute.signing import Tokens
 
 MARKER = "DXfeed42"
 

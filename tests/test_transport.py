@@ -16,8 +16,8 @@ from smtp_server import SMTPTestServer
 
 from distribute.config import Settings
 from distribute.errors import UserError
-from distribute.outbox import OutboxTransport
-from distribute.transport import (
+from distribute.transport import transport_from_settings
+from distribute.transport.interface import (
     AuthenticationError,
     RelayConfigError,
     RelayUnavailable,
@@ -25,12 +25,12 @@ from distribute.transport import (
     PermanentSendError,
     SendError,
     SendResult,
-    SMTPTransport,
     TransientSendError,
     Transport,
-    parse_smtp_url,
-    transport_from_settings,
 )
+from distribute.transport.outbox import OutboxTransport
+from distribute.transport.smtp import SMTPTransport
+from distribute.transport.smtp_url import parse_smtp_url
 
 SENDER = "bounces@press.example.org"
 
@@ -540,7 +540,8 @@ def test_a_client_in_another_process(smtp_server, tmp_path):
     script = tmp_path / "client.py"
     script.write_text(
         "import os, sys\n"
-        "from distribute.transport import Envelope, SMTPTransport\n"
+        "from distribute.transport.interface import Envelope\n"
+        "from distribute.transport.smtp import SMTPTransport\n"
         "with SMTPTransport(os.environ['DISTRIBUTE_SMTP_URL'], timeout=5) as t:\n"
         "    for i in range(20):\n"
         "        ref = f'{sys.argv[1]}-{i}'\n"

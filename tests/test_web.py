@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from conftest import REPO
 from distribute.config import ConfigError, Settings
 from distribute.models import Contact, Delivery, Event, Release, Suppression, WebhookToken
-from distribute.stats import campaign_stats
+from distribute.stats.campaign import campaign_stats
 from distribute.web import create_app
 from web_helpers import BASE, path, respell, send_release, tamper
 
@@ -426,7 +426,7 @@ def test_captured_provider_payloads_are_taken_not_retried_for_days(db, sent, cap
     assert event.data["diagnostic"] == "smtp;550 5.1.1 <j.okafor@globalwire.example>: unknown"
     # SNS with raw message delivery on posts an unsigned SES record: refused, and the log says why.
     raw = (data / "ses" / "delivery.json").read_bytes()
-    with caplog.at_level("WARNING", logger="distribute.web.webhook_views"):
+    with caplog.at_level("WARNING", logger="distribute.web.public.webhook_views"):
         refused = client.post("/webhooks/ses", data=raw, headers={"x-amz-sns-message-type": "Notification",
                                                                    "x-amz-sns-rawdelivery": "true"})
     assert refused.status_code == 400

@@ -18,16 +18,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
-from distribute.webhooks import (
+from distribute.feedback.webhooks import ses
+from distribute.feedback.webhooks.registry import (
     PROVIDERS,
     VOCABULARY,
     ProviderEvent,
     WebhookInvalid,
     WebhookRejected,
     WebhookResult,
-    WebhookSecrets,
     parse_webhook,
-    ses,
 )
 
 DATA = Path(__file__).parent / "data" / "webhooks"
@@ -49,12 +48,12 @@ def test_vocabulary_is_the_feedback_vocabulary():
     from distribute.states import FEEDBACK_TYPES
 
     assert VOCABULARY == FEEDBACK_TYPES
-    assert PROVIDERS == ("ses", "sendgrid", "mailgun", "postmark")
+    assert tuple(PROVIDERS) == ("ses", "sendgrid", "mailgun", "postmark")
 
 
 def test_unknown_provider_is_a_programming_error():
     with pytest.raises(ValueError, match="unknown webhook provider"):
-        parse_webhook("mandrill", {}, b"{}", WebhookSecrets())
+        parse_webhook("mandrill", {}, b"{}", {})
 
 
 def test_provider_event_refuses_words_and_times_outside_the_contract():
@@ -135,7 +134,7 @@ def notification(record: dict, *, message_id: str = "22b80b92-fdea-4c2c-8f9d-bdf
 def post_ses(message: dict, fetcher, *, topics=frozenset({TOPIC}), headers=None):
     body = json.dumps(message).encode()
     headers = {"x-amz-sns-message-type": message.get("Type", "")} if headers is None else headers
-    return parse_webhook("ses", headers, body, WebhookSecrets(sns_topic_arns=topics), fetch_cert=fetcher, now=clock)
+    return parse_webhook("ses", headers, body, {"sns_topic_arns": ",".join(topics)}, fetch_cert=fetcher, now=clock)
 
 
 @pytest.mark.parametrize(
@@ -343,7 +342,7 @@ def test_ses_subscription_confirmation_gives_the_url_after_verification(sns_key,
 
 
 def test_ses_malformed_bodies_are_invalid(sns_key, fetcher):
-    secrets = WebhookSecrets(sns_topic_arns=frozenset({TOPIC}))
+    secrets = {"sns_topic_arns": TOPIC}
     for body in (b"not json", b"[1, 2]", b"\xff\xfe"):
         with pytest.raises(WebhookInvalid):
             parse_webhook("ses", {}, body, secrets, fetch_cert=fetcher, now=clock)
@@ -390,7 +389,7 @@ def test_ses_record_without_mail_timestamp_takes_the_signed_sns_timestamp(sns_ke
 def test_ses_raw_message_delivery_is_refused_with_the_hint(fetcher):
     """With raw message delivery on, SNS posts the SES record alone: no signature to check."""
     body = json.dumps(fixture("ses", "delivery.json")).encode()
-    secrets = WebhookSecrets(sns_topic_arns=frozenset({TOPIC}))
+    secrets = {"sns_topic_arns": TOPIC}
     for headers in ({"x-amz-sns-message-type": "Notification", "x-amz-sns-rawdelivery": "true"}, {}):
         with pytest.raises(WebhookRejected, match="is raw message delivery on"):
             parse_webhook("ses", headers, body, secrets, fetch_cert=fetcher, now=clock)
@@ -429,7 +428,7 @@ def sendgrid_headers(key, body: bytes, timestamp: str = "1764072000") -> dict:
 
 
 def post_sendgrid(body: bytes, headers: dict, public_key: str | None):
-    return parse_webhook("sendgrid", headers, body, WebhookSecrets(sendgrid_public_key=public_key))
+    return parse_webhook("sendgrid", headers, body, {"sendgrid_public_key": public_key})
 
 
 def test_sendgrid_event_types_map_to_the_vocabulary(sendgrid_key):
@@ -574,7 +573,7 @@ class MemoryTokens:
 
 def post_mailgun(body: bytes, key: str | None = MAILGUN_KEY, tokens=None):
     return parse_webhook("mailgun", {"Content-Type": "application/json"}, body,
-                         WebhookSecrets(mailgun_signing_key=key), now=clock, tokens=tokens or MemoryTokens())
+                         {"mailgun_signing_key": key}, now=clock, tokens=tokens or MemoryTokens())
 
 
 @pytest.mark.parametrize(
@@ -663,7 +662,7 @@ def test_mailgun_stale_or_future_timestamp_is_rejected():
 
 
 def test_mailgun_tolerance_and_clock_are_injectable():
-    from distribute.webhooks import mailgun
+    from distribute.feedback.webhooks import mailgun
 
     body = mailgun_body(fixture("mailgun", "delivered.json"), at=NOW - timedelta(minutes=5))
     with pytest.raises(WebhookRejected, match="stale"):
@@ -671,7 +670,7 @@ def test_mailgun_tolerance_and_clock_are_injectable():
                       tolerance=timedelta(minutes=1))
     later = lambda: NOW + timedelta(hours=1)  # noqa: E731
     with pytest.raises(WebhookRejected, match="stale"):
-        parse_webhook("mailgun", {}, body, WebhookSecrets(mailgun_signing_key=MAILGUN_KEY), now=later,
+        parse_webhook("mailgun", {}, body, {"mailgun_signing_key": MAILGUN_KEY}, now=later,
                       tokens=MemoryTokens())
 
 
@@ -694,7 +693,7 @@ def test_mailgun_token_is_good_for_one_event():
     assert until == NOW + timedelta(minutes=20)
     # Without a memory of used tokens, Mailgun webhooks cannot be read at all.
     with pytest.raises(ValueError, match="TokenStore"):
-        parse_webhook("mailgun", {}, json.dumps(captured).encode(), WebhookSecrets(mailgun_signing_key=MAILGUN_KEY),
+        parse_webhook("mailgun", {}, json.dumps(captured).encode(), {"mailgun_signing_key": MAILGUN_KEY},
                       now=clock)
 
 
@@ -731,7 +730,7 @@ def basic(username: str, password: str) -> dict:
     return {"Authorization": f"Basic {token}", "Content-Type": "application/json"}
 
 
-POSTMARK_SECRETS = WebhookSecrets(postmark_username="postmark", postmark_password="s3cret-hook-password")
+POSTMARK_SECRETS = {"postmark_username": "postmark", "postmark_password": "s3cret-hook-password"}
 
 
 def post_postmark(body, headers=None, secrets=POSTMARK_SECRETS):
@@ -853,8 +852,8 @@ def test_postmark_missing_credentials_are_rejected():
 
 def test_postmark_unconfigured_credentials_reject_everything():
     body = fixture("postmark", "delivery.json")
-    for secrets in (WebhookSecrets(), WebhookSecrets(postmark_username="postmark"),
-                    WebhookSecrets(postmark_password="s3cret-hook-password")):
+    for secrets in ({}, {"postmark_username": "postmark"},
+                    {"postmark_password": "s3cret-hook-password"}):
         with pytest.raises(WebhookRejected, match="DISTRIBUTE_POSTMARK_USERNAME and DISTRIBUTE_POSTMARK_PASSWORD"):
             post_postmark(body, secrets=secrets)
 
@@ -943,7 +942,7 @@ def test_deeply_nested_json_is_invalid_not_a_crash(sns_key, fetcher, sendgrid_ke
     who posts "[[[[…", before any signature is checked (SES and Mailgun read the body first)."""
     deep = b"[" * 100_000
     with pytest.raises(WebhookInvalid, match="nested too deeply"):
-        parse_webhook("ses", {}, deep, WebhookSecrets(sns_topic_arns=frozenset({TOPIC})),
+        parse_webhook("ses", {}, deep, {"sns_topic_arns": TOPIC},
                       fetch_cert=fetcher, now=clock)
     with pytest.raises(WebhookInvalid, match="nested too deeply"):
         post_mailgun(deep)

@@ -15,10 +15,12 @@ from sqlalchemy import ColumnElement, Select, and_, case, false, func, not_, or_
 from sqlalchemy.orm import Session, aliased
 
 from distribute import states
+from distribute.audience.conditions import Condition
+from distribute.audience.rule_sql import condition_sql
+from distribute.audience.segments import KINDS, check_lists_exist, get_segment, segment_expression
+from distribute.audience.suppression import suppressed
 from distribute.errors import UserError
 from distribute.models import Campaign, Contact, Delivery, Suppression
-from distribute.segments import KINDS, Condition, check_lists_exist, get_segment, segment_expression
-from distribute.suppression import suppressed
 
 ACTIVE = "active"
 
@@ -46,7 +48,7 @@ def match_expression(
     alternatives = [segment_expression(session, get_segment(session, name)) for name in segments]
     if lists:
         check_lists_exist(session, lists)
-        alternatives.append(Condition(field="list", op="in", values=tuple(lists)).to_sql())
+        alternatives.append(condition_sql(Condition(field="list", op="in", values=tuple(lists))))
     match = or_(*alternatives) if alternatives else None
     if kinds:
         kind_filter = Contact.kind.in_(kinds)

@@ -12,34 +12,17 @@ would silently drop it.
 from __future__ import annotations
 
 import difflib
-from typing import TYPE_CHECKING, Iterable
+from typing import Iterable
 
 from sqlalchemy import ColumnElement, String, exists, func, not_, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
-from distribute.addresses import InvalidAddress, normalise
+from distribute.contacts.addresses import InvalidAddress, normalise
 from distribute.models import Contact, ContactList, ContactTag, ListMember
-from distribute.rule_errors import UnknownList, quote
-
-if TYPE_CHECKING:
-    from distribute.rules import Condition
-
-# Plain columns a rule may name; `email` is compared through the lowercased key.
-COLUMN_FIELDS = {
-    "email": Contact.email_key,
-    "name": Contact.name,
-    "kind": Contact.kind,
-    "outlet": Contact.outlet,
-    "beat": Contact.beat,
-    "region": Contact.region,
-    "language": Contact.language,
-    "place": Contact.place,
-    "status": Contact.status,
-}
-EQUALITY_OPS = ("=", "!=", "in", "not in")
-
+from distribute.audience.conditions import COLUMN_FIELDS, EQUALITY_OPS, Condition
+from distribute.audience.rule_errors import UnknownList, quote
 
 class EmailDomain(FunctionElement):
     """The part of an email key after the @ (keys are lowercase, with exactly one @)."""

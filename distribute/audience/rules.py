@@ -6,24 +6,25 @@ A rule reads like this:
 
 It is parsed (lark, LALR) into a small tree of `Condition`, `And`, `Or` and `Not`, which compiles
 to one SQLAlchemy boolean expression over `Contact` (how each condition compares, and why, is in
-`distribute.rule_sql`). Fields and the values of kind and status are checked while parsing; list
+`distribute.audience.rule_sql`). Fields and the values of kind and status are checked while parsing; list
 names need the database and are checked by `Rule.check`. Errors say where, in `RuleError`
-(`distribute.rule_errors`).
+(`distribute.audience.rule_errors`).
 """
 
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable, Union
 
 from lark import Lark, Token, Transformer, UnexpectedInput
 from sqlalchemy import ColumnElement, and_, not_, or_
 from sqlalchemy.orm import Session
 
-from distribute.rule_errors import RuleError, pointer, quote, syntax_error
+from distribute.audience.conditions import COLUMN_FIELDS, EQUALITY_OPS, Condition
+from distribute.audience.rule_errors import RuleError, pointer, quote, syntax_error
+from distribute.audience.rule_sql import check_lists_exist, condition_sql
 from distribute.models import KINDS, STATUSES
-from distribute.rule_sql import COLUMN_FIELDS, EQUALITY_OPS, check_lists_exist, condition_sql
 
 
 KNOWN_FIELDS = (*COLUMN_FIELDS, "domain", "tag", "list", "attr.NAME")
@@ -93,34 +94,6 @@ _PARSER = Lark(GRAMMAR, parser="lalr", lexer="contextual", maybe_placeholders=Fa
 
 
 @dataclass(frozen=True)
-class Condition:
-    """One comparison: `field op values`. `field` is a known field name, or "attr" with `attr` set."""
-
-    field: str
-    op: str
-    values: tuple[str, ...] = ()
-    attr: str | None = None
-    line: int | None = field(default=None, compare=False)
-    column: int | None = field(default=None, compare=False)
-
-    @property
-    def field_label(self) -> str:
-        if self.field != "attr":
-            return self.field
-        return f"attr.{self.attr}" if _is_simple_attr(self.attr or "") else f"attr.{quote(self.attr or '')}"
-
-    def __str__(self) -> str:
-        if self.op in ("is empty", "is not empty"):
-            return f"{self.field_label} {self.op}"
-        if self.op in ("in", "not in"):
-            return f"{self.field_label} {self.op} ({', '.join(quote(v) for v in self.values)})"
-        return f"{self.field_label} {self.op} {quote(self.values[0])}"
-
-    def to_sql(self) -> ColumnElement[bool]:
-        return condition_sql(self)
-
-
-@dataclass(frozen=True)
 class And:
     items: tuple[Node, ...]
 
@@ -128,7 +101,7 @@ class And:
         return " and ".join(f"({item})" if isinstance(item, Or) else str(item) for item in self.items)
 
     def to_sql(self) -> ColumnElement[bool]:
-        return and_(*(item.to_sql() for item in self.items))
+        return and_(*(node_sql(item) for item in self.items))
 
 
 @dataclass(frozen=True)
@@ -140,7 +113,7 @@ class Or:
         return " or ".join(f"({item})" if isinstance(item, And) else str(item) for item in self.items)
 
     def to_sql(self) -> ColumnElement[bool]:
-        return or_(*(item.to_sql() for item in self.items))
+        return or_(*(node_sql(item) for item in self.items))
 
 
 @dataclass(frozen=True)
@@ -151,10 +124,15 @@ class Not:
         return f"not ({self.item})" if isinstance(self.item, (And, Or)) else f"not {self.item}"
 
     def to_sql(self) -> ColumnElement[bool]:
-        return not_(self.item.to_sql())
+        return not_(node_sql(self.item))
 
 
 Node = Union[Condition, And, Or, Not]
+
+
+def node_sql(node: Node) -> ColumnElement[bool]:
+    """A node of the tree as one boolean over Contact (a condition through rule_sql)."""
+    return condition_sql(node) if isinstance(node, Condition) else node.to_sql()
 
 
 @dataclass(frozen=True)
@@ -187,15 +165,11 @@ class Rule:
 
     def to_sql(self) -> ColumnElement[bool]:
         """The rule as one boolean expression over Contact (correlated EXISTS for tags and lists)."""
-        return self.root.to_sql()
+        return node_sql(self.root)
 
 
 # ---------------------------------------------------------------------------------------------
 # Parsing
-
-
-def _is_simple_attr(name: str) -> bool:
-    return bool(name) and all(c.isascii() and (c.isalnum() or c in "_-") for c in name)
 
 
 _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "'": "'"}

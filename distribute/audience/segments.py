@@ -1,10 +1,10 @@
 """Saved segments: rules over contacts, kept under a name.
 
-The rule language is `distribute.rules` (grammar, parsing, the tree), compiled to SQL by
-`distribute.rule_sql`, with its errors in `distribute.rule_errors`. A saved rule is checked
+The rule language is `distribute.audience.rules` (grammar, parsing, the tree), compiled to SQL by
+`distribute.audience.rule_sql`, with its errors in `distribute.audience.rule_errors`. A saved rule is checked
 when it is saved and again whenever it is used, since the lists it names may have gone since.
 
-The rule names most callers need are re-exported here, so `from distribute.segments import …`
+The rule names most callers need are re-exported here, so `from distribute.audience.segments import …`
 keeps working for them.
 """
 
@@ -15,11 +15,12 @@ import difflib
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from distribute.audience.conditions import Condition
+from distribute.audience.rule_errors import RuleError, UnknownList, quote
+from distribute.audience.rule_sql import EmailDomain, check_lists_exist
+from distribute.audience.rules import EXAMPLE_RULE, KINDS, KNOWN_FIELDS, And, Not, Or, compile_rule, parse_rule
 from distribute.errors import UserError
 from distribute.models import Segment
-from distribute.rule_errors import RuleError, UnknownList, quote
-from distribute.rule_sql import EmailDomain, check_lists_exist
-from distribute.rules import EXAMPLE_RULE, KINDS, KNOWN_FIELDS, And, Condition, Not, Or, compile_rule, parse_rule
 
 __all__ = [
     # saved segments

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, delete, exists, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from distribute.addresses import InvalidAddress, normalise
+from distribute.contacts.addresses import InvalidAddress, normalise
 from distribute.errors import UserError
 from distribute.models import Contact, Suppression
 

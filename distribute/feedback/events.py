@@ -9,9 +9,9 @@ bounce mailbox, an ESP webhook) is turned at its edge into a `Signal` in the one
 * the delivery's state moves only by `states.DELIVERY_TRANSITIONS`, with a compare-and-set
   UPDATE, so a late signal (a "delivered" after a "bounced") is kept as an event but changes
   nothing, and counts never go twice;
-* suppression policy: a hard bounce, a complaint and an unsubscribe suppress the address at once;
-  soft bounces suppress after `DISTRIBUTE_SOFT_BOUNCE_CAMPAIGNS` campaigns in a row; a refusal
-  about us or the message ("block") never does.
+* suppression policy (distribute.feedback.policy): a hard bounce, a complaint and an unsubscribe
+  suppress the address at once; soft bounces suppress after `DISTRIBUTE_SOFT_BOUNCE_CAMPAIGNS`
+  campaigns in a row; a refusal about us or the message ("block") never does.
 
 Functions take a Session or a Connection: the sender records its own SMTP outcomes through the
 same policy inside its transaction.
@@ -28,8 +28,9 @@ from sqlalchemy import bindparam, case, insert, null, select, update
 from distribute import states
 from distribute.config import Settings
 from distribute.db import insert_for
-from distribute.models import Campaign, Contact, Delivery, Event, Suppression, utcnow
-from distribute.tracking import machine_open, truncate_ip, truncate_ips
+from distribute.feedback.engagement import machine_open, truncate_ip, truncate_ips
+from distribute.feedback.policy import apply_bounce_policy, suppress_address
+from distribute.models import Delivery, Event, utcnow
 
 BOUNCE_KINDS = ("hard", "soft", "block")
 RECORDED, DUPLICATE, UNMATCHED = "recorded", "duplicate", "unmatched"
@@ -221,35 +222,6 @@ def _summarise(db, delivery, signal: Signal, data: dict, at: dt.datetime, settin
         apply_bounce_policy(db, delivery.email_key, signal.bounce_kind, signal.reason, settings, at)
 
 
-def apply_bounce_policy(db, email_key: str, kind: str | None, reason: str | None, settings: Settings,
-                        at: dt.datetime) -> None:
-    """Hard: suppress now. Soft: suppress when the last N campaigns to the address all soft-bounced.
-    Block (a refusal about us or the message): never; the campaign's circuit breaker counts it."""
-    if kind == "hard":
-        suppress_address(db, email_key, f"hard bounce: {reason or ''}".strip()[:500], "hard-bounce", "bounced", at)
-    elif kind == "soft":
-        n = settings.soft_bounce_campaigns
-        # Test sends say nothing about the address's health: only real campaigns count.
-        recent = db.execute(
-            select(Delivery.bounce_kind).join(Campaign, Campaign.id == Delivery.campaign_id)
-            .where(Delivery.email_key == email_key, Campaign.is_test.is_(False),
-                   Delivery.state.in_((states.DELIVERED, states.BOUNCED, states.COMPLAINED)))
-            .order_by(Delivery.campaign_id.desc()).limit(n)
-        ).scalars().all()
-        if len(recent) == n and all(k == "soft" for k in recent):
-            suppress_address(db, email_key, f"soft bounces in {n} campaigns in a row: {reason or ''}".strip()[:500],
-                             "soft-bounce", "bounced", at)
-
-
-def suppress_address(db, email_key: str, reason: str, source: str, contact_status: str, at: dt.datetime) -> None:
-    db.execute(insert_for(db, Suppression).values(
-        email_key=email_key, reason=reason[:500], source=source, created_at=at,
-    ).on_conflict_do_nothing(index_elements=["email_key"]))
-    # The contact shows why; an address already unsubscribed or bounced keeps its first status.
-    db.execute(update(Contact).where(Contact.email_key == email_key, Contact.status == "active")
-               .values(status=contact_status, updated_at=at))
-
-
 def _core(db):
     """The Connection under a Session: a list of parameters is then a Core executemany, not an
     ORM bulk operation (which would not take this UPDATE's WHERE)."""
@@ -278,6 +250,5 @@ def purge_expired(sessions, settings: Settings, now: dt.datetime | None = None) 
         return purge_raw(session, settings, now)
 
 
-__all__ = ["Signal", "record", "find_delivery", "apply_bounce_policy", "suppress_address", "purge_raw",
-           "purge_expired", "retention_cutoff",
+__all__ = ["Signal", "record", "record_engagement", "find_delivery", "purge_raw", "purge_expired", "retention_cutoff",
            "RECORDED", "DUPLICATE", "UNMATCHED"]

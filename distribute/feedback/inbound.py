@@ -1,6 +1,6 @@
 """The bounce mailbox: DSNs, ARF complaints and everything else that comes back by mail.
 
-Each message is read by distribute.bounces (the format and the judgement) and matched to the
+Each message is read by distribute.feedback.bounces (the format and the judgement) and matched to the
 delivery it is about. Only a signed token has an effect: the VERP token of the address a DSN
 was sent back to ("bounces+TOKEN@…", see MessageBuilder.return_path), also found in the
 Return-Path that an ARF report quotes from the original. The X-Distribute-Delivery header and
@@ -28,10 +28,11 @@ from email.policy import compat32
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from distribute.bounces import header_text, iter_messages, read_report
+from distribute.feedback.bounces.mailbox import iter_messages
+from distribute.feedback.bounces.report import header_text, read_report
 from distribute.config import Settings
-from distribute.feedback import DUPLICATE, RECORDED, UNMATCHED, Signal, find_delivery, record
-from distribute.tracking import Tokens
+from distribute.feedback.events import DUPLICATE, RECORDED, UNMATCHED, Signal, find_delivery, record
+from distribute.signing import Tokens
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """A plain-text release as blocks of lines (paragraphs as pasted, each line numbered as in the
 file), and the body's structure: paragraphs, bulleted and numbered lists, notes to editors.
-The head and the trailer of a release are read in distribute.release_head and release_trailer."""
+The head and the trailer of a release are read in distribute.releases.head and release_trailer."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from distribute import release_lines as L
-from distribute.release_contacts import has_contact_details
+from distribute.releases import lines as L
+from distribute.releases.contacts import has_contact_details
 
 # A line longer than this was not wrapped by hand: in a block with such a line (a Word or Outlook
 # paste with single line breaks), each line is a paragraph of its own, unless one line runs on
@@ -136,7 +136,7 @@ def structure(body: list[Block]) -> list[tuple[str, Any]]:
 
 def render_body(blocks: list[tuple[str, Any]]) -> str:
     """The stored text body: paragraphs on one line each, list items as "- item" or "1. item",
-    a blank line between blocks (distribute.content.blocks reads it back)."""
+    a blank line between blocks (distribute.releases.content.blocks reads it back)."""
     parts = []
     for kind, value in blocks:
         if kind == "p":

@@ -5,7 +5,7 @@ Priya Chandrasekar on 020 7946 0321 or priya.c@example.org").
 Phones and addresses are found first (so "(202) 555-0147" is one phone, never a name ending in
 "("); what is left is cut at the separators people use (commas, bars, dashes, parentheses, line
 ends) and each piece is a name, a job title or an organisation by the words in it
-(distribute.release_conventions). A new name starts a new contact.
+(distribute.releases.conventions). A new name starts a new contact.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import re
 from email.utils import parseaddr
 from typing import Any
 
-from distribute import release_conventions as C
-from distribute.release_dates import ascii_digits, find_date
+from distribute.releases import conventions as C
+from distribute.releases.dates import ascii_digits, find_date
 
 FIELDS = ("name", "title", "organisation", "email", "phones")
 

@@ -1,4 +1,4 @@
-"""The conventions of the press-release genre, as data: what the reader (distribute.release_reader)
+"""The conventions of the press-release genre, as data: what the reader (distribute.releases.reader)
 recognises, in English, French, Spanish, German and Arabic.
 
 Everything here is matched case-insensitively and, for Latin script, with or without accents
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# Languages the email's fixed words exist in (distribute.email_words) and that detection chooses
+# Languages the email's fixed words exist in (distribute.releases.words) and that detection chooses
 # among, with a few frequent others so that a Portuguese or Italian release is not called Spanish.
 SUPPORTED_LANGUAGES = ("en", "fr", "es", "de", "ar")
 DETECTED_LANGUAGES = SUPPORTED_LANGUAGES + ("pt", "it", "nl")

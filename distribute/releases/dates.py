@@ -2,7 +2,7 @@
 2026", "5 كانون الأول/ديسمبر ٢٠٢٦", and embargo times such as "00:01 GMT, 8 December 2026" or
 "Dec. 8, 2026, 12:01 a.m. ET".
 
-Parsing uses explicit tables (distribute.release_conventions), never a guess: a date is read
+Parsing uses explicit tables (distribute.releases.conventions), never a guess: a date is read
 only when its day, month and year are all written (a year-less embargo borrows the release's
 year, and says so when there is none), "05/12/2026" is not read at all (day or month first?),
 an embargo whose weekday contradicts its date is refused, and so is every word of an embargo
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from distribute import release_conventions as C
+from distribute.releases import conventions as C
 
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 _WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

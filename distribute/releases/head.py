@@ -5,11 +5,11 @@ where the body starts: at the dateline, or at the first block that is not a head
 
 from __future__ import annotations
 
-from distribute import release_lines as L
-from distribute.release_blocks import Block, Line, contact_cue, joined
-from distribute.release_contacts import has_contact_details
-from distribute.release_dates import DateError
-from distribute.release_draft import MAX_SUBTITLE, ReleaseDraft, ReleaseError
+from distribute.releases import lines as L
+from distribute.releases.blocks import Block, Line, contact_cue, joined
+from distribute.releases.contacts import has_contact_details
+from distribute.releases.dates import DateError
+from distribute.releases.draft import MAX_SUBTITLE, ReleaseDraft, ReleaseError
 
 
 def _title_like(line: Line, limit: int = 200, *, full_stop: bool = False) -> bool:

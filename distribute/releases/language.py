@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from distribute.release_conventions import DEFAULT_LANGUAGE, DETECTED_LANGUAGES
+from distribute.releases.conventions import DEFAULT_LANGUAGE, DETECTED_LANGUAGES
 
 MIN_CHARACTERS = 40
 MIN_CONFIDENCE = 0.9

@@ -1,7 +1,7 @@
 """What one line of a pasted release is: a header label, "For immediate release", an embargo, a
 date, a dateline, an end mark, a section heading ("About …", "Notes to editors", "Media
 contact:"), a call to action or a list item. Pure functions over strings; the words come from
-distribution.release_conventions and the walk through a whole release is distribute.release_reader.
+distribution.release_conventions and the walk through a whole release is distribute.releases.reader.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from distribute import release_conventions as C
-from distribute.release_dates import FoundDate, alternation, ascii_digits, date_only, find_date
+from distribute.releases import conventions as C
+from distribute.releases.dates import FoundDate, alternation, ascii_digits, date_only, find_date
 
 _DECORATION = " \t*_=~\u00a0"
 

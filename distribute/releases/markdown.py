@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from distribute import release_lines as L
-from distribute.release_contacts import from_front_matter
-from distribute.release_dates import DateError, parse_when
-from distribute.release_blocks import blocks_of
-from distribute.release_draft import LANGUAGE_TAG, MAX_TITLE, ReleaseDraft, ReleaseError
-from distribute.release_trailer import Trailer
+from distribute.releases import lines as L
+from distribute.releases.contacts import from_front_matter
+from distribute.releases.dates import DateError, parse_when
+from distribute.releases.blocks import blocks_of
+from distribute.releases.draft import LANGUAGE_TAG, MAX_TITLE, ReleaseDraft, ReleaseError
+from distribute.releases.trailer import Trailer
 
 FRONT_MATTER_KEYS = {
     "title", "subtitle", "label", "dateline", "date", "embargo", "media_contact", "contact", "contacts",

@@ -2,15 +2,15 @@
 a ReleaseDraft, the way a careful reader of the genre would.
 
 A plain-text release is read in three zones:
-- the head (distribute.release_head): header lines (labels such as PRESS RELEASE, "For
+- the head (distribute.releases.head): header lines (labels such as PRESS RELEASE, "For
   immediate release", embargo lines, a date on its own line, a contact block) wherever they
   stand above the body, then the headline and the line under it (the subtitle);
 - the body, opened by the dateline ("WASHINGTON, D.C. –", "Paris, le 5 décembre 2026 –"), its
-  paragraphs and lists kept as written (distribute.release_blocks);
-- the trailer (distribute.release_trailer): the end mark (###, -30-, ENDS …), notes to editors,
+  paragraphs and lists kept as written (distribute.releases.blocks);
+- the trailer (distribute.releases.trailer): the end mark (###, -30-, ENDS …), notes to editors,
   the release's own "About …" section, media contacts, and the call-to-action line, wherever
   they stand after the body.
-What a line is comes from distribute.release_lines; the words are data in release_conventions.
+What a line is comes from distribute.releases.lines; the words are data in release_conventions.
 
 Nothing is stored unless the whole file is understood: a file that cannot be read raises
 ReleaseError with its line and the reason.
@@ -21,14 +21,14 @@ from __future__ import annotations
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from distribute import release_lines as L
-from distribute.language import detect
-from distribute.release_blocks import Block, Line, blocks_of, render_body, structure
-from distribute.release_dates import DateError, parse_when
-from distribute.release_draft import LANGUAGE_TAG, MAX_SUBTITLE, MAX_TITLE, ReleaseDraft, ReleaseError
-from distribute.release_head import Head
-from distribute.release_markdown import parse_markdown
-from distribute.release_trailer import Trailer
+from distribute.releases import lines as L
+from distribute.releases.language import detect
+from distribute.releases.blocks import Block, Line, blocks_of, render_body, structure
+from distribute.releases.dates import DateError, parse_when
+from distribute.releases.draft import LANGUAGE_TAG, MAX_SUBTITLE, MAX_TITLE, ReleaseDraft, ReleaseError
+from distribute.releases.head import Head
+from distribute.releases.markdown import parse_markdown
+from distribute.releases.trailer import Trailer
 
 __all__ = ["MAX_SUBTITLE", "MAX_TITLE", "LANGUAGE_TAG", "ReleaseDraft", "ReleaseError", "decode", "parse_text",
            "read_release"]

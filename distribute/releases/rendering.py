@@ -2,7 +2,7 @@
 
 Jinja2 (autoescaped, StrictUndefined) → premailer (CSS inlined, no network) → HTML; the text
 part comes from the same release fields through a text template. What differs per recipient
-is left as placeholders (see distribute.message) that survive premailer: they are plain
+is left as placeholders (see distribute.sending.message) that survive premailer: they are plain
 letters, digits and underscores, which neither HTML serialisation nor URL quoting changes.
 
 Each compile writes its placeholders with a marker of its own, drawn at random when the
@@ -24,11 +24,11 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from premailer import Premailer
 
-from distribute import email_words
+from distribute.releases import words as email_words
 from distribute.config import Settings
-from distribute.content import body_html, body_text, _wrap
+from distribute.releases.content import body_html, body_text, _wrap
 from distribute.errors import UserError
-from distribute.release_contacts import tel_link
+from distribute.releases.contacts import tel_link
 from distribute.models import Release
 from distribute.paths import TEMPLATES_DIR
 

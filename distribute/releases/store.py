@@ -1,4 +1,4 @@
-"""Releases: store what the reader (distribute.release_reader) understood of a release file,
+"""Releases: store what the reader (distribute.releases.reader) understood of a release file,
 update it while no campaign has sent it, and remove one never sent.
 
 Nothing is stored unless the whole file is understood.
@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from distribute.errors import UserError
 from distribute.models import Campaign, Release, utcnow
-from distribute.release_dates import parse_when
-from distribute.release_reader import MAX_TITLE, ReleaseDraft, ReleaseError, decode, read_release
+from distribute.releases.dates import parse_when
+from distribute.releases.reader import MAX_TITLE, ReleaseDraft, ReleaseError, decode, read_release
 from distribute.states import CANCELLED
 
 __all__ = ["MAX_TITLE", "ReleaseDraft", "ReleaseError", "decode", "parse_when", "read_release", "save_release",

@@ -8,11 +8,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from distribute import release_lines as L
-from distribute.release_blocks import Block, contact_cue, joined, note_items, unwrapped, without_page_marks
-from distribute.release_contacts import has_contact_details, parse_contacts
-from distribute.release_conventions import CONTACT_SENTENCE
-from distribute.release_draft import ReleaseDraft, ReleaseError
+from distribute.releases import lines as L
+from distribute.releases.blocks import Block, contact_cue, joined, note_items, unwrapped, without_page_marks
+from distribute.releases.contacts import has_contact_details, parse_contacts
+from distribute.releases.conventions import CONTACT_SENTENCE
+from distribute.releases.draft import ReleaseDraft, ReleaseError
 
 
 class Trailer:

@@ -11,14 +11,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.orm import Session
 
-from distribute import audience, states
-from distribute.addresses import normalise
-from distribute.checks import missing_for
+from distribute import states
+from distribute.audience import resolve
+from distribute.contacts.addresses import normalise
+from distribute.sending.checks import missing_for
 from distribute.config import Settings
 from distribute.errors import UserError
 from distribute.models import Campaign, ContactList, Delivery, Event, Release, Segment, utcnow
-from distribute.releases import parse_when
-from distribute.rendering import VARIANTS
+from distribute.releases.store import parse_when
+from distribute.releases.rendering import VARIANTS
 
 # A time this far in the past still means "now" (the command took a moment to type).
 PAST_GRACE = dt.timedelta(minutes=2)
@@ -160,17 +161,17 @@ def same_send(session: Session, release: Release, variant: str, target: Audience
 
 
 def audience_counts(session: Session, release: Release, target: Audience) -> dict[str, int]:
-    """The audience's counts (see audience.count_matching), and how many of its recipients
+    """The audience's counts (see resolve.count_matching), and how many of its recipients
     already have the release from another campaign: fan-out skips them unless sent --again."""
-    match = audience.match_expression(session, segments=target.segments, lists=target.lists)
-    counts = audience.count_matching(session, match)
-    return counts | {"already_have": audience.already_have(session, match, release.id)}
+    match = resolve.match_expression(session, segments=target.segments, lists=target.lists)
+    counts = resolve.count_matching(session, match)
+    return counts | {"already_have": resolve.already_have(session, match, release.id)}
 
 
 def dry_run(session: Session, release: Release, targets: list[str], sample: int = 10) -> dict:
     target = resolve_targets(session, targets)
-    match = audience.match_expression(session, segments=target.segments, lists=target.lists)
-    people = audience.sample_recipients(session, match, limit=sample)
+    match = resolve.match_expression(session, segments=target.segments, lists=target.lists)
+    people = resolve.sample_recipients(session, match, limit=sample)
     return {
         "release": release.slug,
         "audience": target.to_dict(),

@@ -3,7 +3,7 @@ variant it concerns (None: both), and an error in a variant means "do not send t
 
 What each variant needs is judged alike: a journalist send needs a media contact as a supporter
 send needs a call to action; both are errors, and `send` refuses both
-(distribute.campaigns.create_campaign)."""
+(distribute.sending.campaigns.create_campaign)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from urllib.parse import urlsplit
 
 import lxml.html
 
-from distribute import email_words
+from distribute.releases import words as email_words
 from distribute.config import Settings
-from distribute.message import MessageBuilder, Recipient
+from distribute.sending.message import MessageBuilder, Recipient
 from distribute.models import Release
-from distribute.release_dates import looks_like_date
-from distribute.release_lines import header
-from distribute.rendering import VARIANTS, compile_release
+from distribute.releases.dates import looks_like_date
+from distribute.releases.lines import header
+from distribute.releases.rendering import VARIANTS, compile_release
 
 GMAIL_CLIP_BYTES = 102 * 1024  # Gmail hides everything past 102 KB behind "[Message clipped]"
 SUBJECT_WARN = 100

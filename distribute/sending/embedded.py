@@ -17,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from distribute import states
-from distribute.celery_app import FEEDBACK, PURGE_SECONDS, SWEEP
+from distribute.sending.tasks import FEEDBACK, PURGE_SECONDS, SWEEP
 from distribute.config import Settings
-from distribute.feedback import purge_expired
+from distribute.feedback.events import purge_expired
 from distribute.models import Campaign, Delivery
 
 EMBEDDED_SWEEP_SECONDS = 1.0

@@ -18,15 +18,16 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.expression import FunctionElement
 
-from distribute import audience, states
-from distribute.campaigns import Audience
+from distribute import states
+from distribute.audience import resolve
+from distribute.sending.campaigns import Audience
 from distribute.config import Settings
 from distribute.db import insert_for
-from distribute.message import new_ref
+from distribute.sending.message import new_ref
 from distribute.models import Campaign, Contact, Delivery, Release, Suppression, utcnow
-from distribute.rendering import compile_release
-from distribute.tracking import add_tracking
-from distribute.rule_sql import EmailDomain
+from distribute.releases.rendering import compile_release
+from distribute.releases.links import add_tracking
+from distribute.audience.rule_sql import EmailDomain
 
 
 class Broker(Protocol):
@@ -81,18 +82,18 @@ def insert_deliveries(session: Session, campaign: Campaign) -> int:
     target = Audience.from_dict(campaign.audience)
     if target.test:
         return _insert_test(session, campaign, target)
-    match = audience.match_expression(session, segments=target.segments, lists=target.lists)
+    match = resolve.match_expression(session, segments=target.segments, lists=target.lists)
     reason = (
         select(Suppression.reason).where(Suppression.email_key == Contact.email_key).limit(1).scalar_subquery()
     )
-    eligible = audience.eligible()
+    eligible = resolve.eligible()
     states_when = [(~eligible, literal(states.SUPPRESSED))]
     reasons_when = [(reason.is_not(None), literal("suppressed: ") + reason),
                     (~eligible, literal("contact is ") + Contact.status)]
     source = Contact.__table__
     if not campaign.again:
         session.execute(select(Release.id).where(Release.id == campaign.release_id).with_for_update())
-        earlier = audience.addresses_with_release(session, campaign.release_id, exclude=campaign.id)
+        earlier = resolve.addresses_with_release(session, campaign.release_id, exclude=campaign.id)
         if earlier is not None:
             source = source.outerjoin(earlier, earlier.c.email_key == Contact.email_key)
             has_it = earlier.c.campaign_id.is_not(None)

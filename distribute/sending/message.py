@@ -19,12 +19,12 @@ from email.header import Header
 from email.utils import formataddr, formatdate
 from urllib.parse import quote
 
-from distribute import email_words
+from distribute.releases import words as email_words
 from distribute.config import Settings
-from distribute.rendering import CompiledMessage, placeholder_pattern
-from distribute.tracking import OPEN_PIXEL, Tokens, click_index
+from distribute.releases.rendering import CompiledMessage, placeholder_pattern
+from distribute.releases.links import OPEN_PIXEL, click_index
+from distribute.signing import DELIVERY_HEADER, Tokens
 
-DELIVERY_HEADER = "X-Distribute-Delivery"
 # How each ESP carries our reference back in its webhook events (DISTRIBUTE_ESP): a header its
 # SMTP relay reads and strips, turned into custom args, variables, metadata or a message tag.
 _ESP_HEADERS = {
@@ -71,7 +71,7 @@ def _address(name: str | None, address: str) -> str:
 
 def _split(template: str, marker: str) -> tuple[list[str], list[str]]:
     """'a M__X__DX b' -> (['a ', ' b'], ['x']): static pieces and the placeholder between each.
-    Only the compile's own marker M makes a placeholder (see distribute.rendering)."""
+    Only the compile's own marker M makes a placeholder (see distribute.releases.rendering)."""
     pieces = placeholder_pattern(marker).split(template)
     return pieces[0::2], [name.lower() for name in pieces[1::2]]
 

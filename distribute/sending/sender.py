@@ -27,17 +27,17 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from distribute import states
-from distribute.campaigns import move, relay_answers, stop_for_relay_settings, wait_for_relay, waiting
+from distribute.sending.campaigns import move, relay_answers, stop_for_relay_settings, wait_for_relay, waiting
 from distribute.config import Settings
-from distribute.bounces.classify import bounce_kind
-from distribute.fanout import finish_if_done
-from distribute.feedback import apply_bounce_policy
-from distribute.message import MessageBuilder, Recipient
+from distribute.feedback.bounces.classify import bounce_kind
+from distribute.sending.fanout import finish_if_done
+from distribute.feedback.policy import apply_bounce_policy
+from distribute.sending.message import MessageBuilder, Recipient
 from distribute.models import Campaign, Contact, Delivery, Event, Suppression, utcnow
-from distribute.rendering import CompiledMessage
-from distribute.smtp_replies import Verdict, classify_reply
-from distribute.transport import (Envelope, PermanentSendError, RelayConfigError, RelayUnavailable, SendError,
-                                  TransientSendError, Transport)
+from distribute.releases.rendering import CompiledMessage
+from distribute.feedback.replies import Verdict, classify_reply
+from distribute.transport.interface import (Envelope, PermanentSendError, RelayConfigError, RelayUnavailable,
+                                            SendError, TransientSendError, Transport)
 
 log = logging.getLogger(__name__)
 
@@ -346,7 +346,7 @@ class _Run:
         if verdict.action == "sent":
             return states.DELIVERED, data, None
         if verdict.action == "bounce":
-            # The same judgement as an asynchronous bounce's (distribute.bounces.classify).
+            # The same judgement as an asynchronous bounce's (distribute.feedback.bounces.classify).
             return states.BOUNCED, data | {"hard": verdict.hard, "kind": bounce_kind(verdict)}, None
         # Temporary: try again later with exponential backoff and jitter, until the lifetime ends.
         s = self.settings

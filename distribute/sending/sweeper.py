@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from distribute import states
 from distribute.config import Settings
-from distribute.fanout import Broker, enqueue_pending, finish_if_done, start_campaign
+from distribute.sending.fanout import Broker, enqueue_pending, finish_if_done, start_campaign
 from distribute.models import Campaign, Delivery, Event, utcnow
 
 log = logging.getLogger(__name__)

@@ -2,16 +2,22 @@
 
 Production: `celery -A worker worker` and `celery -A worker beat` (the sweep). Embedded: the
 same app on an in-process broker, with a worker thread started by the command (see embedded).
+
+The tasks are the module-level functions below, declared with @task; create_celery registers
+every one on each app it makes. No task retries through Celery: a delivery's retries and their
+times are kept in the database (distribute.sending.sender), and the sweep (distribute.sending.sweeper)
+repairs whatever a crash leaves, so a task that fails is simply run again when it is redelivered.
 """
 
 from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
-from celery import Celery, signals
+from celery import Celery, Task, signals
 
 from distribute.config import Settings
 from distribute.db import make_engine, make_sessionmaker
@@ -56,8 +62,8 @@ class Runtime:
 
     @cached_property
     def sender(self):
-        from distribute.ratelimit import rate_limiter_from_settings
-        from distribute.sender import Sender
+        from distribute.sending.ratelimit import rate_limiter_from_settings
+        from distribute.sending.sender import Sender
         from distribute.transport import transport_from_settings
 
         return Sender(self.settings, self.sessions, lambda: transport_from_settings(self.settings),
@@ -69,6 +75,46 @@ class Runtime:
             self.sender.close()
         if "engine" in self.__dict__:
             self.engine.dispose()
+
+
+class Runtimes:
+    """app.runtime(): the process's Runtime, made on first use (after a prefork worker has forked)."""
+
+    def __init__(self, settings: Settings, app: Celery):
+        self._settings, self._app = settings, app
+        self._lock = threading.Lock()
+        self._runtime: Runtime | None = None
+
+    def __call__(self) -> Runtime:
+        with self._lock:
+            if self._runtime is None:
+                self._runtime = Runtime(self._settings, self._app)
+            return self._runtime
+
+    def close_transport(self, **_) -> None:
+        """At a worker process's shutdown: QUIT the SMTP connection it holds, if any."""
+        if self._runtime is not None and "sender" in self._runtime.__dict__:
+            self._runtime.sender.close()
+
+
+# What create_celery registers on every app: (function, options). A task is bound to the one app
+# it is registered on (shared=False), as tests run many apps in one process.
+_TASKS: list[tuple[Callable, dict]] = []
+
+
+def task(name: str, **options) -> Callable[[Callable], Callable]:
+    """Declare a module-level function a task. It is bound (its first argument, self, is the Task)
+    and reaches the process's Runtime through runtime(self)."""
+
+    def declare(function: Callable) -> Callable:
+        _TASKS.append((function, {"name": name, "bind": True, "shared": False, **options}))
+        return function
+
+    return declare
+
+
+def runtime(bound: Task) -> Runtime:
+    return bound.app.runtime()
 
 
 def create_celery(settings: Settings) -> Celery:
@@ -104,59 +150,56 @@ def create_celery(settings: Settings) -> Celery:
         app.conf.task_default_queue = f"distribute-embedded-{secrets.token_hex(4)}"
         # The in-memory transport polls; the default second would pace every hop of a small send.
         app.conf.broker_transport_options = {"polling_interval": 0.05}
-    lock = threading.Lock()
-    holder: dict[str, Runtime] = {}
-
-    def runtime() -> Runtime:
-        with lock:
-            if "rt" not in holder:
-                holder["rt"] = Runtime(settings, app)
-            return holder["rt"]
-
-    app.runtime = runtime  # type: ignore[attr-defined]
-
-    # shared=False: each app keeps its own tasks (Celery otherwise binds them to every app).
-    @app.task(name=START, shared=False)
-    def start_campaign_task(campaign_id: int) -> None:
-        from distribute.fanout import start_campaign
-
-        rt = runtime()
-        start_campaign(rt.sessions, rt.settings, rt.broker, campaign_id)
-
-    @app.task(name=SEND_BATCH, shared=False)
-    def send_batch_task(campaign_id: int, delivery_ids: list[int]) -> None:
-        from distribute.fanout import enqueue_pending
-
-        rt = runtime()
-        rt.sender.send_batch(campaign_id, delivery_ids)
-        enqueue_pending(rt.sessions, rt.settings, rt.broker, campaign_id)  # keep the campaign's batches flowing
-
-    @app.task(name=SWEEP, shared=False)
-    def sweep_task() -> None:
-        from distribute.sweeper import sweep
-
-        rt = runtime()
-        sweep(rt.sessions, rt.settings, rt.broker)
-
-    @app.task(name=FEEDBACK, shared=False)
-    def feedback_task() -> None:
-        """Read the bounce mailbox: bounces, complaints, mailto unsubscribes."""
-        from distribute.inbound import process_mailbox
-
-        rt = runtime()
-        if rt.settings.bounce_mailbox:
-            process_mailbox(rt.sessions, rt.settings, rt.settings.bounce_mailbox)
-
-    @app.task(name=PURGE, shared=False)
-    def purge_task() -> None:
-        from distribute.feedback import purge_expired
-
-        rt = runtime()
-        purge_expired(rt.sessions, rt.settings)
-
-    @signals.worker_process_shutdown.connect(weak=False)
-    def _close_transport(**_):
-        if "rt" in holder and "sender" in holder["rt"].__dict__:
-            holder["rt"].sender.close()
-
+    runtimes = Runtimes(settings, app)
+    app.runtime = runtimes  # type: ignore[attr-defined]
+    for function, options in _TASKS:
+        app.task(**options)(function)
+    signals.worker_process_shutdown.connect(runtimes.close_transport, weak=False)
     return app
+
+
+# --- sending --------------------------------------------------------------------------------------
+
+@task(START)
+def start_campaign_task(self: Task, campaign_id: int) -> None:
+    from distribute.sending.fanout import start_campaign
+
+    rt = runtime(self)
+    start_campaign(rt.sessions, rt.settings, rt.broker, campaign_id)
+
+
+@task(SEND_BATCH)
+def send_batch_task(self: Task, campaign_id: int, delivery_ids: list[int]) -> None:
+    from distribute.sending.fanout import enqueue_pending
+
+    rt = runtime(self)
+    rt.sender.send_batch(campaign_id, delivery_ids)
+    enqueue_pending(rt.sessions, rt.settings, rt.broker, campaign_id)  # keep the campaign's batches flowing
+
+
+@task(SWEEP)
+def sweep_task(self: Task) -> None:
+    from distribute.sending.sweeper import sweep
+
+    rt = runtime(self)
+    sweep(rt.sessions, rt.settings, rt.broker)
+
+
+# --- what comes back ------------------------------------------------------------------------------
+
+@task(FEEDBACK)
+def feedback_task(self: Task) -> None:
+    """Read the bounce mailbox: bounces, complaints, mailto unsubscribes."""
+    from distribute.feedback.inbound import process_mailbox
+
+    rt = runtime(self)
+    if rt.settings.bounce_mailbox:
+        process_mailbox(rt.sessions, rt.settings, rt.settings.bounce_mailbox)
+
+
+@task(PURGE)
+def purge_task(self: Task) -> None:
+    from distribute.feedback.events import purge_expired
+
+    rt = runtime(self)
+    purge_expired(rt.sessions, rt.settings)

@@ -26,7 +26,7 @@ from sqlalchemy import case, distinct, func, or_, select
 from sqlalchemy.orm import Session
 
 from distribute import states
-from distribute.campaigns import get_campaign
+from distribute.sending.campaigns import get_campaign
 from distribute.models import Delivery, Event, Release
 
 TOP_DOMAINS = 20

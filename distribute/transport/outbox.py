@@ -7,7 +7,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from distribute.transport import Envelope, SendResult, TransientSendError
+from distribute.transport.interface import Envelope, SendResult, TransientSendError
 
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$")

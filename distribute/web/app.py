@@ -17,10 +17,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from distribute.config import Settings, load_settings
 from distribute.db import make_engine, make_sessionmaker
 from distribute.paths import TEMPLATES_DIR
-from distribute.tracking import Tokens
-from distribute.web.buffer import EventBuffer
-from distribute.web.replay import token_store
-from distribute.webhooks import WebhookSecrets
+from distribute.signing import Tokens
+from distribute.web.public.buffer import EventBuffer
+from distribute.web.public.replay import token_store
+from distribute.feedback.webhooks.registry import webhook_secrets
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +45,7 @@ class WebState:
         if buffered:
             self.events.start()
         self.links: dict[str, tuple[str, ...]] = {}  # campaign ref -> its tracked links (never change)
-        self.webhook_secrets = WebhookSecrets(
-            sendgrid_public_key=settings.sendgrid_public_key,
-            mailgun_signing_key=settings.mailgun_signing_key,
-            postmark_username=settings.postmark_username,
-            postmark_password=settings.postmark_password,
-            sns_topic_arns=frozenset(a.strip() for a in settings.sns_topic_arns.split(",") if a.strip()),
-        )
+        self.webhook_secrets = webhook_secrets(settings)
         self.webhook_tokens = token_store(settings, self.sessions)  # Mailgun's, shared by every process
 
 
@@ -73,7 +67,7 @@ def create_app(settings: Settings | None = None, *, buffered: bool = True) -> Fl
     app.extensions["distribute"] = state
     atexit.register(state.events.stop)  # write what is queued when the process ends
 
-    from distribute.web import pages, tracking_views, webhook_views
+    from distribute.web.public import pages, tracking_views, webhook_views
 
     app.register_blueprint(tracking_views.blueprint)
     app.register_blueprint(pages.blueprint)

@@ -4,7 +4,7 @@ SMTP refusal, because it is the same refusal reported later.
 A DSN (RFC 3464) carries, per recipient, an Action, an RFC 3463 Status and usually a
 Diagnostic-Code holding the remote server's reply ("smtp; 550 5.1.1 <x@y>: user unknown").
 The reply is what the remote server actually said, so it goes through
-`distribute.smtp_replies.classify_reply`, the one function that judges SMTP replies; nothing
+`distribute.feedback.replies.classify_reply`, the one function that judges SMTP replies; nothing
 here re-decides what a code means.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from distribute.smtp_replies import BOUNCE, SENT, Verdict, classify_reply, enhanced_status
+from distribute.feedback.replies import BOUNCE, SENT, Verdict, classify_reply, enhanced_status
 
 # RFC 3464 section 2.3.6: "diagnostic-type ; *text"; the type is "smtp" for an SMTP reply,
 # others are MTA-specific ("X-Postfix", "X-Notes"). Only the text after it is the reply.
@@ -66,7 +66,7 @@ def judge(diagnostic: str, status: str | None, *, action: str = "failed", stage:
     """classify_reply for one DSN recipient: the diagnostic text with its type stripped, and
     the DSN's Status put in when the text has no enhanced code of its own (so that "550 user
     unknown" with "Status: 5.1.1" is judged as "550 5.1.1 user unknown"). `stage`: where the
-    refusal was made, when the report says it (distribute.smtp_replies.STAGES)."""
+    refusal was made, when the report says it (distribute.feedback.replies.STAGES)."""
     kind = _DIAGNOSTIC_TYPE.match(diagnostic or "")
     if kind and kind.group(1).lower() == "x-unix" and stage is None:
         stage = "local"  # the output of a program the MTA ran to deliver, not an SMTP reply

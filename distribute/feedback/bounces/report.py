@@ -54,10 +54,10 @@ from email.message import Message
 from email.policy import compat32
 from email.utils import getaddresses
 
-from distribute.bounces.classify import bounce_kind, judge, reply_text
-from distribute.bounces.sesmail import SesNotification, read_ses_json
-from distribute.bounces.textbounce import command_in, cut_copy, read_text_bounce, recipients_in_text
-from distribute.message import DELIVERY_HEADER
+from distribute.feedback.bounces.classify import bounce_kind, judge, reply_text
+from distribute.feedback.bounces.sesmail import SesNotification, read_ses_json
+from distribute.feedback.bounces.textbounce import command_in, cut_copy, read_text_bounce, recipients_in_text
+from distribute.signing import DELIVERY_HEADER
 
 BOUNCE, DELAY, AUTOREPLY, COMPLAINT, OTHER = "bounce", "delay", "autoreply", "complaint", "other"
 _STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
@@ -118,7 +118,7 @@ class BounceRecipient:
     remote_mta: str | None
     hard: bool  # the address itself is dead: suppress it
     kind: str  # "hard" | "soft" | "block" | "none"
-    category: str  # one of distribute.smtp_replies.CATEGORIES
+    category: str  # one of distribute.feedback.replies.CATEGORIES
     reason: str  # one human sentence
 
 

@@ -2,7 +2,7 @@
 the SES event (a bounce, a complaint, a delivery) as the JSON body of a plain message, either
 the SNS envelope ({"Type": "Notification", "Message": "<the SES event as a JSON string>"}) or
 the SES event itself. The same events reach the web app signed, through the webhook
-(`distribute.webhooks.ses`); by mail nothing is signed, so, like any other report in the bounce
+(`distribute.feedback.webhooks.ses`); by mail nothing is signed, so, like any other report in the bounce
 mailbox, one takes effect only through the VERP token it was sent back to.
 
 SES's fields (docs.aws.amazon.com/ses, "Contents of event data"): notificationType or eventType;

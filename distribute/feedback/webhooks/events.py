@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Protocol
+from typing import Any, Callable, ClassVar, Protocol
 
 # The same words as distribute.states.FEEDBACK_TYPES (this package imports nothing from the rest).
 VOCABULARY = ("delivered", "bounced", "deferred", "complained", "opened", "clicked", "unsubscribed", "rejected")
@@ -68,6 +68,24 @@ class WebhookResult:
     subscribe_url: str | None = None
 
 
+class Provider:
+    """One ESP (django-anymail's habit): a class that verifies a request and reads its events,
+    registered by one line in distribute.feedback.webhooks.registry.
+
+    `secrets` names the settings it needs (fields of distribute.config.Settings, DISTRIBUTE_ and
+    the name in capitals, declared there once); while any of them is unset, every request is
+    refused with `refused`, naming what to set."""
+
+    name: ClassVar[str]
+    secrets: ClassVar[tuple[str, ...]]
+    refused: ClassVar[str]
+
+    def read(self, headers: Mapping[str, str], body: bytes, secrets: Mapping[str, Any], *,
+             fetch_cert: Callable[[str], bytes], now: Callable[[], datetime],
+             tokens: TokenStore | None) -> WebhookResult:
+        raise NotImplementedError
+
+
 # --- helpers shared by the provider modules ------------------------------------------------------
 
 
@@ -85,7 +103,7 @@ def fingerprint(*parts: Any) -> str:
 
 class TokenStore(Protocol):
     """Signature tokens already used, shared by every web process on every machine (the web
-    layer passes one in: distribute.web.replay), so that a signature is good for one event."""
+    layer passes one in: distribute.web.public.replay), so that a signature is good for one event."""
 
     def claim(self, key: str, digest: str, until: datetime) -> str | None:
         """Keep `digest` under `key` until `until` and return None, unless `key` is kept already:

@@ -25,10 +25,11 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from distribute.webhooks.events import (
+from distribute.feedback.webhooks.events import (
     DELIVERY_HEADER,
     DELIVERY_VARIABLE,
     MESSAGE_ID_VARIABLE,
+    Provider,
     ProviderEvent,
     TokenStore,
     WebhookInvalid,
@@ -162,3 +163,14 @@ def _diagnostic(status: dict[str, Any]) -> str | None:
 def _verdict(data: dict[str, Any]) -> str | None:
     parts = [text for text in (text_or_none(data.get("severity")), text_or_none(data.get("reason"))) if text]
     return "/".join(parts) or None
+
+
+class Mailgun(Provider):
+    name = PROVIDER
+    secrets = ("mailgun_signing_key",)
+    refused = "mailgun: webhooks are refused until DISTRIBUTE_MAILGUN_SIGNING_KEY is set"
+
+    def read(self, headers, body, secrets, *, fetch_cert, now, tokens) -> WebhookResult:
+        if tokens is None:
+            raise ValueError("mailgun webhooks need a TokenStore: its signature does not cover the event")
+        return parse(headers, body, signing_key=secrets["mailgun_signing_key"], tokens=tokens, now=now)

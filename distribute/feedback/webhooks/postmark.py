@@ -19,10 +19,11 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from distribute.webhooks.events import (
+from distribute.feedback.webhooks.events import (
     DELIVERY_HEADER,
     DELIVERY_VARIABLE,
     MESSAGE_ID_VARIABLE,
+    Provider,
     ProviderEvent,
     WebhookInvalid,
     WebhookRejected,
@@ -155,3 +156,14 @@ def _event(type_: str, record: dict[str, Any], now: Callable[[], datetime]) -> P
         ip=text_or_none(geo.get("IP")),
         raw=record,
     )
+
+
+class Postmark(Provider):
+    name = PROVIDER
+    secrets = ("postmark_username", "postmark_password")
+    refused = ("postmark: webhooks are refused until DISTRIBUTE_POSTMARK_USERNAME and DISTRIBUTE_POSTMARK_PASSWORD"
+               " are set")
+
+    def read(self, headers, body, secrets, *, fetch_cert, now, tokens) -> WebhookResult:
+        return parse(headers, body, username=secrets["postmark_username"], password=secrets["postmark_password"],
+                     now=now)

@@ -1,5 +1,6 @@
 """ESP webhooks: verify the request, then normalise what it says into ProviderEvents.
 
+    secrets = webhook_secrets(settings)  # once, when the app starts
     result = parse_webhook("sendgrid", request.headers, request.get_data(), secrets)
 
 Pure code: no database, no web framework. The HTTP layer maps the outcome: WebhookRejected ->
@@ -17,25 +18,29 @@ account alike (anyone can publish a validly signed message to a topic of their o
 webhook is refused.
 
 Mailgun signs a timestamp and a token but not the event, so it needs `tokens`, a store of the
-tokens already used that every web process shares (see distribute.webhooks.mailgun).
+tokens already used that every web process shares (see distribute.feedback.webhooks.mailgun).
+
+Each provider is one class (distribute.feedback.webhooks.events.Provider) in its own module; adding
+one is that module and one line in PROVIDERS below.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
-from distribute.webhooks import mailgun, postmark, sendgrid, ses
-from distribute.webhooks.ses import CertificateUnavailable
-from distribute.webhooks.events import (
+from distribute.feedback.webhooks import mailgun, postmark, sendgrid, ses
+from distribute.feedback.webhooks.events import (
     VOCABULARY,
+    Provider,
     ProviderEvent,
     TokenStore,
     WebhookInvalid,
     WebhookRejected,
     WebhookResult,
 )
+from distribute.feedback.webhooks.ses import CertificateUnavailable
 
 __all__ = [
     "PROVIDERS",
@@ -46,20 +51,22 @@ __all__ = [
     "WebhookInvalid",
     "WebhookRejected",
     "WebhookResult",
-    "WebhookSecrets",
     "parse_webhook",
+    "webhook_secrets",
 ]
 
-PROVIDERS = ("ses", "sendgrid", "mailgun", "postmark")
+PROVIDERS: dict[str, Provider] = {provider.name: provider for provider in (
+    ses.SES(),
+    sendgrid.SendGrid(),
+    mailgun.Mailgun(),
+    postmark.Postmark(),
+)}
 
 
-@dataclass(frozen=True)
-class WebhookSecrets:
-    sendgrid_public_key: str | None = None
-    mailgun_signing_key: str | None = None
-    postmark_username: str | None = None
-    postmark_password: str | None = None
-    sns_topic_arns: frozenset[str] = frozenset()  # empty: SES webhooks are refused
+def webhook_secrets(settings: Any) -> dict[str, Any]:
+    """What every provider needs, read from the settings (distribute.config.Settings, where each
+    is declared): the one place the web app takes them from."""
+    return {name: getattr(settings, name) for provider in PROVIDERS.values() for name in provider.secrets}
 
 
 def _utcnow() -> datetime:
@@ -70,7 +77,7 @@ def parse_webhook(
     provider: str,
     headers: Mapping[str, str],
     body: bytes,
-    secrets: WebhookSecrets,
+    secrets: Mapping[str, Any],
     *,
     fetch_cert: Callable[[str], bytes] = ses.fetch_cert,
     now: Callable[[], datetime] = _utcnow,
@@ -79,32 +86,17 @@ def parse_webhook(
     """Verify one webhook request and return its events in the one vocabulary.
 
     `headers` may be any mapping (names are matched case-insensitively), `body` the raw bytes as
-    received: signatures are over those bytes. `fetch_cert(url) -> bytes` fetches an SNS signing
-    certificate (the default uses urllib with a timeout and a cache); `now()` is the clock;
-    `tokens` remembers Mailgun's signature tokens (required for Mailgun).
+    received: signatures are over those bytes. `secrets` maps setting names to values, as
+    webhook_secrets makes it (a provider whose secret is missing or empty refuses everything).
+    `fetch_cert(url) -> bytes` fetches an SNS signing certificate (the default uses urllib with a
+    timeout and a cache); `now()` is the clock; `tokens` remembers Mailgun's signature tokens
+    (required for Mailgun).
     Raises WebhookRejected, WebhookInvalid, or ValueError for a provider not in PROVIDERS."""
     if isinstance(body, str):
         body = body.encode("utf-8")
-    if provider == "ses":
-        if not secrets.sns_topic_arns:
-            raise WebhookRejected("ses: webhooks are refused until DISTRIBUTE_SNS_TOPIC_ARNS names the topics to accept")
-        return ses.parse(headers, body, topic_arns=frozenset(secrets.sns_topic_arns), fetch_cert=fetch_cert, now=now)
-    if provider == "sendgrid":
-        if not secrets.sendgrid_public_key:
-            raise WebhookRejected("sendgrid: webhooks are refused until DISTRIBUTE_SENDGRID_PUBLIC_KEY is set")
-        return sendgrid.parse(headers, body, public_key=secrets.sendgrid_public_key)
-    if provider == "mailgun":
-        if not secrets.mailgun_signing_key:
-            raise WebhookRejected("mailgun: webhooks are refused until DISTRIBUTE_MAILGUN_SIGNING_KEY is set")
-        if tokens is None:
-            raise ValueError("mailgun webhooks need a TokenStore: its signature does not cover the event")
-        return mailgun.parse(headers, body, signing_key=secrets.mailgun_signing_key, tokens=tokens, now=now)
-    if provider == "postmark":
-        if not secrets.postmark_username or not secrets.postmark_password:
-            raise WebhookRejected(
-                "postmark: webhooks are refused until DISTRIBUTE_POSTMARK_USERNAME and"
-                " DISTRIBUTE_POSTMARK_PASSWORD are set"
-            )
-        return postmark.parse(headers, body, username=secrets.postmark_username, password=secrets.postmark_password,
-                              now=now)
-    raise ValueError(f"unknown webhook provider {provider!r}; known: {', '.join(PROVIDERS)}")
+    handler = PROVIDERS.get(provider)
+    if handler is None:
+        raise ValueError(f"unknown webhook provider {provider!r}; known: {', '.join(PROVIDERS)}")
+    if not all(secrets.get(name) for name in handler.secrets):
+        raise WebhookRejected(handler.refused)
+    return handler.read(headers, body, secrets, fetch_cert=fetch_cert, now=now, tokens=tokens)

@@ -24,9 +24,10 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from distribute.webhooks.events import (
+from distribute.feedback.webhooks.events import (
     DELIVERY_VARIABLE,
     MESSAGE_ID_VARIABLE,
+    Provider,
     ProviderEvent,
     WebhookInvalid,
     WebhookRejected,
@@ -141,3 +142,12 @@ def _custom_arg(item: dict[str, Any], name: str) -> str | None:
                 value = nested[name]
                 break
     return text_or_none(value)
+
+
+class SendGrid(Provider):
+    name = PROVIDER
+    secrets = ("sendgrid_public_key",)
+    refused = "sendgrid: webhooks are refused until DISTRIBUTE_SENDGRID_PUBLIC_KEY is set"
+
+    def read(self, headers, body, secrets, *, fetch_cert, now, tokens) -> WebhookResult:
+        return parse(headers, body, public_key=secrets["sendgrid_public_key"])

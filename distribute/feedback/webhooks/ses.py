@@ -45,9 +45,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from distribute.webhooks.events import (
+from distribute.feedback.webhooks.events import (
     DELIVERY_HEADER,
     DELIVERY_VARIABLE,
+    Provider,
     ProviderEvent,
     WebhookInvalid,
     WebhookRejected,
@@ -403,3 +404,14 @@ def _list(value: Any) -> list:
 def _dicts(value: Any) -> list[dict]:
     return [item for item in _list(value) if isinstance(item, dict)]
 
+
+class SES(Provider):
+    name = PROVIDER
+    secrets = ("sns_topic_arns",)  # comma-separated
+    refused = "ses: webhooks are refused until DISTRIBUTE_SNS_TOPIC_ARNS names the topics to accept"
+
+    def read(self, headers, body, secrets, *, fetch_cert, now, tokens) -> WebhookResult:
+        topics = frozenset(arn.strip() for arn in secrets["sns_topic_arns"].split(",") if arn.strip())
+        if not topics:
+            raise WebhookRejected(self.refused)
+        return parse(headers, body, topic_arns=topics, fetch_cert=fetch_cert, now=now)

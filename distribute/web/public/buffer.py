@@ -6,7 +6,7 @@ process writes the queue in batches, one transaction per batch. A batch that fai
 again, so a database restart delays events rather than losing them; only a process killed
 outright loses what it had not written yet (at most about one flush interval of opens and
 clicks, never an unsubscribe: those are written before the page answers). A batch of opens and
-clicks is a few statements (distribute.feedback.record_engagement), not a few per event.
+clicks is a few statements (distribute.feedback.events.record_engagement), not a few per event.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from distribute.config import Settings
-from distribute.feedback import ENGAGEMENT, Signal, record, record_engagement
+from distribute.feedback.events import ENGAGEMENT, Signal, record, record_engagement
 
 log = logging.getLogger(__name__)
 

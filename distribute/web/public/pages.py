@@ -13,12 +13,13 @@ import re
 from flask import Blueprint, abort, render_template, request
 from sqlalchemy import delete, exists, select
 
-from distribute import email_words, states
-from distribute.content import body_html
-from distribute.feedback import Signal, find_delivery, record
+from distribute import states
+from distribute.releases import words as email_words
+from distribute.releases.content import body_html
+from distribute.feedback.events import Signal, find_delivery, record
 from distribute.models import Campaign, Contact, ContactTag, Delivery, Release, utcnow
-from distribute.rendering import contacts_for, dateline_for
-from distribute.web import state
+from distribute.releases.rendering import contacts_for, dateline_for
+from distribute.web.app import state
 
 blueprint = Blueprint("pages", __name__)
 _BEATS = re.compile(r"\s*[,;/|]\s*")

@@ -1,5 +1,5 @@
 """The hot endpoints: the open pixel and the click redirect. Neither waits on the database for
-a write (see distribute.web.buffer); the redirect reads only its campaign's link list, cached."""
+a write (see distribute.web.public.buffer); the redirect reads only its campaign's link list, cached."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import base64
 from flask import Blueprint, abort, redirect, request
 from sqlalchemy import select
 
-from distribute.feedback import Signal
+from distribute.feedback.events import Signal
 from distribute.models import Campaign, utcnow
-from distribute.tracking import trackable
-from distribute.web import state
+from distribute.releases.links import trackable
+from distribute.web.app import state
 
 blueprint = Blueprint("tracking", __name__)
 
