@@ -11,16 +11,12 @@ from __future__ import annotations
 import atexit
 import logging
 
-from flask import Flask, abort, current_app, render_template, request
+from flask import Flask, abort, render_template, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from distribute.config import Settings, load_settings
-from distribute.db import make_engine, make_sessionmaker
 from distribute.paths import TEMPLATES_DIR
-from distribute.signing import Tokens
-from distribute.web.public.buffer import EventBuffer
-from distribute.web.public.replay import token_store
-from distribute.feedback.webhooks.registry import webhook_secrets
+from distribute.web.public.state import WebState
 
 log = logging.getLogger(__name__)
 
@@ -30,23 +26,6 @@ log = logging.getLogger(__name__)
 # (Markdown images: https, or data: as markdown-it allows), and forms posted to this app.
 CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; "
                            "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
-
-
-class WebState:
-    """What the views share, made once per process by create_app."""
-
-    def __init__(self, settings: Settings, *, buffered: bool = True):
-        self.settings = settings
-        # Fail at start, not on the first click: in production the secret must be set.
-        self.tokens = Tokens(settings.secret)
-        self.engine = make_engine(settings.database_url)
-        self.sessions = make_sessionmaker(self.engine)
-        self.events = EventBuffer(self.sessions, settings)
-        if buffered:
-            self.events.start()
-        self.links: dict[str, tuple[str, ...]] = {}  # campaign ref -> its tracked links (never change)
-        self.webhook_secrets = webhook_secrets(settings)
-        self.webhook_tokens = token_store(settings, self.sessions)  # Mailgun's, shared by every process
 
 
 def create_app(settings: Settings | None = None, *, buffered: bool = True) -> Flask:
@@ -118,8 +97,3 @@ def create_app(settings: Settings | None = None, *, buffered: bool = True) -> Fl
         return response
 
     return app
-
-
-def state() -> WebState:
-    """The app's WebState, inside a request."""
-    return current_app.extensions["distribute"]

@@ -19,7 +19,7 @@ from distribute.releases.content import body_html
 from distribute.feedback.events import Signal, find_delivery, record
 from distribute.models import Campaign, Contact, ContactTag, Delivery, Release, utcnow
 from distribute.releases.rendering import contacts_for, dateline_for
-from distribute.web.app import state
+from distribute.web.public.state import state
 
 blueprint = Blueprint("pages", __name__)
 _BEATS = re.compile(r"\s*[,;/|]\s*")

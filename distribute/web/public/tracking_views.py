@@ -11,7 +11,7 @@ from sqlalchemy import select
 from distribute.feedback.events import Signal
 from distribute.models import Campaign, utcnow
 from distribute.releases.links import trackable
-from distribute.web.app import state
+from distribute.web.public.state import state
 
 blueprint = Blueprint("tracking", __name__)
 

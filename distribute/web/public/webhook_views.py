@@ -16,7 +16,7 @@ from flask import Blueprint, abort, request
 from distribute.feedback.esp import to_signal
 from distribute.feedback.events import DUPLICATE, RECORDED, record
 from distribute.feedback.webhooks.registry import PROVIDERS, WebhookInvalid, WebhookRejected, parse_webhook
-from distribute.web.app import state
+from distribute.web.public.state import state
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("webhooks", __name__)
