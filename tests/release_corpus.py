@@ -1,7 +1,7 @@
 """The release corpus: releases written in the formats comms staff paste, each beside a
 NAME.expected.yaml holding what a careful reader takes from it, or the error it must raise.
 
-tests/test_release_corpus.py checks every field of every file. Run as a script, this module
+tests/releases/test_corpus.py checks every field of every file. Run as a script, this module
 scores the reader field by field, so a change to the reader can be measured:
 
     .venv/bin/python tests/release_corpus.py

@@ -18,7 +18,9 @@ from distribute.contacts.report import ImportReport
 from distribute.errors import UserError
 from distribute.models import Contact, ContactList, ContactTag, ListMember
 
-DATA = Path(__file__).parent / "data" / "contacts"
+from conftest import DATA
+
+CONTACTS = DATA / "contacts"
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -75,7 +77,7 @@ def import_json(run_cli, *args: str) -> dict:
 
 
 def test_utf8_with_bom_comma_crlf_and_synonym_headers(db):
-    report = load(db, DATA / "excel_utf8_bom.csv")
+    report = load(db, CONTACTS / "excel_utf8_bom.csv")
     assert (report.imported, report.skipped) == (2, [])
     sofia = contacts(db)["sofia.garcia@example.mx"]
     # "Email" was found although the BOM sits in front of it.
@@ -87,7 +89,7 @@ def test_utf8_with_bom_comma_crlf_and_synonym_headers(db):
 
 
 def test_cp1252_semicolons_and_german_headers(db):
-    report = load(db, DATA / "excel_de_cp1252.csv")
+    report = load(db, CONTACTS / "excel_de_cp1252.csv")
     assert (report.imported, report.skipped) == (2, [])
     klaus = contacts(db)["k.mueller@example.de"]
     assert klaus.name == "Klaus Müller"
@@ -132,7 +134,7 @@ def test_tab_and_pipe_delimiters_classic_mac_line_ends_and_utf16(db, tmp_path):
 
 
 def test_mailchimp_audience_export(db):
-    report = load(db, DATA / "mailchimp_subscribed.csv")
+    report = load(db, CONTACTS / "mailchimp_subscribed.csv")
     assert (report.rows, report.imported, report.skipped) == (3, 3, [])
     found = contacts(db)
     ana = found["ana.lopez@example.org"]
@@ -151,9 +153,9 @@ def test_mailchimp_audience_export(db):
 
 
 def test_mailchimp_unsubscribed_and_cleaned_exports_set_status_and_nothing_reactivates(db, run_cli, tmp_path):
-    load(db, DATA / "mailchimp_subscribed.csv")
-    load(db, DATA / "mailchimp_cleaned.csv")
-    report = load(db, DATA / "mailchimp_unsubscribed.csv")
+    load(db, CONTACTS / "mailchimp_subscribed.csv")
+    load(db, CONTACTS / "mailchimp_cleaned.csv")
+    report = load(db, CONTACTS / "mailchimp_unsubscribed.csv")
     assert (report.imported, report.updated) == (0, 1)
     ana = contacts(db)["ana.lopez@example.org"]
     assert ana.status == "unsubscribed"
@@ -162,14 +164,14 @@ def test_mailchimp_unsubscribed_and_cleaned_exports_set_status_and_nothing_react
     assert contacts(db)["gone@example.org"].status == "bounced"
 
     # The subscribed export again, then a sheet that says active: she stays unsubscribed.
-    load(db, DATA / "mailchimp_subscribed.csv")
+    load(db, CONTACTS / "mailchimp_subscribed.csv")
     again = import_json(run_cli, str(write(tmp_path, "email,status\nana.lopez@example.org,subscribed\n")), "--kind", "journalist")
     assert again["unchanged"] == 1
     assert contacts(db)["ana.lopez@example.org"].status == "unsubscribed"
 
 
 def test_listmonk_export_with_json_attributes(db):
-    report = load(db, DATA / "listmonk.csv")
+    report = load(db, CONTACTS / "listmonk.csv")
     assert report.imported == 3
     assert skipped(report) == {
         4: skipped(report)[4],
@@ -210,7 +212,7 @@ def test_status_column_values(db, tmp_path):
 
 
 def test_messy_sheet_reports_each_bad_row_and_imports_the_rest(db):
-    report = load(db, DATA / "messy.csv")
+    report = load(db, CONTACTS / "messy.csv")
     reasons = skipped(report)
     assert sorted(reasons) == [5, 6, 7, 12, 13]  # line numbers count the quoted line break on 3-4
     assert reasons[5].startswith("invalid email address 'not-an-email'")
@@ -299,12 +301,12 @@ def test_duplicates_across_chunks_merge_and_count_once(db, tmp_path):
 
 
 def test_reimport_changes_nothing_and_keeps_updated_at(db, run_cli):
-    first = import_json(run_cli, str(DATA / "messy.csv"), "--kind", "journalist", "--list", "Press", "--tag", "Q3")
+    first = import_json(run_cli, str(CONTACTS / "messy.csv"), "--kind", "journalist", "--list", "Press", "--tag", "Q3")
     assert first["imported"] == 5
     with db.engine.begin() as conn:  # make any touch of updated_at visible
         conn.execute(update(Contact).values(updated_at=Contact.created_at))
     before = {k: (c.updated_at, c.name, c.attributes) for k, c in contacts(db).items()}
-    second = import_json(run_cli, str(DATA / "messy.csv"), "--kind", "journalist", "--list", "Press", "--tag", "Q3")
+    second = import_json(run_cli, str(CONTACTS / "messy.csv"), "--kind", "journalist", "--list", "Press", "--tag", "Q3")
     assert (second["imported"], second["updated"], second["unchanged"], second["merged"]) == (0, 0, 5, 1)
     assert len(second["skipped"]) == 5
     assert {k: (c.updated_at, c.name, c.attributes) for k, c in contacts(db).items()} == before
@@ -325,7 +327,7 @@ def test_later_file_updates_merges_attributes_and_adds_tags(db, tmp_path):
 
 
 def test_list_and_tags_from_the_command_line(db, run_cli):
-    result = import_json(run_cli, str(DATA / "excel_utf8_bom.csv"), "--kind", "supporter", "--list", "Latin America", "--tag", "  Spring Gala ", "--tag", "DONORS")
+    result = import_json(run_cli, str(CONTACTS / "excel_utf8_bom.csv"), "--kind", "supporter", "--list", "Latin America", "--tag", "  Spring Gala ", "--tag", "DONORS")
     assert result["list"] == "Latin America"
     assert members(db, "Latin America") == {"sofia.garcia@example.mx", "zoe@example.fr"}
     assert tags(db, "zoe@example.fr") == {"spring gala", "donors"}
@@ -333,8 +335,8 @@ def test_list_and_tags_from_the_command_line(db, run_cli):
     assert {c.kind for c in contacts(db).values()} == {"supporter"}
 
     # A second file onto the same list; an existing, unchanged contact joins it too.
-    import_json(run_cli, str(DATA / "excel_de_cp1252.csv"), "--kind", "supporter", "--list", "Latin America")
-    import_json(run_cli, str(DATA / "excel_utf8_bom.csv"), "--kind", "supporter", "--list", "Mexico")
+    import_json(run_cli, str(CONTACTS / "excel_de_cp1252.csv"), "--kind", "supporter", "--list", "Latin America")
+    import_json(run_cli, str(CONTACTS / "excel_utf8_bom.csv"), "--kind", "supporter", "--list", "Mexico")
     listing = run_cli("lists", "list", "--json")
     assert listing.exit_code == 0, listing.output
     assert [(x["name"], x["members"]) for x in json.loads(listing.stdout)] == [("Latin America", 4), ("Mexico", 2)]
@@ -346,7 +348,7 @@ def test_list_and_tags_from_the_command_line(db, run_cli):
 
 
 def test_json_output_shape(db, run_cli):
-    data = import_json(run_cli, str(DATA / "listmonk.csv"), "--kind", "journalist")
+    data = import_json(run_cli, str(CONTACTS / "listmonk.csv"), "--kind", "journalist")
     assert list(data) == ["imported", "updated", "unchanged", "merged", "skipped", "rows", "list"]
     assert data["imported"] == 3 and data["updated"] == 0 and data["unchanged"] == 0 and data["merged"] == 0
     assert data["rows"] == 5 and data["list"] is None

@@ -18,7 +18,6 @@ from sqlalchemy import func, select, update
 from distribute import states
 from distribute.feedback.events import DUPLICATE, RECORDED, UNMATCHED, Signal, purge_raw, record
 from distribute.models import Contact, Delivery, Event, Suppression
-from test_webhooks import sendgrid_key, sns_key  # noqa: F401 (fixtures)
 from web_helpers import send_release
 
 JOURNALIST = "j.okafor@globalwire.example"
@@ -199,7 +198,7 @@ def test_distribute_run_purges(db, settings, sent, tmp_path):
 
 def _provider_events(provider: str, name: str, keys) -> list:
     """The fixture's events as the webhook parser makes them, signed as each provider signs."""
-    import test_webhooks as w
+    import webhook_helpers as w
 
     payload = w.fixture(provider, name)
     if provider == "ses":

@@ -1,6 +1,6 @@
 """Campaign creation and control, fan-out and the sweep, without a transport.
 
-The pipeline end to end (workers, Redis, SMTP) is in test_pipeline.py.
+The pipeline end to end (workers, Redis, SMTP) is in tests/sending/test_pipeline.py.
 """
 
 from __future__ import annotations

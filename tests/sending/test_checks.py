@@ -8,7 +8,7 @@ import pytest
 from distribute.sending.checks import check_release
 
 from conftest import REPO
-from test_rendering import SETTINGS, make_release
+from release_helpers import SETTINGS, make_release
 
 
 def codes(findings):

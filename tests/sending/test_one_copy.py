@@ -1,6 +1,6 @@
 """One release, one copy per address, from the command line: whatever campaign or audience it
 comes from, an address gets a release once, unless a send says `--again`; a release file added
-twice is stored once. The fan-out rule itself is tested in test_campaigns.py.
+twice is stored once. The fan-out rule itself is tested in tests/sending/test_campaigns.py.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
-"""Transports against a real SMTP server (tests/smtp_server.py) on 127.0.0.1, and the outbox."""
+"""SMTPTransport against a real SMTP server (tests/smtp_server.py) on 127.0.0.1."""
 
 from __future__ import annotations
 
 import os
-import pickle
 import ssl
 import subprocess
 import sys
@@ -14,9 +13,6 @@ import pytest
 import trustme
 from smtp_server import SMTPTestServer
 
-from distribute.config import Settings
-from distribute.errors import UserError
-from distribute.transport import transport_from_settings
 from distribute.transport.interface import (
     AuthenticationError,
     RelayConfigError,
@@ -26,11 +22,8 @@ from distribute.transport.interface import (
     SendError,
     SendResult,
     TransientSendError,
-    Transport,
 )
-from distribute.transport.outbox import OutboxTransport
 from distribute.transport.smtp import SMTPTransport
-from distribute.transport.smtp_url import parse_smtp_url
 
 SENDER = "bounces@press.example.org"
 
@@ -93,30 +86,6 @@ def client_tls(ca) -> ssl.SSLContext:
     context = ssl.create_default_context()
     ca.configure_trust(context)
     return context
-
-
-# -- the interface ---------------------------------------------------------------------------------
-
-def test_both_transports_meet_the_interface(tmp_path):
-    assert isinstance(SMTPTransport("smtp://127.0.0.1:2525"), Transport)
-    assert isinstance(OutboxTransport(tmp_path), Transport)
-
-
-def test_transport_from_settings(tmp_path):
-    outbox = transport_from_settings(Settings(smtp_url=None, outbox_dir=tmp_path / "out"))
-    assert isinstance(outbox, OutboxTransport) and outbox.directory == tmp_path / "out"
-    smtp = transport_from_settings(Settings(smtp_url="smtp://relay.example.org:2525?starttls=true"))
-    assert isinstance(smtp, SMTPTransport)
-    assert (smtp.config.host, smtp.config.port, smtp.config.starttls) == ("relay.example.org", 2525, True)
-
-
-def test_errors_survive_pickling():
-    for error in (PermanentSendError("5.1.1 user unknown", code=550, stage="rcpt"),
-                  TransientSendError("connection lost", stage="data"),
-                  AuthenticationError("535 no", stage="auth")):
-        copy = pickle.loads(pickle.dumps(error))
-        assert type(copy) is type(error)
-        assert (copy.code, copy.reply, copy.stage, str(copy)) == (error.code, error.reply, error.stage, str(error))
 
 
 # -- SMTP: the happy path -------------------------------------------------------------------------------
@@ -433,87 +402,6 @@ def test_implicit_tls(server_tls, client_tls):
         with SMTPTransport(f"smtps://127.0.0.1:{server.port}", timeout=5, ssl_context=client_tls) as transport:
             assert send(transport, "i1").code == 250
         assert server.received[0].tls is True
-
-
-# -- the URL ---------------------------------------------------------------------------------------
-
-def test_url_parsing():
-    cfg = parse_smtp_url("smtp://us%40er:p%3Ass%2Fw@Relay.Example.org:587?starttls=true&timeout=12.5")
-    assert (cfg.scheme, cfg.host, cfg.port) == ("smtp", "relay.example.org", 587)
-    assert (cfg.username, cfg.password) == ("us@er", "p:ss/w")
-    assert (cfg.starttls, cfg.verify, cfg.timeout) == (True, True, 12.5)
-    assert "p:ss" not in cfg.redacted and "***" in cfg.redacted
-    assert parse_smtp_url("smtps://mail.example.org").port == 465
-    plain = parse_smtp_url("smtp://mail.example.org", timeout=7)
-    assert (plain.port, plain.starttls, plain.username, plain.timeout) == (25, False, None, 7)
-    assert parse_smtp_url("smtp://h?verify=false&starttls=yes").verify is False
-    assert "secret" not in repr(SMTPTransport("smtp://u:secret@h:25"))
-
-
-@pytest.mark.parametrize(("url", "words"), [
-    ("http://relay.example.org", "unknown scheme http://"),
-    ("relay.example.org:25", "unknown scheme"),
-    ("smtp://", "no host"),
-    ("smtp://:25", "no host"),
-    ("smtp://relay.example.org:abc", "bad port 'abc'"),
-    ("smtp://relay.example.org:99999", "bad port '99999'"),
-    ("smtp://relay.example.org?starttls=maybe", "starttls='maybe'"),
-    ("smtp://relay.example.org?verify=2", "verify='2'"),
-    ("smtp://relay.example.org?timeout=soon", "timeout='soon'"),
-    ("smtp://relay.example.org?timeout=-1", "timeout='-1'"),
-    ("smtp://relay.example.org?startls=true", "unknown parameter 'startls'"),
-    ("smtps://relay.example.org?starttls=true", "already TLS"),
-    ("smtp://:secret@relay.example.org", "password without a user"),
-    ("smtp://relay.example.org/path", "unexpected path"),
-])
-def test_bad_urls(url, words):
-    with pytest.raises(UserError) as caught:
-        SMTPTransport(url)
-    text = str(caught.value)
-    assert text.startswith("DISTRIBUTE_SMTP_URL: ")
-    assert words in text
-    assert "secret" not in text
-
-
-# -- the outbox ---------------------------------------------------------------------------------------
-
-def test_outbox_writes_one_file_per_ref_in_a_campaign_directory(tmp_path):
-    outbox = OutboxTransport(tmp_path / "outbox")
-    first = Envelope(sender=SENDER, recipient="a@example.com", ref="refA", campaign_ref="camp-1")
-    other = Envelope(sender=SENDER, recipient="b@example.com", ref="refB", campaign_ref="camp-2")
-    result = outbox.send(first, b"first version\r\n")
-    outbox.send(other, b"other\r\n")
-    path = tmp_path / "outbox" / "camp-1" / "refA.eml"
-    assert result == SendResult(250, f"2.0.0 written to {path}")
-    assert path.read_bytes() == b"first version\r\n"
-    assert (tmp_path / "outbox" / "camp-2" / "refB.eml").read_bytes() == b"other\r\n"
-
-    outbox.send(first, b"second version\r\n")  # the same ref again: replaced, not duplicated
-    assert sorted(p.name for p in (tmp_path / "outbox" / "camp-1").iterdir()) == ["refA.eml"]
-    assert path.read_bytes() == b"second version\r\n"
-
-
-def test_outbox_crash_mid_write_leaves_nothing_half_written(tmp_path, monkeypatch):
-    outbox = OutboxTransport(tmp_path)
-    env = Envelope(sender=SENDER, recipient="a@example.com", ref="refA", campaign_ref="c")
-    outbox.send(env, b"old\r\n")
-
-    def crash(src, dst):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(os, "replace", crash)
-    with pytest.raises(TransientSendError) as caught:
-        outbox.send(env, b"new\r\n")
-    assert caught.value.stage == "write" and "No space left" in caught.value.reply
-    assert [p.name for p in (tmp_path / "c").iterdir()] == ["refA.eml"]  # no temp file left
-    assert (tmp_path / "c" / "refA.eml").read_bytes() == b"old\r\n"
-
-
-@pytest.mark.parametrize(("ref", "campaign"), [("../x", "c"), ("r", "../c"), ("a/b", "c"), ("", "c"), ("r", ".")])
-def test_outbox_refuses_unsafe_names(tmp_path, ref, campaign):
-    with pytest.raises(ValueError):
-        OutboxTransport(tmp_path).send(Envelope(SENDER, "a@example.com", ref, campaign), b"x\r\n")
-    assert list(tmp_path.iterdir()) == []
 
 
 # -- the test server itself ---------------------------------------------------------------------------

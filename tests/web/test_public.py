@@ -1,5 +1,5 @@
 """The public web app through Flask's test client: pixel, click, unsubscribe, preferences, web
-version. (tests/test_web_server.py runs the same app behind gunicorn on a real socket.)"""
+version. (tests/web/test_server.py runs the same app behind gunicorn on a real socket.)"""
 
 from __future__ import annotations
 

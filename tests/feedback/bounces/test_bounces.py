@@ -9,21 +9,20 @@ from __future__ import annotations
 import json
 import mailbox
 import socket
-from pathlib import Path
 
 import hostile
 import pytest
 from click.testing import CliRunner
 
-from distribute.feedback.bounces.classify import bounce_kind
-from distribute.feedback.bounces.mailbox import iter_messages
-from distribute.feedback.bounces.report import BounceRecipient, Report, read_report
-from distribute.feedback.bounces.classify import judge
-from distribute.feedback.bounces.mailbox import MailboxError
 from distribute.cli.bounces import bounces
+from distribute.feedback.bounces.classify import bounce_kind, judge
+from distribute.feedback.bounces.mailbox import MailboxError, iter_messages
+from distribute.feedback.bounces.report import BounceRecipient, Report, read_report
 from distribute.feedback.replies import CATEGORIES, classify_reply
 
-CORPUS = Path(__file__).parent / "data" / "bounces"
+from conftest import DATA
+
+CORPUS = DATA / "bounces"
 EXPECTED: dict[str, dict] = json.loads((CORPUS / "expected.json").read_text())
 
 
