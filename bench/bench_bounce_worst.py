@@ -7,7 +7,7 @@ function `bounces classify` and `bounces process` call, at several sizes. The la
 the exponent of the growth between the two largest sizes measured: ~1 is linear, ~2 quadratic.
 Each case runs in a child process with a time limit; a case whose size, extrapolated
 quadratically from the size before, would pass the limit is not run and shows the
-extrapolation in brackets. (What the mailbox itself costs is in tests/test_inbound.py.)
+extrapolation in brackets. (What the mailbox itself costs is in tests/feedback/test_inbound.py.)
 
 Shapes: prose    a daemon's plain-text report (every prose pattern runs)
         plain    a person's plain-text mail (format recognition only)

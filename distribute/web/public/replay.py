@@ -1,4 +1,4 @@
-"""The memory of webhook signature tokens already used (distribute.feedback.webhooks.TokenStore).
+"""The memory of webhook signature tokens already used (distribute.feedback.webhooks.events.TokenStore).
 
 Mailgun signs a timestamp and a token, not the event, so the web app remembers each token for
 as long as its timestamp can pass and refuses it with another event. The web app runs as several
