@@ -7,7 +7,7 @@ function `bounces classify` and `bounces process` call, at several sizes. The la
 the exponent of the growth between the two largest sizes measured: ~1 is linear, ~2 quadratic.
 Each case runs in a child process with a time limit; a case whose size, extrapolated
 quadratically from the size before, would pass the limit is not run and shows the
-extrapolation in brackets. (What the mailbox itself costs is in tests/test_inbound.py.)
+extrapolation in brackets. (What the mailbox itself costs is in tests/feedback/test_inbound.py.)
 
 Shapes: prose    a daemon's plain-text report (every prose pattern runs)
         plain    a person's plain-text mail (format recognition only)
@@ -50,10 +50,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from distribute.bounces import read_report  # noqa: E402
-from distribute.inbound import _unsubscribe_request  # noqa: E402
-from distribute.smtp_replies import classify_reply  # noqa: E402
-from distribute.tracking import Tokens  # noqa: E402
+from distribute.feedback.bounces.report import read_report  # noqa: E402
+from distribute.feedback.inbound import _unsubscribe_request  # noqa: E402
+from distribute.feedback.replies import classify_reply  # noqa: E402
+from distribute.signing import Tokens  # noqa: E402
 
 TOKENS = Tokens("bench-secret-bench-secret-bench-secret")
 
@@ -207,8 +207,8 @@ def _kb(size: int) -> str:
 
 
 def module_patterns() -> list[tuple[str, re.Pattern[str]]]:
-    from distribute.bounces import classify, report, textbounce
-    from distribute import smtp_replies
+    from distribute.feedback.bounces import classify, report, textbounce
+    from distribute.feedback import replies as smtp_replies
     found = []
     for module in (textbounce, report, classify, smtp_replies):
         for attr, value in vars(module).items():

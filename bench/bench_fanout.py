@@ -29,9 +29,9 @@ sys.path.insert(0, str(REPO))
 
 from distribute import states  # noqa: E402
 from distribute.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
-from distribute.fanout import insert_deliveries  # noqa: E402
+from distribute.sending.fanout import insert_deliveries  # noqa: E402
 from distribute.models import Campaign, Contact, Delivery, Release  # noqa: E402
-from distribute.segments import add_segment  # noqa: E402
+from distribute.audience.segments import add_segment  # noqa: E402
 
 NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 

@@ -32,16 +32,16 @@ from sqlalchemy.engine import make_url
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from distribute import dkim  # noqa: E402
+from distribute.transport import dkim  # noqa: E402
 from distribute.config import Settings  # noqa: E402
-from distribute.contacts import import_contacts  # noqa: E402
+from distribute.contacts.importing import import_contacts  # noqa: E402
 from distribute.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
-from distribute.message import MessageBuilder, Recipient, new_ref  # noqa: E402
+from distribute.sending.message import MessageBuilder, Recipient, new_ref  # noqa: E402
 from distribute.models import Contact, Release  # noqa: E402
-from distribute import email_words  # noqa: E402
-from distribute.releases import read_release  # noqa: E402
-from distribute.rendering import compile_release, environment, inline_css  # noqa: E402
-from distribute.content import body_html  # noqa: E402
+from distribute.releases import words as email_words  # noqa: E402
+from distribute.releases.store import read_release  # noqa: E402
+from distribute.releases.rendering import compile_release, environment, inline_css  # noqa: E402
+from distribute.releases.content import body_html  # noqa: E402
 
 SETTINGS = Settings(secret_key="bench", base_url="https://press.example.org")
 FIXTURE = REPO.parent / "shared" / "fixtures" / "press-release-aleppo.txt"

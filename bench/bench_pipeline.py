@@ -31,15 +31,15 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench_foundation import naive_message  # noqa: E402
-from distribute import campaigns as ops  # noqa: E402
-from distribute.celery_app import create_celery  # noqa: E402
+from distribute.sending import campaigns as ops  # noqa: E402
+from distribute.sending.tasks import create_celery  # noqa: E402
 from distribute.config import Settings  # noqa: E402
 from distribute.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
-from distribute.message import MessageBuilder, Recipient  # noqa: E402
+from distribute.sending.message import MessageBuilder, Recipient  # noqa: E402
 from distribute.models import Contact, Release  # noqa: E402
-from distribute.releases import read_release, store_release  # noqa: E402
-from distribute.rendering import compile_release  # noqa: E402
-from distribute.segments import add_segment  # noqa: E402
+from distribute.releases.store import read_release, store_release  # noqa: E402
+from distribute.releases.rendering import compile_release  # noqa: E402
+from distribute.audience.segments import add_segment  # noqa: E402
 from sink import Sink  # noqa: E402
 
 CELERY = str(Path(sys.executable).with_name("celery"))

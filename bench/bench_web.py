@@ -36,16 +36,17 @@ from sqlalchemy.engine import make_url
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from distribute import campaigns as ops  # noqa: E402
+from distribute.sending import campaigns as ops  # noqa: E402
 from distribute import states  # noqa: E402
 from distribute.config import Settings, load_settings  # noqa: E402
 from distribute.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
-from distribute.feedback import Signal, record  # noqa: E402
-from distribute.fanout import start_campaign  # noqa: E402
+from distribute.feedback.events import Signal, record  # noqa: E402
+from distribute.sending.fanout import start_campaign  # noqa: E402
 from distribute.models import Campaign, Contact, Delivery, Event, Release  # noqa: E402
-from distribute.releases import read_release, store_release  # noqa: E402
-from distribute.segments import add_segment  # noqa: E402
-from distribute.tracking import Tokens, trackable  # noqa: E402
+from distribute.releases.store import read_release, store_release  # noqa: E402
+from distribute.audience.segments import add_segment  # noqa: E402
+from distribute.releases.links import trackable  # noqa: E402
+from distribute.signing import Tokens  # noqa: E402
 
 BIN = Path(sys.executable).parent
 LUA = Path(__file__).resolve().with_name("wrk_urls.lua")
@@ -55,8 +56,8 @@ BASE = "https://press.example.org"
 
 # --- the baseline: the same views, the event written inside the request -------------------------
 class _WriteNow:
-    """Stands in for distribute.web.buffer.EventBuffer: `put` writes the signal at once, in its
-    own transaction, through distribute.feedback.record: what a tracking endpoint does when it
+    """Stands in for distribute.web.public.buffer.EventBuffer: `put` writes the signal at once, in its
+    own transaction, through distribute.feedback.events.record: what a tracking endpoint does when it
     is written the obvious way."""
 
     def __init__(self, sessions, settings: Settings):

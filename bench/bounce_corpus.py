@@ -47,7 +47,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from distribute.bounces import Report, read_report  # noqa: E402
+from distribute.feedback.bounces.report import Report, read_report  # noqa: E402
 
 CORPUS = REPO.parent / "shared" / "fixtures" / "bounces-sisimai"
 GOAL_AGREEMENT = 0.95

@@ -116,7 +116,7 @@ class Settings(BaseSettings):
     postmark_password: str | None = None
     sns_topic_arns: str = ""  # comma-separated; empty: SES webhooks are refused (AWS signs any account's topic)
     # DKIM: with a selector and a key (PEM text or a file; `distribute dkim keygen` makes one),
-    # every message is signed for the domain (unset: the sender's). See distribute.dkim.
+    # every message is signed for the domain (unset: the sender's). See distribute.transport.dkim.
     dkim_selector: str | None = None
     dkim_domain: str | None = None
     dkim_private_key: str | None = None
@@ -149,7 +149,7 @@ class Settings(BaseSettings):
     @classmethod
     def _smtp_url(cls, value: str | None) -> str | None:
         if value is not None:
-            from distribute.transport import parse_smtp_url  # it raises UserError naming the variable
+            from distribute.transport.smtp_url import parse_smtp_url  # it raises UserError naming the variable
 
             try:
                 parse_smtp_url(value)
@@ -183,14 +183,14 @@ class Settings(BaseSettings):
     @field_validator("dkim_selector", "dkim_domain")
     @classmethod
     def _dkim_name(cls, value: str | None, info) -> str | None:
-        from distribute.dkim import dns_name
+        from distribute.transport.dkim import dns_name
 
         return dns_name(value, info.field_name.removeprefix("dkim_")) if value is not None else None
 
     @field_validator("dkim_private_key", "dkim_private_key_file")
     @classmethod
     def _dkim_key(cls, value: str | Path | None) -> str | Path | None:
-        from distribute.dkim import load_key, load_key_file  # it raises a ValueError saying what is wrong
+        from distribute.transport.dkim import load_key, load_key_file  # it raises a ValueError saying what is wrong
 
         if value is not None:
             load_key_file(value) if isinstance(value, Path) else load_key(value)
@@ -200,7 +200,7 @@ class Settings(BaseSettings):
         """Refuse what cannot work anywhere it would run: production without a secret, or with
         one that everybody knows, or half a DKIM configuration. (Formats are checked as the
         settings are read.)"""
-        from distribute.dkim import settings_problem
+        from distribute.transport.dkim import settings_problem
 
         if problem := settings_problem(self):
             raise ConfigError(problem)

@@ -59,7 +59,7 @@ class Release(Base):
     embargo_until: Mapped[dt.datetime | None]
     language: Mapped[str] = mapped_column(String(16), default="en")
     # Markdown, or (source_format "text") paragraphs and "- item" / "1. item" lists between blank
-    # lines: see distribute.content.blocks.
+    # lines: see distribute.releases.content.blocks.
     body: Mapped[str] = mapped_column(Text)
     # [{"name", "title", "organisation", "email", "phones": [...]}, ...]; Reply-To is the first's email.
     contacts: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
@@ -211,7 +211,7 @@ class Delivery(Base):
     last_reply: Mapped[str | None] = mapped_column(String(1000))
     message_id: Mapped[str | None] = mapped_column(String(300))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    # The summary of what came back, kept by distribute.feedback from the events.
+    # The summary of what came back, kept by distribute.feedback.events from the events.
     bounce_kind: Mapped[str | None] = mapped_column(String(8))  # hard | soft | block
     opens: Mapped[int] = mapped_column(default=0)
     human_opens: Mapped[int] = mapped_column(default=0)
@@ -252,7 +252,7 @@ class Event(Base):
 
 class WebhookToken(Base):
     """A webhook signature token already used, kept until its timestamp could no longer pass
-    (Mailgun signs a token, not the event: distribute.webhooks.mailgun, distribute.web.replay).
+    (Mailgun signs a token, not the event: distribute.feedback.webhooks.mailgun, distribute.web.public.replay).
     Used when there is no Redis; expired rows are purged by the web processes."""
 
     __tablename__ = "webhook_tokens"

@@ -21,11 +21,13 @@ from distribute.config import Settings
 from distribute.db import make_engine, make_sessionmaker, upgrade
 from distribute.models import Base
 
-# The real SMTP server for tests (accepts, defers, refuses, drops) as the `smtp_server` fixture.
-pytest_plugins = ["smtp_server"]
+# Fixtures the test folders share: the real SMTP server for tests (accepts, defers, refuses,
+# drops) as `smtp_server`, a sample release, and the webhook providers' keys.
+pytest_plugins = ["smtp_server", "release_helpers", "webhook_helpers"]
 
 PG_ADMIN_URL = os.environ.get("DISTRIBUTE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REPO = Path(__file__).resolve().parent.parent
+DATA = REPO / "tests" / "data"
 # ../shared beside the project (CI has it; a fresh clone may not): only test_shared_fixtures reads it.
 FIXTURES = REPO.parent / "shared" / "fixtures"
 

@@ -1,7 +1,7 @@
 """The release corpus: releases written in the formats comms staff paste, each beside a
 NAME.expected.yaml holding what a careful reader takes from it, or the error it must raise.
 
-tests/test_release_corpus.py checks every field of every file. Run as a script, this module
+tests/releases/test_corpus.py checks every field of every file. Run as a script, this module
 scores the reader field by field, so a change to the reader can be measured:
 
     .venv/bin/python tests/release_corpus.py
@@ -30,8 +30,8 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from distribute import content
-from distribute.releases import ReleaseError, read_release
+from distribute.releases import content
+from distribute.releases.store import ReleaseError, read_release
 
 CORPUS = Path(__file__).resolve().parent / "data" / "releases" / "corpus"
 UTC = ZoneInfo("UTC")  # the tests' DISTRIBUTE_TIMEZONE: times written without a zone are UTC
@@ -122,7 +122,7 @@ def observed(draft: Any, *, blocks: Blocks | None, tolerant: bool = False) -> di
 
     body = norm(draft.body or "")
     found = _blocks(draft, blocks, tolerant)
-    no_blocks = "<distribute.content has no blocks()>"
+    no_blocks = "<distribute.releases.content has no blocks()>"
     return {
         "title": norm(attr("title")), "subtitle": norm(attr("subtitle")), "label": norm(attr("label")),
         "dateline": norm(attr("dateline")), "dateline_dash": norm(attr("dateline_dash")),

@@ -43,7 +43,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
-from distribute.message import DELIVERY_HEADER
+from distribute.signing import DELIVERY_HEADER
 
 Match = str | Callable[[str], bool] | None
 

@@ -26,7 +26,7 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from conftest import REPO
-from test_pipeline import RedisServer, free_port
+from redis_server import RedisServer, free_port
 
 pytestmark = pytest.mark.skipif(shutil.which("docker-compose") is None or shutil.which("redis-server") is None,
                                 reason="needs docker-compose (Debian's package) and redis-server")

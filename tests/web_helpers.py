@@ -93,12 +93,12 @@ class _Batches:
 
 
 def _send_in_process(settings, *, track: bool) -> None:
-    from distribute import campaigns as ops
+    from distribute.sending import campaigns as ops
     from distribute.db import make_engine, make_sessionmaker
-    from distribute.fanout import enqueue_pending, start_campaign
-    from distribute.ratelimit import NoRateLimit
-    from distribute.releases import get_release
-    from distribute.sender import Sender
+    from distribute.sending.fanout import enqueue_pending, start_campaign
+    from distribute.sending.ratelimit import NoRateLimit
+    from distribute.releases.store import get_release
+    from distribute.sending.sender import Sender
     from distribute.transport import transport_from_settings
 
     engine = make_engine(settings.database_url)

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from distribute.bounces import Report, read_report
+from distribute.feedback.bounces.report import Report, read_report
 from distribute.cli.common import App, console, err_console, json_option, pass_app, print_json
 
 
@@ -91,7 +91,7 @@ def process(app: App, source: str | None, limit: int | None, as_json: bool) -> N
     DISTRIBUTE_BOUNCE_MAILBOX by itself."""
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
-    from distribute.inbound import process_mailbox
+    from distribute.feedback.inbound import process_mailbox
 
     source = source or app.settings.bounce_mailbox
     if not source:

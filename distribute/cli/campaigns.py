@@ -9,13 +9,13 @@ from sqlalchemy import select
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from distribute import campaigns as ops
-from distribute.celery_app import create_celery
+from distribute.sending import campaigns as ops
+from distribute.sending.tasks import create_celery
 from distribute.cli.common import App, console, err_console, json_option, pass_app, print_json
-from distribute.releases import get_release
-from distribute.rendering import VARIANTS
+from distribute.releases.store import get_release
+from distribute.releases.rendering import VARIANTS
 from distribute.models import Campaign, utcnow
-from distribute.stats import campaign_stats, progress
+from distribute.stats.campaign import campaign_stats, progress
 
 CANCEL_SETTLE_SECONDS = 10.0  # workers stop within a second or two (sender.STATE_CHECK_SECONDS)
 
@@ -46,7 +46,7 @@ def follow(app: App, campaign_ids: list[int], quiet: bool = False) -> list[Campa
         if app.settings.broker_url:
             for campaign_id in campaign_ids:
                 celery.runtime().broker.start(campaign_id)  # due ones start now; the rest when beat finds them
-            from distribute.embedded import active
+            from distribute.sending.embedded import active
 
             while True:
                 with app.session() as session:
@@ -55,7 +55,7 @@ def follow(app: App, campaign_ids: list[int], quiet: bool = False) -> list[Campa
                         break
                 time.sleep(0.5)
         else:
-            from distribute.embedded import run_until_idle
+            from distribute.sending.embedded import run_until_idle
 
             run_until_idle(celery, app.settings, campaign_ids, show)
         with app.session() as session:
@@ -170,7 +170,7 @@ def run(app: App) -> None:
     """
     if app.settings.broker_url:
         raise click.ClickException("DISTRIBUTE_BROKER_URL is set: run `celery -A worker worker` and `celery -A worker beat`")
-    from distribute.embedded import run_until_idle
+    from distribute.sending.embedded import run_until_idle
 
     console.print("serving scheduled campaigns and retries; Ctrl-C to stop")
     try:

@@ -10,8 +10,9 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from sqlalchemy import func, select
 
 from distribute.cli.common import App, console, err_console, json_option, pass_app, print_json
-from distribute.contacts import KINDS, export_contacts, import_contacts
-from distribute.models import ContactList, ListMember
+from distribute.contacts.export import export_contacts
+from distribute.contacts.importing import import_contacts
+from distribute.models import KINDS, ContactList, ListMember
 
 SKIPPED_SHOWN = 50
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from distribute import dkim as keys
+from distribute.transport import dkim as keys
 from distribute.cli.common import App, console, json_option, pass_app, print_json
 from distribute.errors import UserError
-from distribute.sending_domain import ERROR, OK, check_domain
+from distribute.sending.domain import ERROR, OK, check_domain
 
 
 @click.group("dkim")

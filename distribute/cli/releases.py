@@ -8,15 +8,15 @@ import click
 from rich.table import Table
 from sqlalchemy import select
 
-from distribute.addresses import normalise
-from distribute.checks import ERROR, check_release
+from distribute.contacts.addresses import normalise
+from distribute.sending.checks import ERROR, check_release
 from distribute.cli.common import App, console, json_option, pass_app, print_json
-from distribute.content import blocks
+from distribute.releases.content import blocks
 from distribute.errors import UserError
-from distribute.message import MessageBuilder, Recipient
+from distribute.sending.message import MessageBuilder, Recipient
 from distribute.models import Contact, Release
-from distribute.releases import get_release, read_release, remove_release, save_release
-from distribute.rendering import VARIANTS, compile_release
+from distribute.releases.store import get_release, read_release, remove_release, save_release
+from distribute.releases.rendering import VARIANTS, compile_release
 
 
 @click.group()

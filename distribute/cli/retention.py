@@ -8,7 +8,7 @@ from __future__ import annotations
 import click
 
 from distribute.cli.common import App, console, json_option, pass_app, print_json
-from distribute.feedback import purge_expired, retention_cutoff
+from distribute.feedback.events import purge_expired, retention_cutoff
 from distribute.models import utcnow
 
 

@@ -9,11 +9,11 @@ import click
 from rich.table import Table
 from sqlalchemy import select
 
-from distribute.audience import count_audience, count_matching, sample_recipients
+from distribute.audience.resolve import count_audience, count_matching, sample_recipients
 from distribute.cli.common import App, console, err_console, json_option, pass_app, print_json
 from distribute.errors import UserError
 from distribute.models import Contact, Segment
-from distribute.segments import (
+from distribute.audience.segments import (
     EXAMPLE_RULE,
     KNOWN_FIELDS,
     SegmentExists,
@@ -24,7 +24,7 @@ from distribute.segments import (
     remove_segment,
     segment_expression,
 )
-from distribute.suppression import (
+from distribute.audience.suppression import (
     SOURCES,
     SuppressionReport,
     import_suppressions,

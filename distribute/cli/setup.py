@@ -6,16 +6,17 @@ from pathlib import Path
 
 import click
 
-from distribute import audience, campaigns, segments
-from distribute.checks import ERROR, check_release
+from distribute.audience import resolve, segments
+from distribute.sending import campaigns
+from distribute.sending.checks import ERROR, check_release
 from distribute.cli.common import App, console, pass_app
-from distribute.contacts import import_contacts
-from distribute.message import MessageBuilder, Recipient
+from distribute.contacts.importing import import_contacts
+from distribute.sending.message import MessageBuilder, Recipient
 from distribute.cli.campaigns import follow, print_stats
-from distribute.stats import campaign_stats
+from distribute.stats.campaign import campaign_stats
 from distribute.paths import SAMPLES_DIR
-from distribute.releases import read_release, store_release
-from distribute.rendering import compile_release
+from distribute.releases.store import read_release, store_release
+from distribute.releases.rendering import compile_release
 
 DEMO_SEGMENTS = {
     "mideast-rights": 'kind = journalist and beat in ("middle east", "human rights") and not tag = "do-not-pitch"',
@@ -57,7 +58,7 @@ def demo(app: App, out: Path) -> None:
     with app.session() as session:
         for name, rule in DEMO_SEGMENTS.items():
             segments.add_segment(session, name, rule, replace=True)
-            counts = audience.count_audience(session, segments=[name])
+            counts = resolve.count_audience(session, segments=[name])
             console.print(f"   {name}: {counts['recipients']} recipients  [dim]{rule}[/]")
 
     console.print("[bold]4. release[/]")
@@ -76,8 +77,8 @@ def demo(app: App, out: Path) -> None:
         console.print(f"[bold]6. previews[/] in {out}/")
         out.mkdir(parents=True, exist_ok=True)
         for variant, segment in (("journalist", "mideast-rights"), ("supporter", "supporters")):
-            match = audience.match_expression(session, segments=[segment])
-            contact = audience.sample_recipients(session, match, limit=1)[0]
+            match = resolve.match_expression(session, segments=[segment])
+            contact = resolve.sample_recipients(session, match, limit=1)[0]
             recipient = Recipient(contact.email, contact.name, contact.outlet)
             builder = MessageBuilder(compile_release(release, variant, app.settings), app.settings)
             _, html = builder.personalise(recipient, "preview")

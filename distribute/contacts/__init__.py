@@ -35,23 +35,5 @@ Import, in the words a user can rely on:
 The parts: ``reading`` (bytes -> decoded lines -> CSV records with line numbers), ``columns``
 (what a header means, and a row of fields -> a contact), ``writing`` (the chunked writer to the
 database), ``report`` (what an import did), ``importing`` (the import that joins them) and
-``export``.
+``export``; ``addresses`` normalises an address into the key every table compares.
 """
-
-from distribute.contacts.columns import normalise_tag
-from distribute.models import KINDS, STATUSES
-from distribute.contacts.export import EXPORT_COLUMNS, export_contacts, spreadsheet_safe
-from distribute.contacts.importing import DEFAULT_CHUNK_SIZE, import_contacts
-from distribute.contacts.report import ImportReport
-
-__all__ = [
-    "DEFAULT_CHUNK_SIZE",
-    "EXPORT_COLUMNS",
-    "KINDS",
-    "STATUSES",
-    "ImportReport",
-    "export_contacts",
-    "import_contacts",
-    "normalise_tag",
-    "spreadsheet_safe",
-]

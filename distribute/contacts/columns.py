@@ -9,7 +9,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from distribute.addresses import InvalidAddress, normalise
+from distribute.contacts.addresses import InvalidAddress, normalise
 from distribute.errors import UserError
 from distribute.models import Contact, ContactTag
 

@@ -46,7 +46,7 @@ def export_contacts(
     segment_ids: list[int] | None = None
     if segment is not None:
         # Imported here: the audience module owns segment rules, and contacts must not need it.
-        from distribute.audience import segment_contact_ids
+        from distribute.audience.resolve import segment_contact_ids
 
         found = segment_contact_ids(session, segment)
         if isinstance(found, ClauseElement):

@@ -27,7 +27,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('wait_until', distribute.models.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('wait_reason', sa.String(length=1000), nullable=True))
     # Releases stored before this revision get their hash when the next release is saved
-    # (distribute.releases.save_release), from the same fields.
+    # (distribute.releases.store.save_release), from the same fields.
 
 
 def downgrade() -> None:

@@ -40,7 +40,7 @@ def upgrade() -> None:
             phone = contact.pop('phone', None)
             contacts = [{key: contact.get(key) for key in _FIELDS[:4]} | {'phones': [phone] if phone else []}]
         # Hashes are over the content fields, which this revision changes: each is made again from
-        # the stored fields when the next release is saved (distribute.releases._hash_older_releases).
+        # the stored fields when the next release is saved (distribute.releases.store._hash_older_releases).
         bind.execute(sa.update(new).where(new.c.id == row.id).values(contacts=contacts, content_hash=None))
     with op.batch_alter_table('releases') as batch_op:
         batch_op.drop_column('media_contact')

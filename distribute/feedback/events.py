@@ -1,0 +1,254 @@
+"""Everything that comes back after sending, written as events and summed up on the delivery.
+
+Every source (the pixel, the click redirect, the unsubscribe page, a DSN or ARF report from the
+bounce mailbox, an ESP webhook) is turned at its edge into a `Signal` in the one vocabulary of
+`states.FEEDBACK_TYPES`, and `record` is the only writer:
+
+* the Event row is appended first; a signal with a `dedupe_key` that was recorded before (a
+  webhook retried, a mailbox read twice) inserts nothing, and then nothing else happens either;
+* the delivery's state moves only by `states.DELIVERY_TRANSITIONS`, with a compare-and-set
+  UPDATE, so a late signal (a "delivered" after a "bounced") is kept as an event but changes
+  nothing, and counts never go twice;
+* suppression policy (distribute.feedback.policy): a hard bounce, a complaint and an unsubscribe
+  suppress the address at once; soft bounces suppress after `DISTRIBUTE_SOFT_BOUNCE_CAMPAIGNS`
+  campaigns in a row; a refusal about us or the message ("block") never does.
+
+Functions take a Session or a Connection: the sender records its own SMTP outcomes through the
+same policy inside its transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, case, insert, null, select, update
+
+from distribute import states
+from distribute.config import Settings
+from distribute.db import insert_for
+from distribute.feedback.engagement import machine_open, truncate_ip, truncate_ips
+from distribute.feedback.policy import apply_bounce_policy, suppress_address
+from distribute.models import Delivery, Event, utcnow
+
+BOUNCE_KINDS = ("hard", "soft", "block")
+RECORDED, DUPLICATE, UNMATCHED = "recorded", "duplicate", "unmatched"
+
+
+@dataclass(frozen=True)
+class Signal:
+    type: str  # one of states.FEEDBACK_TYPES
+    source: str  # pixel | link | unsubscribe | preferences | dsn | arf | ses | sendgrid | mailgun | postmark
+    delivery_id: int | None = None
+    ref: str | None = None  # the delivery's public reference, when the id is not known yet
+    at: dt.datetime | None = None
+    dedupe_key: str | None = None
+    data: dict[str, Any] | None = None  # what the event means: URL, status, reason …
+    raw: dict[str, Any] | None = None  # the source's own payload (IPs in it truncated), purged after the retention
+    user_agent: str | None = None
+    ip: str | None = None  # as received; stored truncated
+    bounce_kind: str | None = None  # hard | soft | block, for "bounced"
+    reason: str | None = None  # for "bounced": the reply or diagnostic, kept as the delivery's last reply
+    # False: kept as an event only, with no effect on the delivery or the suppression list (a
+    # report matched by an unsigned reference, or about another address than the delivery's).
+    verified: bool = True
+
+    def __post_init__(self):
+        if self.type not in states.FEEDBACK_TYPES:
+            raise ValueError(f"unknown feedback type {self.type!r}")
+        if self.type == "bounced" and self.bounce_kind not in BOUNCE_KINDS:
+            raise ValueError(f"a bounce needs a kind: {', '.join(BOUNCE_KINDS)}")
+
+
+_DELIVERY_COLUMNS = (Delivery.id, Delivery.campaign_id, Delivery.state, Delivery.email_key, Delivery.sent_at)
+
+
+def find_delivery(db, *, delivery_id: int | None = None, ref: str | None = None):
+    column, value = (Delivery.id, delivery_id) if delivery_id is not None else (Delivery.ref, ref)
+    if value is None:
+        return None
+    return db.execute(select(*_DELIVERY_COLUMNS).where(column == value)).first()
+
+
+def record(db, signal: Signal, settings: Settings) -> str:
+    """Record one signal: RECORDED, DUPLICATE (seen before: nothing done) or UNMATCHED (no such
+    delivery: a forged or stray signal, ignored). The caller commits."""
+    delivery = find_delivery(db, delivery_id=signal.delivery_id, ref=signal.ref)
+    if delivery is None:
+        return UNMATCHED
+    at = signal.at or utcnow()
+    data = dict(signal.data or {})
+    if signal.type == "opened":
+        data["machine"] = _machine(delivery, signal, at, settings)
+    if signal.type == "bounced":
+        data["kind"] = signal.bounce_kind
+    if not signal.verified:
+        data["unverified"] = True
+    values = {
+        "delivery_id": delivery.id, "campaign_id": delivery.campaign_id, "type": signal.type,
+        "source": signal.source, "at": at, "dedupe_key": signal.dedupe_key,
+        "user_agent": (signal.user_agent or "")[:500] or None, "ip": truncate_ip(signal.ip),
+    }
+    # Absent rather than None: SQL NULL, not JSON null (the purge looks for IS NOT NULL).
+    if data:
+        values["data"] = data
+    if signal.raw is not None:
+        values["raw"] = truncate_ips(signal.raw)  # a client's IP in a payload is kept as truncated as the column
+    if signal.dedupe_key is not None:
+        inserted = db.execute(insert_for(db, Event).values(values).on_conflict_do_nothing(
+            index_elements=["dedupe_key"]).returning(Event.id)).first()
+        if inserted is None:
+            return DUPLICATE
+    else:
+        db.execute(insert(Event).values(values))
+    if signal.verified:
+        _summarise(db, delivery, signal, data, at, settings)
+    return RECORDED
+
+
+ENGAGEMENT = ("opened", "clicked")
+
+
+def record_engagement(db, signals: list[Signal], settings: Settings) -> int:
+    """Record many opens and clicks at once (the web app's buffered writes): one SELECT resolves
+    every reference, one multi-row INSERT appends the events, one UPDATE per delivery adds them
+    up. The same result as `record` one by one, at a few statements per batch instead of three
+    per signal. Returns how many matched a delivery."""
+    refs = {s.ref for s in signals if s.ref}
+    ids = {s.delivery_id for s in signals if s.delivery_id is not None}
+    rows = []
+    if refs:
+        rows += db.execute(select(*_DELIVERY_COLUMNS, Delivery.ref).where(Delivery.ref.in_(refs))).all()
+    if ids:
+        rows += db.execute(select(*_DELIVERY_COLUMNS, Delivery.ref).where(Delivery.id.in_(ids))).all()
+    by_ref = {r.ref: r for r in rows}
+    by_id = {r.id: r for r in rows}
+    events: list[dict] = []
+    totals: dict[int, dict] = {}
+    for signal in signals:
+        if signal.type not in ENGAGEMENT or signal.dedupe_key is not None:
+            raise ValueError("record_engagement takes opens and clicks without dedupe keys")
+        delivery = by_id.get(signal.delivery_id) if signal.delivery_id is not None else by_ref.get(signal.ref)
+        if delivery is None:
+            continue
+        at = signal.at or utcnow()
+        data = dict(signal.data or {})
+        if signal.type == "opened":
+            data["machine"] = _machine(delivery, signal, at, settings)
+        _add(totals.setdefault(delivery.id, _totals(delivery.id)), signal.type, data, at)
+        events.append({"delivery_id": delivery.id, "campaign_id": delivery.campaign_id, "type": signal.type,
+                       "source": signal.source, "at": at, "data": data,
+                       "user_agent": (signal.user_agent or "")[:500] or None, "ip": truncate_ip(signal.ip)})
+    if events:
+        conn = _core(db)
+        conn.execute(insert(Event), events)
+        # In delivery id order, so two web processes writing batches at once lock rows in the
+        # same order and cannot deadlock.
+        conn.execute(_ADD_ENGAGEMENT, sorted(totals.values(), key=lambda t: t["b_id"]))
+    return len(events)
+
+
+def _machine(delivery, signal: Signal, at: dt.datetime, settings: Settings) -> str | None:
+    seconds = (at - delivery.sent_at).total_seconds() if delivery.sent_at else None
+    return machine_open(signal.user_agent, signal.ip, seconds, settings.machine_open_seconds)
+
+
+def _totals(delivery_id: int) -> dict:
+    return {"b_id": delivery_id, "b_opens": 0, "b_human": 0, "b_clicks": 0,
+            "b_open_at": None, "b_human_at": None, "b_click_at": None}
+
+
+def _add(t: dict, type_: str, data: dict, at: dt.datetime) -> None:
+    """Add one open or click to a delivery's totals (the parameters of _ADD_ENGAGEMENT)."""
+    def first(key):
+        t[key] = at if t[key] is None else min(t[key], at)
+
+    if type_ == "opened":
+        t["b_opens"] += 1
+        first("b_open_at")
+        if data.get("machine") is None:
+            t["b_human"] += 1
+            first("b_human_at")
+    else:
+        t["b_clicks"] += 1
+        first("b_click_at")
+
+
+def _first(column, value):
+    return case((column.is_(None), value), (value.is_(None), column), (value < column, value), else_=column)
+
+
+_ADD_ENGAGEMENT = (
+    update(Delivery).where(Delivery.id == bindparam("b_id")).values(
+        opens=Delivery.opens + bindparam("b_opens"),
+        human_opens=Delivery.human_opens + bindparam("b_human"),
+        clicks=Delivery.clicks + bindparam("b_clicks"),
+        first_opened_at=_first(Delivery.first_opened_at, bindparam("b_open_at", type_=Delivery.first_opened_at.type)),
+        first_human_open_at=_first(Delivery.first_human_open_at,
+                                   bindparam("b_human_at", type_=Delivery.first_human_open_at.type)),
+        first_clicked_at=_first(Delivery.first_clicked_at, bindparam("b_click_at", type_=Delivery.first_clicked_at.type)),
+    )
+)
+
+
+def _summarise(db, delivery, signal: Signal, data: dict, at: dt.datetime, settings: Settings) -> None:
+    target = states.feedback_target(delivery.state, signal.type)
+    moved = False
+    if target:
+        changes: dict[str, Any] = {"state": target, "updated_at": at}
+        if target == states.DELIVERED:
+            changes["sent_at"] = at
+        if target == states.BOUNCED:
+            changes |= {"bounce_kind": signal.bounce_kind, "last_reply": (signal.reason or "")[:1000] or None}
+        # Compare-and-set: two signals for one delivery at once cannot both move it.
+        moved = bool(db.execute(update(Delivery).where(Delivery.id == delivery.id, Delivery.state == delivery.state)
+                                .values(**changes)).rowcount)
+    kind = signal.type
+    if kind in ENGAGEMENT:
+        totals = _totals(delivery.id)
+        _add(totals, kind, data, at)
+        _core(db).execute(_ADD_ENGAGEMENT, [totals])
+    elif kind == "unsubscribed":
+        db.execute(update(Delivery).where(Delivery.id == delivery.id, Delivery.unsubscribed_at.is_(None))
+                   .values(unsubscribed_at=at))
+        suppress_address(db, delivery.email_key, "unsubscribed from a campaign", "unsubscribe", "unsubscribed", at)
+    elif kind == "complained":
+        db.execute(update(Delivery).where(Delivery.id == delivery.id, Delivery.complained_at.is_(None))
+                   .values(complained_at=at))
+        # A complaint suppresses whatever the delivery's state: the recipient said it is unwanted.
+        suppress_address(db, delivery.email_key, f"complaint ({signal.source})", "complaint", "complained", at)
+    elif kind == "bounced" and moved:
+        apply_bounce_policy(db, delivery.email_key, signal.bounce_kind, signal.reason, settings, at)
+
+
+def _core(db):
+    """The Connection under a Session: a list of parameters is then a Core executemany, not an
+    ORM bulk operation (which would not take this UPDATE's WHERE)."""
+    return db.connection() if hasattr(db, "connection") else db
+
+
+def retention_cutoff(settings: Settings, now: dt.datetime | None = None) -> dt.datetime:
+    """Raw tracking data of events before this time is past DISTRIBUTE_RETENTION_DAYS."""
+    return (now or utcnow()) - dt.timedelta(days=settings.retention_days)
+
+
+def purge_raw(db, settings: Settings, now: dt.datetime | None = None) -> int:
+    """Drop raw tracking data (payloads, user agents, IPs) older than the retention; the events
+    themselves stay, so stats and a recipient's history do not change. Returns how many events
+    lost theirs."""
+    cutoff = retention_cutoff(settings, now)
+    return db.execute(update(Event).where(Event.at < cutoff, (Event.raw.is_not(None)) | (Event.ip.is_not(None))
+                                          | (Event.user_agent.is_not(None)))
+                      .values(raw=null(), ip=None, user_agent=None)).rowcount
+
+
+def purge_expired(sessions, settings: Settings, now: dt.datetime | None = None) -> int:
+    """purge_raw in a transaction of its own: what beat's hourly task, the embedded loop of
+    `distribute send` and `distribute run`, and `distribute purge` all call."""
+    with sessions.begin() as session:
+        return purge_raw(session, settings, now)
+
+
+__all__ = ["Signal", "record", "record_engagement", "find_delivery", "purge_raw", "purge_expired", "retention_cutoff",
+           "RECORDED", "DUPLICATE", "UNMATCHED"]

@@ -1,0 +1,1 @@
+"""What a campaign did: counts by state, engagement, by domain (campaign)."""

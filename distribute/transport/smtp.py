@@ -1,0 +1,310 @@
+"""SMTPTransport: one SMTP connection, opened on the first send and reused for every message
+after it, configured by one URL (DISTRIBUTE_SMTP_URL, read by distribute.transport.smtp_url).
+Every failure leaves as one of the SendError types of distribute.transport.interface.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import smtplib
+import socket
+import ssl
+import threading
+
+from distribute.feedback.replies import BOUNCE, classify_reply, flatten_reply
+from distribute.transport.interface import (AuthenticationError, Envelope, PermanentSendError, RelayConfigError,
+                                            RelayUnavailable, SendError, SendResult, TransientSendError)
+from distribute.transport.smtp_url import URL_VARIABLE, parse_smtp_url
+
+log = logging.getLogger(__name__)
+
+
+class _Stale(Exception):
+    """A reused connection turned out dead before anything of this message was accepted."""
+
+
+class SMTPTransport:
+    """Sends over one SMTP connection, opened lazily and kept for the next message.
+
+    `timeout` is the default for every socket operation (connect, each reply); a timeout=
+    parameter in the URL overrides it. `ssl_context` (for tests, or a private CA) replaces the
+    default verifying context and the verify= parameter. Safe to share between threads, though
+    they then take turns on the one connection.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 30.0,
+        local_hostname: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ):
+        self.config = parse_smtp_url(url, timeout=timeout)
+        self._local_hostname = local_hostname
+        self._ssl_context = ssl_context
+        self._smtp: smtplib.SMTP | None = None
+        self._lock = threading.RLock()
+        self.connections = 0  # connections opened so far
+
+    def __repr__(self) -> str:
+        return f"SMTPTransport({self.config.redacted!r})"
+
+    def __enter__(self) -> SMTPTransport:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    # -- the public two ------------------------------------------------------------------------
+
+    def send(self, envelope: Envelope, message: bytes) -> SendResult:
+        _check_addresses(envelope)
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    smtp, reused = self._connection()
+                    result = self._transaction(smtp, envelope, message, reused=reused)
+                except _Stale as exc:
+                    # The server closed a connection we had kept (idle timeout, a per-connection
+                    # message limit) before MAIL was answered: nothing of this message reached
+                    # it, so one immediate retry on a fresh connection cannot duplicate it.
+                    log.info("smtp connection went stale, reconnecting ref=%s (%s)", envelope.ref, exc)
+                    if attempt == 2:
+                        raise RelayUnavailable(str(exc), stage="mail") from exc
+                    continue
+                except SendError as exc:
+                    log.info("smtp send failed ref=%s campaign=%s stage=%s code=%s type=%s",
+                             envelope.ref, envelope.campaign_ref, exc.stage, exc.code, type(exc).__name__)
+                    raise
+                log.debug("smtp sent ref=%s campaign=%s code=%s", envelope.ref, envelope.campaign_ref, result.code)
+                return result
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        """QUIT and close; the next send opens a new connection."""
+        with self._lock:
+            smtp, self._smtp = self._smtp, None
+            if smtp is None:
+                return
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()
+
+    # -- connection ------------------------------------------------------------------------------
+
+    def _connection(self) -> tuple[smtplib.SMTP, bool]:
+        if self._smtp is not None:
+            return self._smtp, True
+        self._smtp = self._connect()
+        self.connections += 1
+        return self._smtp, False
+
+    def _tls_context(self) -> ssl.SSLContext:
+        if self._ssl_context is None:  # made once: loading the system's CAs is not free
+            context = ssl.create_default_context()
+            if not self.config.verify:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            self._ssl_context = context
+        return self._ssl_context
+
+    def _connect(self) -> smtplib.SMTP:
+        # Everything that fails while connecting is transient, whatever the server's code: a
+        # greeting "554", a missing STARTTLS, a refused login say nothing about this message or
+        # its recipient, and the message must wait rather than bounce (a pipeline that sees many
+        # in a row should pause, not burn through its retries). So these errors have code None,
+        # and the server's code and text are in the reply: classify_reply(None, ...) -> retry.
+        cfg = self.config
+        where = f"{cfg.host}:{cfg.port}"
+        stage = "connect"
+        try:
+            if cfg.scheme == "smtps":
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                    cfg.host, cfg.port, local_hostname=self._local_hostname or _fqdn(), timeout=cfg.timeout,
+                    context=self._tls_context(),
+                )
+            else:
+                smtp = smtplib.SMTP(cfg.host, cfg.port, local_hostname=self._local_hostname or _fqdn(),
+                                    timeout=cfg.timeout)
+        except smtplib.SMTPConnectError as exc:  # a greeting other than 220
+            cls = RelayConfigError if exc.smtp_code >= 500 else RelayUnavailable
+            raise cls(f"{where} refused the connection: {_said(exc)}", stage=stage) from exc
+        except ssl.SSLCertVerificationError as exc:
+            raise RelayConfigError(f"cannot connect to {where}: {_describe(exc)}", stage=stage) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise RelayUnavailable(f"cannot connect to {where}: {_describe(exc)}", stage=stage) from exc
+        try:
+            smtp.ehlo_or_helo_if_needed()
+            if cfg.starttls:
+                stage = "starttls"
+                if not smtp.has_extn("starttls"):
+                    # Never fall back to plain text when TLS was asked for (a downgrade attack
+                    # strips STARTTLS from the EHLO reply).
+                    raise RelayConfigError(f"{where} does not offer STARTTLS, which {URL_VARIABLE} asks for",
+                                           stage=stage)
+                smtp.starttls(context=self._tls_context())
+                smtp.ehlo()
+            if cfg.username:
+                stage = "auth"
+                smtp.login(cfg.username, cfg.password or "")
+        except SendError:
+            smtp.close()
+            raise
+        except smtplib.SMTPAuthenticationError as exc:
+            smtp.close()
+            # 454 is "temporary authentication failure" (RFC 4954): the relay's trouble, not ours.
+            cls = RelayUnavailable if 400 <= exc.smtp_code < 500 else AuthenticationError
+            raise cls(f"{where} refused the login of user {cfg.username!r}: {_said(exc)}", stage=stage) from exc
+        except smtplib.SMTPNotSupportedError as exc:
+            smtp.close()
+            cls = AuthenticationError if stage == "auth" else RelayConfigError
+            raise cls(f"{where}: {exc}", stage=stage) from exc
+        except smtplib.SMTPResponseException as exc:
+            smtp.close()
+            cls = RelayUnavailable if exc.smtp_code < 500 else RelayConfigError
+            raise cls(f"{where} refused {stage}: {_said(exc)}", stage=stage) from exc
+        except UnicodeEncodeError as exc:  # smtplib speaks ASCII before SMTPUTF8, AUTH included
+            smtp.close()
+            if stage == "auth":
+                raise AuthenticationError(f"{URL_VARIABLE}: the user name and password must be ASCII",
+                                          stage=stage) from exc
+            raise TransientSendError(f"{where} failed at {stage}: {exc}", stage=stage) from exc
+        except ssl.SSLCertVerificationError as exc:
+            smtp.close()
+            raise RelayConfigError(f"{where} failed at {stage}: {_describe(exc)}", stage=stage) from exc
+        except (OSError, smtplib.SMTPException) as exc:  # ssl.SSLError is an OSError
+            smtp.close()
+            raise RelayUnavailable(f"{where} failed at {stage}: {_describe(exc)}", stage=stage) from exc
+        return smtp
+
+    def _drop(self) -> None:
+        """Forget the connection without a QUIT (it is broken or the server is closing it)."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            smtp.close()
+
+    def _reset(self) -> None:
+        """After a failed transaction: RSET, so that the next MAIL does not meet "503 Bad
+        sequence of commands"; if RSET itself fails, drop the connection instead."""
+        smtp = self._smtp
+        if smtp is None:
+            return
+        try:
+            code, _ = smtp.rset()
+        except (OSError, smtplib.SMTPException):
+            code = None
+        if code is None or not 200 <= code < 300:
+            self._drop()
+
+    # -- one message ------------------------------------------------------------------------------
+
+    def _mail_options(self, smtp: smtplib.SMTP, envelope: Envelope, message: bytes) -> list[str]:
+        head, _, body = message.partition(b"\r\n\r\n")
+        options: list[str] = []
+        # RFC 6531: a non-ASCII address in the envelope, or UTF-8 in the headers (RFC 6532: the
+        # To: of an internationalised mailbox), may only travel with SMTPUTF8.
+        if not (envelope.sender.isascii() and envelope.recipient.isascii() and head.isascii()):
+            if not smtp.has_extn("smtputf8"):
+                raise PermanentSendError(
+                    "5.6.7 server does not support SMTPUTF8, which a non-ASCII address or header needs",
+                    code=553, stage="mail",
+                )
+            options.append("SMTPUTF8")
+        if not body.isascii():
+            if not smtp.has_extn("8bitmime"):  # RFC 6152
+                raise PermanentSendError("5.6.3 server does not accept 8-bit data (8BITMIME)",
+                                         code=554, stage="mail")
+            options.append("BODY=8BITMIME")
+        return options
+
+    def _transaction(self, smtp: smtplib.SMTP, envelope: Envelope, message: bytes, *, reused: bool) -> SendResult:
+        options = self._mail_options(smtp, envelope, message)  # before any command: nothing to reset
+        stage = "mail"
+        try:
+            code, text = smtp.mail(envelope.sender, options)
+            if code == 421 and reused:
+                # RFC 5321 3.8: 421 means the server is closing; on a kept connection that is
+                # usually its idle or per-connection limit, not a verdict on this message.
+                self._drop()
+                raise _Stale(f"{code} {flatten_reply(text)}")
+            self._check(code, text, stage)
+            stage = "rcpt"
+            code, text = smtp.rcpt(envelope.recipient)
+            self._check(code, text, stage)
+            stage = "data"
+            try:
+                code, text = smtp.data(message)
+            except smtplib.SMTPDataError as exc:  # DATA itself was not answered 354
+                code, text = exc.smtp_code, exc.smtp_error
+            self._check(code, text, stage)
+            return SendResult(code=code, reply=flatten_reply(text))
+        except SendError as exc:
+            if exc.code == 530:  # RFC 4954: authentication required, i.e. our settings lack it
+                self._reset()
+                raise RelayConfigError(exc.reply, code=exc.code, stage=exc.stage) from exc
+            if exc.code == 421:  # the server is closing the channel: RSET would only fail
+                self._drop()
+                # Whatever the stage, a 421 says the message was not taken: the relay is going away.
+                raise RelayUnavailable(exc.reply, code=exc.code, stage=exc.stage) from exc
+            self._reset()
+            raise
+        except (OSError, smtplib.SMTPException) as exc:
+            # Disconnects (SMTPServerDisconnected), timeouts, resets, garbled replies. After a
+            # loss during DATA the server may or may not have taken the message (RFC 1047): it is
+            # retried, and the receiver may see it twice; that is the price of not losing it.
+            # Before DATA nothing of the message was accepted: the relay is down, not the message.
+            self._drop()
+            if stage == "mail" and reused and isinstance(exc, (smtplib.SMTPServerDisconnected, ConnectionError)):
+                raise _Stale(_describe(exc)) from exc
+            cls = TransientSendError if stage == "data" else RelayUnavailable
+            raise cls(f"connection lost at {stage}: {_describe(exc)}", stage=stage) from exc
+        except BaseException:
+            # Anything unforeseen (a bug, a KeyboardInterrupt) may have left a transaction open:
+            # never reuse the connection after it.
+            self._drop()
+            raise
+
+    @staticmethod
+    def _check(code: int, text: bytes | str, stage: str) -> None:
+        if 200 <= code < 300:
+            return
+        reply = flatten_reply(text)
+        # The action comes from the one classification; 4xx and silence retry, 5xx bounce.
+        if classify_reply(code, reply).action == BOUNCE:
+            raise PermanentSendError(reply, code=code, stage=stage)
+        raise TransientSendError(reply, code=code, stage=stage)
+
+
+@functools.cache
+def _fqdn() -> str:
+    # smtplib would look this up for every connection, and a slow resolver makes that seconds.
+    return socket.getfqdn()
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _check_addresses(envelope: Envelope) -> None:
+    """Refuse what smtplib would refuse half-way through a transaction (a CR or LF in a command
+    raises ValueError there), before the first command is sent."""
+    if not envelope.recipient or _CONTROL.search(envelope.recipient) or "@" not in envelope.recipient:
+        raise PermanentSendError("5.1.3 bad recipient address syntax", code=553, stage="rcpt")
+    if _CONTROL.search(envelope.sender):
+        raise PermanentSendError("5.1.7 bad sender address syntax", code=553, stage="mail")
+
+
+def _said(exc: smtplib.SMTPResponseException) -> str:
+    return f"{exc.smtp_code} {flatten_reply(exc.smtp_error)}"
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        text += f" (the server's TLS certificate was not trusted; fix it, or add verify=false to {URL_VARIABLE})"
+    elif isinstance(exc, TimeoutError):
+        text = f"timed out ({text})"
+    return flatten_reply(text)

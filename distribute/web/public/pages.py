@@ -1,0 +1,130 @@
+"""The pages a person sees: unsubscribe, preferences, and the web version of a release.
+
+Unsubscribing is written before the page answers, in the same way for the RFC 8058 one-click
+POST that mail clients send and for the button on the page: the sender checks the suppression
+list just before each message, so it takes effect before the next message of any campaign.
+A GET never changes anything, because link scanners follow every link in a message.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, abort, render_template, request
+from sqlalchemy import delete, exists, select
+
+from distribute import states
+from distribute.releases import words as email_words
+from distribute.releases.content import body_html
+from distribute.feedback.events import Signal, find_delivery, record
+from distribute.models import Campaign, Contact, ContactTag, Delivery, Release, utcnow
+from distribute.releases.rendering import contacts_for, dateline_for
+from distribute.web.public.state import state
+
+blueprint = Blueprint("pages", __name__)
+_BEATS = re.compile(r"\s*[,;/|]\s*")
+
+
+def _render(name: str, status: int = 200, **context):
+    settings = state().settings
+    return render_template(f"web/{name}", organisation=settings.organisation,
+                           postal_address=settings.postal_address, **context), status
+
+
+def _delivery_for(session, token: str):
+    ref = state().tokens.unsubscribe.unsign(token)
+    delivery = find_delivery(session, ref=ref) if ref else None
+    if delivery is None:
+        abort(404)
+    return delivery
+
+
+def _unsubscribe(session, delivery, source: str) -> None:
+    # One unsubscribe per delivery: the one-click POST and the button both count once.
+    record(session, Signal(type="unsubscribed", source=source, delivery_id=delivery.id, at=utcnow(),
+                           dedupe_key=f"unsubscribe:{delivery.id}",
+                           user_agent=request.headers.get("User-Agent"), ip=request.remote_addr),
+           state().settings)
+
+
+@blueprint.route("/unsubscribe/<token>", methods=["GET", "POST"])
+def unsubscribe(token: str):
+    web = state()
+    with web.sessions.begin() as session:
+        delivery = _delivery_for(session, token)
+        if request.method == "GET":
+            contact = session.get(Contact, _contact_id(session, delivery.id))
+            done = contact is not None and contact.status == "unsubscribed"
+            return _render("unsubscribe.html", token=token, done=done, has_preferences=contact is not None)
+        one_click = request.form.get("List-Unsubscribe") == "One-Click"
+        _unsubscribe(session, delivery, "one-click" if one_click else "unsubscribe")
+    if one_click:
+        # RFC 8058 section 3.2: the mail client wants a plain success, not a page to show.
+        return "You are unsubscribed.\n", 200, {"Content-Type": "text/plain; charset=utf-8"}
+    return _render("unsubscribe.html", token=token, done=True, has_preferences=False)
+
+
+@blueprint.route("/preferences/<token>", methods=["GET", "POST"])
+def preferences(token: str):
+    web = state()
+    with web.sessions.begin() as session:
+        delivery = _delivery_for(session, token)
+        contact = session.get(Contact, _contact_id(session, delivery.id))
+        if contact is None:
+            abort(404)
+        # Journalists choose their beats, supporters the interests (tags) they hear about.
+        options = _options(session, contact)
+        saved = False
+        if request.method == "POST":
+            if request.form.get("all") == "unsubscribe":
+                _unsubscribe(session, delivery, "preferences")
+                return _render("unsubscribe.html", token=token, done=True, has_preferences=False)
+            keep = [o for o in options if o in request.form.getlist("keep")]
+            _save(session, contact, options, keep)
+            options, saved = _options(session, contact), True
+        return _render("preferences.html", token=token, contact=contact, options=options,
+                       label="beats" if contact.kind == "journalist" else "interests", saved=saved,
+                       unsubscribed=contact.status == "unsubscribed")
+
+
+def _contact_id(session, delivery_id: int) -> int | None:
+    return session.scalar(select(Delivery.contact_id).where(Delivery.id == delivery_id))
+
+
+def _options(session, contact: Contact) -> list[str]:
+    if contact.kind == "journalist":
+        return [b for b in _BEATS.split(contact.beat or "") if b]
+    return sorted(session.scalars(select(ContactTag.tag).where(ContactTag.contact_id == contact.id)))
+
+
+def _save(session, contact: Contact, options: list[str], keep: list[str]) -> None:
+    dropped = [o for o in options if o not in keep]
+    if contact.kind == "journalist":
+        contact.beat = ", ".join(keep) or None
+    elif dropped:
+        session.execute(delete(ContactTag).where(ContactTag.contact_id == contact.id, ContactTag.tag.in_(dropped)))
+    contact.updated_at = utcnow()
+
+
+@blueprint.get("/releases/<slug>")
+def web_version(slug: str):
+    web = state()
+    with web.sessions() as session:
+        release = session.scalar(select(Release).where(Release.slug == slug))
+        if release is None or not published(session, release):
+            abort(404)
+        return _render("release.html", release=release, contacts=contacts_for(release),
+                       words=email_words.words(release.language), direction=email_words.direction(release.language),
+                       body=body_html(release.body, release.source_format, dateline_for(release)))
+
+
+def published(session, release: Release) -> bool:
+    """Public once a real campaign of it has started sending and its embargo (if any) has lifted;
+    before that the page is a 404, the same as for a release that does not exist."""
+    now = utcnow()
+    if release.embargo_until is not None and release.embargo_until > now:
+        return False
+    return bool(session.scalar(select(exists().where(
+        Campaign.release_id == release.id, Campaign.is_test.is_(False), Campaign.started_at.is_not(None),
+        Campaign.state.not_in((states.CANCELLED,)) | Campaign.fanned_out_at.is_not(None),
+    ))))
