@@ -20,7 +20,7 @@ from distribute.transport import dkim
 from distribute.config import ConfigError, Settings, load_settings
 from distribute.sending.message import MessageBuilder, Recipient
 from distribute.releases.rendering import compile_release
-from distribute.releases import read_release
+from distribute.releases.reader import read_release
 from distribute.models import Release
 
 SELECTOR = "press2026"
