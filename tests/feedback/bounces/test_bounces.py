@@ -511,7 +511,7 @@ def test_a_multipart_whose_boundary_never_comes_is_read_as_text():
 
 
 def test_a_forwarded_report_names_no_message_id_as_a_recipient():
-    raw = (f"From: colleague@press.example.org\nTo: bounces+tok.sig@press.example.org\nSubject: Fwd: Returned mail\n\n"
+    raw = ("From: colleague@press.example.org\nTo: bounces+tok.sig@press.example.org\nSubject: Fwd: Returned mail\n\n"
            "Begin forwarded message:\n\n> From: Mail Delivery Subsystem <MAILER-DAEMON>\n>\n"
            ">    ----- The following addresses had permanent fatal errors -----\n> <jane@example.com>\n"
            ">     (reason: 550 5.1.1 <jane@example.com>... User unknown)\n>\n"
