@@ -4,12 +4,13 @@ Keys are PEM, RSA (rsa-sha256) or Ed25519 (ed25519-sha256, RFC 8463), read once 
 One signer is made per process and configuration (signer_for), so a worker reads and checks the
 key once, not once per campaign or message.
 
-dkimpy does the RFC 6376 work (parsing the header, canonicalisation, choosing the header
+dkimpy does the RFC 6376 work (parsing the header, header canonicalisation, choosing the header
 instances to sign, folding the DKIM-Signature header and hashing it with an empty b=), and
 cryptography (OpenSSL) computes the signature with the key object read once. dkimpy's own sign()
 does RSA in pure Python and parses the PEM again for each message: about 8 ms per message with
 RSA 2048, holding the GIL, so a worker process could not sign more than ~120 messages a second
-whatever its threads; OpenSSL takes ~0.35 ms. The header is built as dkimpy's sign() builds
+whatever its threads; OpenSSL takes ~0.35 ms. The relaxed body canonicalisation is done here, as
+dkimpy does it but four times faster (relaxed_body). The header is built as dkimpy's sign() builds
 it, tag for tag, so for the same message, key and time the two give the same bytes (tested).
 
 Canonicalisation is relaxed/relaxed (RFC 6376 §3.4.2, §3.4.4): a relay that refolds a header or
@@ -53,6 +54,8 @@ UNSIGNED_BY_ESP = {"ses": frozenset({"message-id", "date"})}
 MIN_RSA_BITS = 1024  # RFC 8301: signers MUST use at least 1024 bits, SHOULD use 2048
 DEFAULT_RSA_BITS = 2048
 TXT_STRING_MAX = 255  # one DNS character-string; a longer TXT value is several, joined by readers
+# A run of spaces and tabs that relaxed canonicalisation changes: any with a tab, or longer than one.
+_WSP_TO_SPACE = re.compile(rb"\t[\t ]*| [\t ]+")
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _DNS_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 
@@ -164,7 +167,7 @@ class DkimSigner:
     """Signs whole messages (bytes, CRLF) with one key, selector and domain.
 
     Relies on parts of dkimpy that it does not document (rfc822_parse, fold and hash_headers: the
-    pieces its own sign() is made of), hence the version range in
+    pieces its own sign() is made of; canonicalization.Simple), hence the version range in
     pyproject.toml; the test that compares this signer's header with dkimpy's sign() byte for byte
     catches a change. `canonicalization` is relaxed/relaxed for mail (see above); the tests also
     sign simple/simple, where a difference in folding would show.
@@ -179,6 +182,7 @@ class DkimSigner:
         self._oversigned = [name.encode() for name in OVERSIGNED if name not in unsigned]
         self._if_present = [name.encode() for name in SIGNED_IF_PRESENT if name not in unsigned]
         self._policy = CanonicalizationPolicy.from_c_value(canonicalization)
+        self._body = relaxed_body if self._policy.body_algorithm.name == b"relaxed" else self._policy.canonicalize_body
         self._clock = clock
         self._dkim = dkim
         # The tags in the order, and with the values, that dkimpy's DKIM.sign() writes them
@@ -197,7 +201,7 @@ class DkimSigner:
         """The message with its DKIM-Signature header first."""
         headers, body = self._parse(message)
         names = self.header_names(headers)
-        body_hash = hashlib.sha256(self._policy.canonicalize_body(body)).digest()
+        body_hash = hashlib.sha256(self._body(body)).digest()
         tags = [*self._leading, (b"t", str(int(self._clock())).encode()), (b"h", b" : ".join(names)),
                 (b"bh", base64.b64encode(body_hash))]
         # The header is hashed with b= empty (RFC 6376 §3.7) but folded as if it held a long value,
@@ -222,6 +226,21 @@ class DkimSigner:
             return self._dkim.rfc822_parse(message)
         headers, _ = self._dkim.rfc822_parse(message[:end + 4])
         return headers, message[end + 4:]
+
+
+def relaxed_body(body: bytes) -> bytes:
+    """The relaxed body canonicalisation (RFC 6376 §3.4.4), as dkimpy's, in a quarter of its time.
+
+    dkimpy's regular expression stops at every single space of the body (a thousand in a press
+    release), then scans it again for spaces before line ends: half a millisecond, more than the
+    RSA signature. Here only the runs that change are replaced; then every run is one space, and
+    trailing whitespace is that space before a CRLF."""
+    from dkim.canonicalization import Simple
+
+    body = _WSP_TO_SPACE.sub(b" ", body).replace(b" \r\n", b"\r\n")
+    # Empty lines at the end are dropped as in simple (§3.4.3), but an empty body stays empty.
+    body = Simple.canonicalize_body(body)
+    return b"" if body == b"\r\n" else body
 
 
 def signing_domain(settings: Settings) -> str:

@@ -5,6 +5,7 @@ import base64
 import email
 import json
 import os
+import random
 import re
 import stat
 import statistics
@@ -19,6 +20,7 @@ import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from dkim.canonicalization import Relaxed
 
 from conftest import REPO
 from distribute.transport import dkim
@@ -196,6 +198,15 @@ def test_the_header_is_the_one_dkimpy_makes_byte_for_byte(pem, canonicalization,
     assert ours == theirs  # b= included: RSASSA-PKCS1-v1_5 and Ed25519 are deterministic
     assert verifies(ours + message, published(pem))
     assert not verifies(ours + message.replace(b"end", b"End", 1), published(pem))
+
+
+def test_the_relaxed_body_is_dkimpys():
+    rng = random.Random(6376)
+    pieces = [b"a", b"b", b" ", b"  ", b"\t", b"\r", b"\n", b"\r\n", b"\r\n\r\n"]
+    bodies = [b"", b"\r\n", b"\r\n\r\n", b" ", b"a", b"a  ", b" \t\r\n", b"a\r\r\n", b"a \t \r\n\r\n"]
+    bodies += [b"".join(rng.choices(pieces, k=rng.randrange(1, 30))) for _ in range(3000)]
+    for body in bodies:
+        assert dkim.relaxed_body(body) == Relaxed.canonicalize_body(body), body
 
 
 def test_rsa_signing_costs_a_small_part_of_dkimpys_own():
