@@ -12,7 +12,8 @@ from distribute.sending.checks import ERROR, check_release
 from distribute.cli.common import App, console, pass_app
 from distribute.contacts.importing import import_contacts
 from distribute.sending.message import MessageBuilder, Recipient
-from distribute.cli.campaigns import follow, print_stats
+from distribute.cli.campaigns import follow
+from distribute.cli.stats import print_stats
 from distribute.stats.campaign import campaign_stats
 from distribute.paths import SAMPLES_DIR
 from distribute.releases.store import read_release, store_release
