@@ -260,3 +260,57 @@ class WebhookToken(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     digest: Mapped[str] = mapped_column(String(64))  # sha256 of the event the token was used for
     expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class User(Base):
+    """Someone who signs in to the staff app or holds an API token. The role decides what they may
+    do (distribute.services.actor); the CLI acts as the local operator and needs no row."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # normalised, lower-case
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16))  # admin | comms | viewer
+    password_hash: Mapped[str | None] = mapped_column(String(200))  # argon2id; None until set by a reset link
+    # Bumped on every password change, reset and "sign out everywhere": a session carries the
+    # value it was opened with, and one that no longer matches has ended.
+    session_epoch: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[dt.datetime | None]
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API. Only its SHA-256 is stored: the token is 256 random bits,
+    so a fast hash is enough, and it is shown once, when created."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))  # never above its user's
+    prefix: Mapped[str] = mapped_column(String(16))  # the first characters, to tell tokens apart in a list
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class AuditEntry(Base):
+    """One change made through a service, with who made it. Append-only."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The actor as it was named then (an email, "operator:alice"), so the entry reads the same
+    # after the user is removed; the id links to the user while it exists.
+    actor: Mapped[str] = mapped_column(String(320))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    via: Mapped[str] = mapped_column(String(16))  # cli | web | api | worker
+    action: Mapped[str] = mapped_column(String(64), index=True)  # "release.add", "user.role" …
+    target: Mapped[str | None] = mapped_column(String(500))  # "release:gaza-water", "user:3"
+    detail: Mapped[dict[str, Any] | None]

@@ -35,9 +35,9 @@ def cli(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from distribute.cli import bounces, campaigns, contacts, dkim, releases, retention, segments, serve, setup
+    from distribute.cli import bounces, campaigns, contacts, dkim, releases, retention, segments, serve, setup, users
 
-    for module in (setup, releases, contacts, segments, campaigns, bounces, retention, serve, dkim):
+    for module in (setup, releases, contacts, segments, campaigns, bounces, retention, serve, dkim, users):
         for command in module.COMMANDS:
             cli.add_command(command)
 
