@@ -104,8 +104,7 @@ def _tokens_page(form: TokenForm, created: dict | None = None, status: int = 200
         actor = current_actor()
         rows = users.list_tokens(db, actor)
         people = [u for u in users.list_users(db, actor) if u["active"]]
-    form.email.choices = [(u["email"], f"{u['name']} <{u['email']}> ({u['role']})" if u["name"] else
-                           f"{u['email']} ({u['role']})") for u in people]
+    form.email.choices = [(u["email"], f"{u['email']} ({u['role']})") for u in people]
     return render_template("staff/admin/tokens.html", tokens=rows, form=form, created=created), status
 
 
