@@ -94,3 +94,21 @@ def test_a_good_sign_in_is_not_counted(two_processes):
     for _ in range(ATTEMPTS + 2):
         assert _attempt(a, "target@example.org", PASSWORD) == 302
         a.post("/logout", data={})  # no token: refused, but the next sign-in replaces the session anyway
+
+
+def test_with_redis_down_sign_in_still_works_and_is_still_limited(pg_url, tmp_path):
+    from distribute.services import users
+    from distribute.services.actor import operator
+    from distribute.web.staff import create_app
+
+    truncate(pg_url)
+    app = create_app(staff_settings(pg_url, tmp_path, broker_url="redis://127.0.0.1:9/0"))  # nothing listens
+    with app.extensions["distribute_staff"].sessions.begin() as session:
+        users.add_user(session, operator(), "target@example.org", role="admin", password=PASSWORD)
+    client = app.test_client()
+    try:
+        for i in range(ATTEMPTS):
+            assert _attempt(client, "target@example.org", f"guess {i}") == 401
+        assert _attempt(client, "target@example.org", PASSWORD) == 429
+    finally:
+        app.extensions["distribute_staff"].engine.dispose()
