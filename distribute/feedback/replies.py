@@ -198,7 +198,12 @@ _DOMAIN_UNKNOWN = _rx(
     r"\bhost\s+[\w-]+(?:\.[\w-]+)+\s+not\s+found",  # DragonFly: "DNS lookup failure: host x.example not found"
     r"(?:host|domain)\s+does\s+not\s+accept\s+mail",  # a null MX (RFC 7505), in Sendmail's and Sun's words
     r"null\s+mx", r"\bnxdomain\b", r"invalid\s+domain", r"no\s+mx\s+records?\s+(?:found|for|exists?)",
+    r"domain\s+(?:is\s+)?not\s+reachable",  # Outlook.com: "the domain is not reachable"
+    r"domain\s+must\s+exist", r"name\s+or\s+service\s+not\s+known",  # getaddrinfo's EAI_NONAME
 )
+# What a permanent X.4.4 ("unable to route") says when the routing failed in the DNS: the
+# recipient's domain has no usable MX. Postfix: "Name service error for name=x type=MX: ...".
+_DNS_FAILED = _rx(r"name\s+service\s+error", r"\bno\s+mx\b", r"type=mx\b")
 _ACCEPTS_NO_MAIL = _rx(r"(?:host|domain)\s+does\s+not\s+accept\s+mail")
 # A DNS lookup that failed for now (Postfix "Host not found, try again": TRY_AGAIN), not a domain
 # that does not exist.
@@ -225,6 +230,10 @@ _BLANKET_UNKNOWN = _rx(r"\buser\s+unknown\b", r"\bunknown\s+user\b")
 # A reply that names no recipient where the address goes ("550 : User unknown"): given to the
 # message, after DATA, not to an address (see the module's docstring).
 _NO_RECIPIENT_NAMED = _rx(r"(?:^|\b[45]\d\d:?[ \t])[ \t]*(?:[245]\.\d{1,3}\.\d{1,3}[ \t]+)?:[ \t]*user\s+unknown")
+# Exchange Online refuses an address its tenant's directory does not hold (directory-based edge
+# blocking) as "550 5.4.1 Recipient address rejected: Access denied": the access denied is to the
+# address, not to our sender, and X.4.1 is not a routing failure there.
+_RECIPIENT_NOT_IN_DIRECTORY = _rx(r"recipient\s+address\s+rejected:\s*access\s+denied")
 _MOVED = _rx(r"\bhas\s+moved\b", r"\bmailbox\s+moved\b")
 _GONE = _rx(  # X.2.1 is hard only with these words: RFC 3463 allows it to be temporary
     r"\bclosed\b", r"\bdeleted\b", r"\bdiscontinued\b", r"\bterminated\b", r"\bremoved\b",
@@ -286,6 +295,7 @@ def classify_reply(code: int | None, text: str, *, stage: str | None = None) -> 
 
 
 def _sender_signal(text: str) -> str | None:
+    text = _RECIPIENT_NOT_IN_DIRECTORY.sub(" ", text)  # "access denied" to an address, not to us
     for category, pattern in _SENDER_SIGNALS:
         if pattern.search(text):
             return category
@@ -341,8 +351,11 @@ def _category_permanent(text: str, detail: str | None, stage: str | None) -> tup
             # same words elsewhere are what Japanese carriers' filters answer (module docstring).
             return ("mailbox-unknown", True) if stage == "rcpt" else ("filtered", False)
         return "disabled", False
-    if detail == "4.4" and _DOMAIN_UNKNOWN.search(text) and not _DNS_FOR_NOW.search(text):
+    if detail == "4.4" and (_DOMAIN_UNKNOWN.search(text) or _DNS_FAILED.search(text)) \
+            and not _DNS_FOR_NOW.search(text):
         return "domain-unknown", True  # "5.4.4 Host or domain name not found" (NXDOMAIN)
+    if _RECIPIENT_NOT_IN_DIRECTORY.search(text):
+        return "mailbox-unknown", True
     if detail is None or detail in _GENERIC_DETAILS or (subject == "1" and detail not in ("1.7", "1.8")):
         # No code, a vague one, or an addressing detail no RFC defines (Exchange's 5.1.351):
         # the text decides.
