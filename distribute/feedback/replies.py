@@ -174,7 +174,7 @@ _SENDER_SIGNALS: list[tuple[str, re.Pattern[str]]] = [
         r"\bpolic(?:y|ies)\b", r"administrative(?:ly)?\s+prohibit", r"prohibition", r"access\s+denied",
         r"not\s+authori[sz]ed", r"sender\s+verif", r"content\s+restriction",
         # a refusal of our sender address, whatever it then says ("... Domain not found")
-        r"sender\s+(?:address\s+)?(?:rejected|refused|denied|not\s+allowed)",
+        r"sender\s+(?:address\s+)?(?:rejected|refused|denied|not\s+allowed|invalid|unknown)",
     )),
 ]
 _MAILBOX_FULL = _rx(
@@ -222,6 +222,31 @@ _MAILBOX_UNKNOWN = _rx(
     r"not\s+listed\s+in\s+(?:the\s+)?(?:public\s+)?(?:name\s*&\s*address\s+book|\w+\s+directory|directory)",
     r"not\s+found\s+in\s+(?:the\s+)?(?:\w+\s+)?directory",
     r"ディレクトリ(?:のリスト)?に(?:は)?(?:ありません|見つかりません)",  # "not in the directory (list)"
+    # More wordings of real MTAs for a mailbox that does not exist (sisimai's list of them is the
+    # widest there is): qmail and vpopmail, Sendmail, Exchange, Courier, Zimbra, webmail providers.
+    r"address\s+(?:unknown|invalid|not\s+present\s+in\s+directory)", r"(?:mailbox|user)\s+not\s+(?:present|known)",
+    r"no\s+(?:mail\s*box|mailbox|account)\s+(?:here\s+)?(?:by\s+that\s+name|found|available)",
+    r"no\s+such\s+(?:address|person)\s+(?:here|at\s+this\s+address)", r"there\s+is\s+no\s+one\s+at\s+this\s+address",
+    r"is\s+not\s+(?:a\s+known\s+user|a\s+valid\s+mailbox|an\s+active\s+address)", r"not\s+a\s+valid\s+user\s+here",
+    r"can't\s+accept\s+user", r"not\s+a\s+local\s+address", r"recipient\s+(?:is\s+not\s+local|not\s+ok\b)",
+    r"destination\s+(?:addresses\s+were\s+unknown|server\s+rejected\s+recipients)",
+    r"email\s+address\s+(?:could\s+not\s+be\s+found|is\s+wrong\s+or\s+no\s+longer\s+valid)",
+    r"the\s+user's\s+email\s+name\s+is\s+not\s+found", r"non-?existent\s+(?:user|recipient|mailbox)",
+    r"\bbad[-_ ]?(?:recipient|destination\s+mailbox)", r"badrcptto", r"not\s+in\s+my\s+validrcptto",
+    r"requested\s+action\s+not\s+taken:\s+mailbox\s+unavailable", r"recipient\s*notfound",
+    r"user\s+missing\s+home\s+directory", r"invalid\s+or\s+unknown\s+virtual\s+user",
+    r"unknown\s+e-?mail\s+address", r"\bmailbox\s+invalid\b",
+    # ... and in French, Spanish, Italian, German
+    r"utilisateur\s+inconnu", r"destinataire\s+inconnu", r"adresse\s+(?:\S+\s+)?(?:inconnue|invalide|inexistante)",
+    r"n'existe\s+pas", r"no\s+existe\s+(?:dicha\s+persona|ese\s+usuario|el\s+usuario)", r"usuario\s+desconocido",
+    r"nessun\s+utente", r"utente\s+(?:sconosciuto|inesistente)", r"(?:benutzer|empf(?:ae|ä)nger)\s+unbekannt",
+)
+# An account that exists but is suspended, locked or frozen for now: never hard, whatever code
+# or "unknown" wording comes with it (providers answer "5.1.1 ... account suspended").
+_SUSPENDED = _rx(
+    r"\bsuspend(?:ed)?\b", r"temporar(?:il)?y\s+(?:locked|inactive|disabled|unavailable)", r"\bfrozen\b",
+    r"account\s+is\s+locked", r"is\s+a\s+deactivated\s+mailbox", r"inactive\s+account", r"invalid/inactive\s+user",
+    r"user\s+or\s+domain\s+is\s+disabled", r"archived\s+recipient",
 )
 # The blanket words a recipient's filter answers after DATA (see the module's docstring). A
 # provider that checks its users only then says so in words of its own (Yahoo: "This user
@@ -335,6 +360,8 @@ def _category_permanent(text: str, detail: str | None, stage: str | None) -> tup
         return "mailbox-full", False
     if detail in ("3.4", "2.3") or _TOO_BIG.search(text):
         return "too-big", False
+    if _SUSPENDED.search(text):
+        return "disabled", False
     if detail in _HARD_DETAILS:
         # The code says dead; the wording may say more precisely how (Exchange answers
         # "5.1.10 ... Recipient not found", Sendmail "5.1.2 ... host not found").

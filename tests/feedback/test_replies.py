@@ -104,7 +104,18 @@ TABLE = [
           "check the domain and try again", B, True, "domain-unknown"),  # Outlook.com
     (550, "ユーザーJane (jane@example.co.jp) は Domino ディレクトリには見つかりません。", B, True,
      "mailbox-unknown"),  # Domino, in Japanese: "not found in the Domino directory"
+    (550, "Sorry, no mailbox here by that name. (#5.1.1)", B, True, "mailbox-unknown"),  # qmail
+    (553, "sorry, your envelope recipient is in my badrcptto list (#5.7.1)", B, False, "policy"),  # X.7 stays
+    (550, "Requested action not taken: mailbox unavailable", B, True, "mailbox-unknown"),  # Exchange
+    (550, "<jane@example.com>: Utilisateur inconnu", B, True, "mailbox-unknown"),
+    (550, "Lo sentimos, no existe ese usuario en el sistema", B, True, "mailbox-unknown"),
+    (550, "vdeliver: Invalid or unknown virtual user 'jane'", B, True, "mailbox-unknown"),  # vpopmail
+    (550, "5.1.0 Sender address invalid", B, False, "policy"),
     # --- soft bounces: never suppress for these -----------------------------------------------------
+    # an account suspended or locked for now exists, whatever code or "unknown" comes with it
+    (550, "5.1.1 <jane@example.com>: user account suspended", B, False, "disabled"),
+    (550, "Recipient rejected: temporarily inactive", B, False, "disabled"),
+    (550, "vdelivermail: account is locked email bounced", B, False, "disabled"),
     (550, "5.2.1 <jane@example.com>: mailbox temporarily suspended", B, False, "disabled"),
     # X.2.1 may be temporary (RFC 3463): a disabled or inactive account may come back.
     (550, "5.2.1 The email account that you tried to reach is disabled. Learn more at\n5.2.1  "
