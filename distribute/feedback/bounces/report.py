@@ -180,8 +180,10 @@ def _read(message: Message) -> Report:
 
     headers = "\n".join(f"{name}: {header_text(value)}" for name, value in message.items())
     failed = _addresses(message.get_all("X-Failed-Recipients"))
+    dsn = message.get_content_type() == "multipart/report" and \
+        (message.get_param("report-type") or "").lower() == "delivery-status"
     prose = read_text_bounce(text, subject=_header(message, "Subject"), sender=_header(message, "From"),
-                             headers=headers, failed_header=failed)
+                             headers=headers, failed_header=failed, dsn=dsn)
     if not (prose and prose.found):
         for original in originals:
             # A DSN forwarded whole by a gateway (virus scanners do): the report is the inner one.
