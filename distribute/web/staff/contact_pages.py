@@ -6,7 +6,7 @@ import json
 import os
 import tempfile
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, StringField
@@ -97,6 +97,8 @@ def erase(contact_id: int):
 
 @blueprint.route("/import", methods=["GET", "POST"])
 def import_page():
+    if not current_actor().may(EDIT):  # the form would only be refused on sending
+        abort(403)
     form = ImportForm()
     if form.validate_on_submit():
         upload = form.file.data
