@@ -52,7 +52,8 @@ def _http(error: HTTPException):
 
 
 def _domain(error: UserError):
-    response, status = respond(status_of(error), error.code, str(error), error.field)
+    extra = {k: v for k, v in error.as_dict().items() if k not in ("code", "message", "field")}  # a rule's line
+    response, status = respond(status_of(error), error.code, str(error), error.field, **extra)
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="distribute"'
     return response, status
