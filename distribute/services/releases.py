@@ -260,6 +260,21 @@ def preview(session: Session, actor: Actor, ref: str, *, settings: Settings, var
     return {"release": r.slug, "variants": [_rendered(r, v, recipient, settings, now, with_eml) for v in _variants(variants)]}
 
 
+def overview(session: Session, actor: Actor, ref: str, *, settings: Settings, contact: str | None = None,
+             now: dt.datetime | None = None) -> dict:
+    """What the release page shows in one call: the release, its check, and each variant's email
+    for the chosen contact (or the sample recipient, with `contact_error` saying why)."""
+    release = show(session, actor, ref, now=now)
+    contact_error = None
+    try:
+        shown = preview(session, actor, ref, settings=settings, contact=contact, now=now)
+    except NotFound as exc:
+        contact_error = exc.as_dict()
+        shown = preview(session, actor, ref, settings=settings, now=now)
+    return {"release": release, "check": check(session, actor, ref, settings=settings, now=now),
+            "preview": shown, "contact_error": contact_error}
+
+
 def try_text(actor: Actor, text: Text, *, settings: Settings, variant: str = "journalist",
              now: dt.datetime | None = None) -> dict:
     """The editor's live view of text not stored yet: what the reader understood, the check and
