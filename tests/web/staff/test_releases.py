@@ -93,7 +93,8 @@ def test_typed_markdown_with_the_live_check_and_preview(sign_in):
     frame = page.frame_locator('iframe[name="live-desktop"]')
     frame.locator("p", has_text="Six water points closed since June").wait_for()
     page.get_by_label("Variant", exact=True).select_option("supporter")
-    page.frame_locator('iframe[name="live-phone"]').locator("p", has_text="Six water points").wait_for()
+    for name in ("live-phone", "live-desktop"):
+        page.frame_locator(f'iframe[name="{name}"]').locator("p", has_text="Six water points").wait_for()
     assert page.locator("#live-understood").get_by_text("Water points reopen in Gao").is_visible()
     shot(page, "release-editor")
 
