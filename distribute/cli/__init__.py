@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from distribute.cli.common import App
+from distribute.cli.common import App, error_text
 from distribute.config import ConfigError, load_settings
 from distribute.errors import UserError
 
@@ -15,7 +15,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except (UserError, ConfigError) as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise click.ClickException(error_text(exc)) from exc
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -52,8 +52,8 @@ def _http(error: HTTPException):
 
 
 def _domain(error: UserError):
-    extra = {k: v for k, v in error.as_dict().items() if k not in ("code", "message", "field")}  # a rule's line
-    response, status = respond(status_of(error), error.code, str(error), error.field, **extra)
+    # as_dict: code, message, field, and what an error adds (a rule's line and column, a release file's line and reason)
+    response, status = respond(status_of(error), **error.as_dict())
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="distribute"'
     return response, status
