@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from distribute.config import Settings
 from distribute.db import make_engine, make_sessionmaker, schema_is_current, upgrade
+from distribute.errors import UserError
 from distribute.startup import check_database
 
 # Human output goes to stderr-free stdout through rich; errors go to stderr.
@@ -71,3 +72,24 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print machin
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str, indent=2) + "\n")
+
+
+# A domain error names the field at fault and a code, never a flag: the CLI words its own fix.
+# The flag that sets each field (the message is prefixed with it) …
+FIELD_FLAGS = {"targets": "--to", "at": "--at", "variant": "--variant", "test": "--test"}
+# … and what to type next, per error code (appended).
+CODE_HINTS = {
+    "already_sent": "pass --again to send a second campaign anyway",
+    "already_have": "pass --again to send it to them again",
+    "not_ready": "`distribute release check RELEASE --variant VARIANT` lists what is missing",
+}
+
+
+def explain(exc: UserError) -> str:
+    """A domain error as the CLI says it: with the flag at fault and the command that helps."""
+    message = str(exc)
+    flag = FIELD_FLAGS.get(exc.field or "")
+    if flag and not message.startswith(flag):
+        message = f"{flag}: {message}"
+    hint = CODE_HINTS.get(exc.code)
+    return f"{message} ({hint})" if hint else message
