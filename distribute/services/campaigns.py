@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from distribute import states
 from distribute.config import Settings
 from distribute.errors import UserError
-from distribute.models import Campaign, Release, utcnow
+from distribute.models import Campaign, ContactList, Release, Segment, utcnow
+from distribute.releases.rendering import VARIANTS
 from distribute.releases.store import get_release
 from distribute.sending import campaigns as ops
 from distribute.services import audit
@@ -25,6 +26,7 @@ from distribute.stats.campaign import campaign_stats, progress
 
 STOPPED = (states.PAUSED, states.CANCELLED, states.FAILED)  # how a campaign can end without being sent
 DUE_GRACE = dt.timedelta(seconds=1)  # "now" as typed a moment ago is still now
+CHOICES = 500  # releases, segments and lists offered in a send form
 
 
 def describe_audience(audience: dict) -> str:
@@ -176,3 +178,35 @@ def retry(session: Session, actor: Actor, campaign_id: int, *, unknown: bool = F
     if n:
         audit.record(session, actor, "campaign.retry", f"campaign:{campaign_id}", {"requeued": n, "unknown": unknown})
     return {"campaign": campaign_id, "requeued": n}
+
+
+def send_options(session: Session, actor: Actor, settings: Settings) -> dict:
+    """What a send form offers: the latest releases (with their embargo), the saved segments
+    and lists, the variants, the time zone a time is read in, and tracking's default."""
+    require(actor, SEND)
+    releases = session.execute(select(Release.id, Release.slug, Release.title, Release.embargo_until)
+                               .order_by(Release.id.desc()).limit(CHOICES)).all()
+    return {
+        "releases": [{"id": i, "slug": slug, "title": title, "embargo_until": embargo.isoformat() if embargo else None}
+                     for i, slug, title, embargo in releases],
+        "segments": list(session.scalars(select(Segment.name).order_by(Segment.name).limit(CHOICES))),
+        "lists": list(session.scalars(select(ContactList.name).order_by(ContactList.name).limit(CHOICES))),
+        "variants": list(VARIANTS), "zone": settings.timezone, "track_default": settings.track_by_default,
+    }
+
+
+def live(session: Session, actor: Actor, campaign_id: int) -> dict:
+    """What a campaign page shows while it sends (polled every few seconds): progress, rate, the
+    latest errors, why it holds or stopped, and which controls its state allows."""
+    require(actor, READ)
+    s = campaign_stats(session, campaign_id, detail_limit=0)
+    unfinished = sum(n for state, n in s["counts"].items() if state in states.UNFINISHED)
+    allowed = states.CAMPAIGN_TRANSITIONS[s["state"]]
+    return {key: s[key] for key in ("campaign", "release", "variant", "state", "reason", "waiting", "test",
+                                    "recipients", "counts", "first_sent_at", "last_sent_at",
+                                    "send_rate_per_second", "last_errors")} | {
+        "done": s["recipients"] - unfinished,
+        "can": {"pause": states.PAUSED in allowed and s["state"] != states.PAUSED,
+                "resume": s["state"] == states.PAUSED,
+                "cancel": states.CANCELLED in allowed},
+        "may_send": actor.may(SEND)}
