@@ -36,7 +36,7 @@
     const bar = document.getElementById("bar");
     bar.max = Math.max(data.recipients, 1);
     bar.value = data.done;
-    slot("counts").replaceChildren(...Object.entries(data.counts).map(([s, n]) => row(s, n)));
+    slot("counts").replaceChildren(...Object.entries(data.counts).filter(([, n]) => n).map(([s, n]) => row(s, n)));
     const errors = data.last_errors.map((e) => {
       const li = document.createElement("li");
       li.textContent = `${e.email} ${e.state} ${e.code || ""} ${e.reply || ""}`;
@@ -52,6 +52,8 @@
     document.querySelectorAll("[data-control]").forEach((form) => {
       form.hidden = !data.can[form.dataset.control];
     });
+    const none = document.querySelector("[data-control-none]");
+    if (none) none.hidden = Object.values(data.can).some(Boolean);
     root.dataset.state = data.state;
   }
 
