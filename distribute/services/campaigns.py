@@ -199,6 +199,7 @@ def live(session: Session, actor: Actor, campaign_id: int) -> dict:
     """What a campaign page shows while it sends (polled every few seconds): progress, rate, the
     latest errors, why it holds or stopped, and which controls its state allows."""
     require(actor, READ)
+    campaign = ops.get_campaign(session, campaign_id)
     s = campaign_stats(session, campaign_id, detail_limit=0)
     unfinished = sum(n for state, n in s["counts"].items() if state in states.UNFINISHED)
     allowed = states.CAMPAIGN_TRANSITIONS[s["state"]]
@@ -209,4 +210,5 @@ def live(session: Session, actor: Actor, campaign_id: int) -> dict:
         "can": {"pause": states.PAUSED in allowed and s["state"] != states.PAUSED,
                 "resume": s["state"] == states.PAUSED,
                 "cancel": states.CANCELLED in allowed},
-        "may_send": actor.may(SEND)}
+        "may_send": actor.may(SEND), "audience": describe_audience(campaign.audience),
+        "scheduled_at": campaign.scheduled_at.isoformat()}

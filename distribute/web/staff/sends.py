@@ -70,9 +70,7 @@ def _review_or_create(form: SendForm, settings):
 def campaign(campaign_id: int):
     with unit_of_work() as session:
         now = sends.live(session, current_actor(), campaign_id)
-        detail = sends.get(session, current_actor(), campaign_id, detail_limit=0)
-    return render_template("staff/sends/campaign.html", live=now, detail=detail,
-                           audience=sends.describe_audience(detail["audience"]))
+    return render_template("staff/sends/campaign.html", live=now)
 
 
 @blueprint.get("/<int:campaign_id>/live.json")
