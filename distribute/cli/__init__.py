@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from distribute.cli.common import App, error_text
+from distribute.cli.common import App, explain
 from distribute.config import ConfigError, load_settings
 from distribute.errors import UserError
 
@@ -14,8 +14,10 @@ class _Group(click.Group):
         # User-facing errors become click's "Error: …" line and exit status 1, never a traceback.
         try:
             return super().invoke(ctx)
-        except (UserError, ConfigError) as exc:
-            raise click.ClickException(error_text(exc)) from exc
+        except UserError as exc:
+            raise click.ClickException(explain(exc)) from exc
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from exc
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
