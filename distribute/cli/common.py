@@ -93,6 +93,6 @@ def explain(exc: Exception) -> str:
     message = str(exc)
     flag = FIELD_FLAGS.get(getattr(exc, "field", None) or "")
     if flag and flag not in message:
-        message = f"{flag}: {message}"
+        message = f"{message} ({flag})"
     hint = CODE_HINTS.get(getattr(exc, "code", None))
     return f"{message} ({hint})" if hint else message

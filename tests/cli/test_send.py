@@ -69,7 +69,7 @@ def test_scheduled_send_waits(ready):
 
 @pytest.mark.parametrize("args, message", [
     (["--to", "nope"], "unknown segment or list 'nope'"),
-    (["--to", "rights", "--at", "yesterday"], "--at: 'yesterday' is not a time"),
+    (["--to", "rights", "--at", "yesterday"], "'yesterday' is not a time: write it as"),
     (["--to", "rights", "--variant", "supporter", "--at", "2020-01-01T00:00:00Z"], "is in the past"),
 ])
 def test_bad_sends_are_refused(ready, args, message):

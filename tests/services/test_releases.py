@@ -177,7 +177,7 @@ def test_preview_for_a_real_contact_with_headers(db, settings):
 def test_the_cli_names_the_option_at_fault(run_cli):
     refused = run_cli("release", "add", DATA / "releases" / "pasted-no-title.txt")
     assert refused.exit_code == 1
-    assert "--title: no title line before its first paragraph: give its title" in refused.output
+    assert "no title line before its first paragraph: give its title (--title)" in refused.output
     assert json.loads(run_cli("release", "add", SAMPLE, "--json").output)["outcome"] == "stored"
     listed = json.loads(run_cli("release", "list", "--json").output)
     assert listed[0]["state"] == "draft" and set(listed[0]) >= {"id", "slug", "title", "dateline", "embargo_until", "created_at"}
