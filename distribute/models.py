@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, MetaData, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (JSON, BigInteger, DateTime, ForeignKey, Index, Integer, MetaData, String, Text, TypeDecorator,
+                        UniqueConstraint, func, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -84,7 +85,17 @@ STATUSES = ("active", "unsubscribed", "bounced", "complained")
 
 class Contact(Base):
     __tablename__ = "contacts"
-    __table_args__ = (Index("ix_contacts_kind_status", "kind", "status"),)
+    __table_args__ = (
+        Index("ix_contacts_kind_status", "kind", "status"),
+        # The staff app's search: a prefix of the address, the name or the outlet, any case. The
+        # pattern operator class lets PostgreSQL use them for LIKE 'abc%' whatever the collation.
+        Index("ix_contacts_email_prefix", "email_key", postgresql_ops={"email_key": "varchar_pattern_ops"}),
+        Index("ix_contacts_name_prefix", func.lower(text("name")).label("name_lower"),
+              postgresql_ops={"name_lower": "text_pattern_ops"}),
+        Index("ix_contacts_outlet_prefix", func.lower(text("outlet")).label("outlet_lower"),
+              postgresql_ops={"outlet_lower": "text_pattern_ops"}),
+        Index("ix_contacts_language", "language"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320))
@@ -188,7 +199,8 @@ class Delivery(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
-    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    # Indexed: a contact's page lists its deliveries, and erasing a contact clears them.
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
     ref: Mapped[str] = mapped_column(String(32), unique=True)  # public, random: used in links and Message-ID
     # A snapshot of the recipient at fan-out: what was sent stays true if the contact changes.
     email: Mapped[str] = mapped_column(String(320))
@@ -314,3 +326,25 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64), index=True)  # "release.add", "user.role" …
     target: Mapped[str | None] = mapped_column(String(500))  # "release:gaza-water", "user:3"
     detail: Mapped[dict[str, Any] | None]
+
+
+class ImportJob(Base):
+    """A CSV import started from the staff app or the API: it runs apart from the request, and its
+    progress and report are kept here so that any web process can answer "how far is it"."""
+
+    __tablename__ = "import_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    actor: Mapped[str] = mapped_column(String(320))
+    file_name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(16))
+    list_name: Mapped[str | None] = mapped_column(String(200))
+    tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(16))  # running | done | failed
+    bytes_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    bytes_done: Mapped[int] = mapped_column(BigInteger, default=0)
+    report: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None] = mapped_column(String(2000))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -80,7 +80,11 @@ class _Group(click.Group):
         # User-facing errors become click's "Error: …" line and exit status 1, never a traceback.
         try:
             return super().invoke(ctx)
-        except (UserError, ConfigError) as exc:
+        except UserError as exc:
+            from distribute.cli.common import explain  # loaded already by the command that raised
+
+            raise click.ClickException(explain(exc)) from exc
+        except ConfigError as exc:
             raise click.ClickException(str(exc)) from exc
 
 

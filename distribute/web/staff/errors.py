@@ -55,7 +55,8 @@ def _http(error: HTTPException):
 
 
 def _domain(error: UserError):
-    response, status = respond(status_of(error), error.code, str(error), error.field)
+    # as_dict: code, message, field, and what an error adds (a rule's line and column, a release file's line and reason)
+    response, status = respond(status_of(error), **error.as_dict())
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="distribute"'
     return response, status
