@@ -24,6 +24,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from distribute.errors import ConfigError  # noqa: F401 — distribute.config.ConfigError, as before
+
 ENV_PREFIX = "DISTRIBUTE_"
 # Secrets that ship in examples and compose files: a key everyone knows signs nothing.
 PLACEHOLDER_SECRETS = frozenset({
@@ -31,10 +33,6 @@ PLACEHOLDER_SECRETS = frozenset({
     "your-secret-key", "your_secret_key", "please-change-me", "replace-me", "password", "xxx", "todo",
 })
 MIN_SECRET_LENGTH = 32  # in production: 32 random characters are out of reach of a brute force
-
-
-class ConfigError(Exception):
-    """A setting is missing or wrong; the message names the variable."""
 
 
 class Settings(BaseSettings):

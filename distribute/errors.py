@@ -36,3 +36,8 @@ class Forbidden(UserError):
     """The actor's role does not allow it."""
 
     code = "forbidden"
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message names the variable. (Here rather than in config,
+    so that the CLI can catch it without importing the settings machinery at start.)"""

@@ -37,7 +37,9 @@ class Staff:
     sessions: sessionmaker[Session]
     users: dict[str, str] = field(default_factory=dict)  # email -> password
 
-    def add_user(self, role: str, email: str | None = None, name: str = "", password: str = PASSWORD) -> tuple[str, str]:
+    def add_user(self, role: str, email: str | None = None, name: str = "",
+                 password: str | None = PASSWORD) -> tuple[str, str | None]:
+        """A user of that role; password=None makes one without (no argon2 hash: fast)."""
         email = email or f"{role}{len(self.users) + 1}@example.org"
         with self.sessions.begin() as session:
             users.add_user(session, operator(), email, role=role, name=name or f"{role.title()} User",

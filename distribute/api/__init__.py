@@ -15,7 +15,7 @@ reading it, /api/v1/docs, is served by the app itself (no CDN).
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, render_template
 from flask_smorest import Api
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -40,4 +40,27 @@ def init_api(app: Flask, sessions: sessionmaker[Session]) -> Api:
     for area in AREAS:
         api.register_blueprint(area.blueprint)
     auth.install(app, sessions, {area.blueprint.name for area in AREAS})
+
+    @app.get(f"{PREFIX}/docs")
+    def api_docs():
+        spec = api.spec.to_dict()
+        return render_template("staff/api/docs.html", info=spec["info"], groups=operations(spec),
+                               openapi_url=f"{PREFIX}/openapi.json", openapi_version=spec["openapi"])
+
     return api
+
+
+def operations(spec: dict) -> list[tuple[dict, list[dict]]]:
+    """The document's operations grouped by tag, for the docs page."""
+    groups: dict[str, list[dict]] = {}
+    for path, methods in spec.get("paths", {}).items():
+        for method, op in methods.items():
+            if method == "parameters":
+                continue
+            entry = {"method": method.upper(), "path": path, "permission": op.get("x-permission"),
+                     "summary": op.get("summary") or (op.get("description") or "").split("\n")[0]}
+            for tag in op.get("tags", ["Other"]):
+                groups.setdefault(tag, []).append(entry)
+    described = {t["name"]: t.get("description", "") for t in spec.get("tags", [])}
+    return [({"title": tag.removeprefix("api_").capitalize(), "description": described.get(tag, "")}, ops)
+            for tag, ops in sorted(groups.items())]

@@ -18,8 +18,10 @@ from distribute.releases.store import read_release, store_release
 from distribute.releases.rendering import compile_release
 from distribute.services import contacts as contact_service
 from distribute.services import segments as segment_service
+from distribute.services import users
 from distribute.services.actor import operator
 
+DEMO_ADMIN = "admin@example.org"
 DEMO_SEGMENTS = {
     "mideast-rights": 'kind = journalist and beat in ("middle east", "human rights") and not tag = "do-not-pitch"',
     "supporters": "kind = supporter",
@@ -113,6 +115,23 @@ def demo(app: App, out: Path) -> None:
                   "see `distribute stats ID --json` and `distribute --help`.")
     console.print(f"`distribute serve` answers the links in those messages (opens, clicks, unsubscribe, "
                   f"the web version) at {app.settings.base_url}.")
+    _staff_sign_in(app)
+
+
+def _staff_sign_in(app: App) -> None:
+    """How to sign in to the staff app: with no user yet, an admin and the link to set a password."""
+    staff_url = app.settings.staff_url
+    with app.session() as session:
+        first = not users.list_users(session, operator())
+        if first:
+            user, token = users.invite(session, operator(), DEMO_ADMIN, role="admin", name="Demo admin",
+                                       secret=app.settings.secret)
+    console.print("[bold]9. staff app[/] `distribute staff` serves it at " + staff_url)
+    if first:
+        console.print(f"   an admin {user['email']} was added: set their password at {staff_url}/reset/{token} "
+                      "(it works once), then sign in", soft_wrap=True)
+    else:
+        console.print("   sign in with your account; `distribute users reset EMAIL` prints a new password link")
 
 
 COMMANDS = [init, demo]

@@ -199,6 +199,12 @@ def reset_token(session: Session, actor: Actor, email: str, secret: str) -> str:
     return _reset_serializer(secret).dumps([user.id, user.session_epoch])
 
 
+def invite(session: Session, actor: Actor, email: str, *, role: str, name: str, secret: str) -> tuple[dict, str]:
+    """A new user with no password yet, and the reset token of the link where they set one."""
+    user = add_user(session, actor, email, role=role, name=name)
+    return user, reset_token(session, actor, user["email"], secret)
+
+
 def user_for_reset(session: Session, token: str, secret: str) -> User:
     try:
         user_id, epoch = _reset_serializer(secret).loads(token, max_age=RESET_VALID_SECONDS)

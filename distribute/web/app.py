@@ -46,11 +46,12 @@ def create_app(settings: Settings | None = None, *, buffered: bool = True) -> Fl
     app.extensions["distribute"] = state
     atexit.register(state.events.stop)  # write what is queued when the process ends
 
-    from distribute.web.public import pages, tracking_views, webhook_views
+    from distribute.web.public import newsroom, pages, tracking_views, webhook_views
 
     app.register_blueprint(tracking_views.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(webhook_views.blueprint)
+    app.register_blueprint(newsroom.blueprint)
 
     @app.errorhandler(404)
     def not_found(_error):

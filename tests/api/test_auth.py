@@ -34,3 +34,11 @@ def test_no_token_an_unknown_one_or_a_revoked_one_is_a_401_with_a_code(api):
         assert response.status_code == 401, headers
         assert response.json["error"]["code"] == "unauthorized"
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_the_docs_page_lists_each_operation_with_its_permission(api):
+    page = api.get("/docs")
+    assert page.status_code == 200 and page.content_type.startswith("text/html")
+    html = page.data.decode()
+    assert "<code>/api/v1/me</code>" in html and "The user and role this token acts as." in html
+    assert "cdn" not in html.lower() and "https://" not in html  # nothing from another host

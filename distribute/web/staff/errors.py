@@ -48,6 +48,9 @@ def _http(error: HTTPException):
         first = next(iter(fields), None)
         text = f"{first}: {' '.join(map(str, fields[first]))}" if first else error.description
         return respond(422, "invalid", text, first, fields=fields)
+    if error.code == 429:
+        return respond(429, "too_many_requests", f"Too many failed attempts ({error.description}): "
+                                                 "wait a few minutes, then try again.")
     return respond(error.code or 500, _CODES.get(error.code, "error"), error.description or "")
 
 

@@ -35,10 +35,15 @@ def _failed(_response) -> bool:
 def limit_sign_in(app: Flask, settings: Settings, endpoint: str) -> Limiter:
     """A limiter of this app's own (two apps in one process count apart unless their storage is
     shared), applied to the POSTs of `endpoint`; a view marks a failure with g.sign_in_failed."""
+    # Redis unreachable: count in this process rather than refuse every sign-in (or admit unlimited
+    # guesses) until it is back.
     limiter = Limiter(get_remote_address, app=app, storage_uri=storage_uri(settings),
-                      key_prefix="distribute-staff", strategy="moving-window")
+                      key_prefix="distribute-staff", strategy="moving-window", in_memory_fallback_enabled=True)
+    # Flask-Limiter checks a decorated limit when the wrapped view runs: this app's view becomes the
+    # wrapped one (the module's function stays as it was, for any other app).
     view = app.view_functions[endpoint]
-    limiter.limit(PER_ADDRESS, methods=["POST"], deduct_when=_failed, scope="sign-in-address")(view)
-    limiter.limit(PER_ACCOUNT, key_func=_account, methods=["POST"], deduct_when=_failed,
-                  scope="sign-in-account")(view)
+    view = limiter.limit(PER_ADDRESS, methods=["POST"], deduct_when=_failed, scope="sign-in-address")(view)
+    view = limiter.limit(PER_ACCOUNT, key_func=_account, methods=["POST"], deduct_when=_failed,
+                         scope="sign-in-account")(view)
+    app.view_functions[endpoint] = view
     return limiter
