@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     outbox_dir: Path = Path("outbox")
     # Public address of the web app: unsubscribe and web-version links are built on it.
     base_url: str = "http://localhost:8000"
+    # Address of the staff app (`distribute staff`): password-reset links are built on it.
+    staff_url: str = "http://localhost:8001"
     # HMAC key for every link token. Embedded mode keeps a generated one in distribute.secret.
     secret_key: str | None = None
     secret_file: Path = Path("distribute.secret")
@@ -158,7 +160,7 @@ class Settings(BaseSettings):
                 raise ValueError(str(exc).removeprefix(f"{ENV_PREFIX}SMTP_URL: ")) from None
         return value
 
-    @field_validator("base_url")
+    @field_validator("base_url", "staff_url")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):

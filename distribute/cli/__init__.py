@@ -34,6 +34,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("serve", "Serve the public web app with gunicorn: open pixel, click redirect, unsubscribe and "
                        "preferences, web versions of releases, ESP webhooks."),
     "dkim": ("dkim", "DKIM signing keys and the DNS records a sending domain needs."),
+    "users": ("users", "Staff who sign in to the web app: add them, set roles, hand over password links."),
+    "tokens": ("users", "Bearer tokens for the JSON API (/api/v1)."),
+    "audit": ("users", "Who changed what, newest first."),
 }
 
 
@@ -54,6 +57,7 @@ class _Group(click.Group):
             formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context):
+        from distribute.cli.common import error_text
         from distribute.config import ConfigError
         from distribute.errors import UserError
 
@@ -61,7 +65,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except (UserError, ConfigError) as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise click.ClickException(error_text(exc)) from exc
 
 
 def _shorten(text: str, limit: int) -> str:

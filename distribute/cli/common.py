@@ -69,5 +69,18 @@ pass_app = click.make_pass_decorator(App)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of text.")
 
 
+# A domain error names the input at fault by `.field`; the CLI says which option that is.
+FLAGS: dict[str, str] = {
+    "title": "--title", "language": "--language", "slug": "--slug", "format": "--format",
+    "variant": "--variant", "contact": "--contact", "to": "--test",
+}
+
+
+def error_text(exc: Exception) -> str:
+    """The line shown after "Error:": the message, and the option to change when one is at fault."""
+    flag = FLAGS.get(getattr(exc, "field", None) or "")
+    return f"{exc} ({flag})" if flag and flag not in str(exc) else str(exc)
+
+
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str, indent=2) + "\n")

@@ -6,11 +6,10 @@ from pathlib import Path
 
 import click
 
-from distribute.audience import resolve, segments
+from distribute.audience import resolve
 from distribute.sending import campaigns
 from distribute.sending.checks import ERROR, check_release
 from distribute.cli.common import App, console, pass_app
-from distribute.contacts.importing import import_contacts
 from distribute.sending.message import MessageBuilder, Recipient
 from distribute.cli.campaigns import follow
 from distribute.cli.stats import print_stats
@@ -18,6 +17,9 @@ from distribute.stats.campaign import campaign_stats
 from distribute.paths import SAMPLES_DIR
 from distribute.releases.store import read_release, store_release
 from distribute.releases.rendering import compile_release
+from distribute.services import contacts as contact_service
+from distribute.services import segments as segment_service
+from distribute.services.actor import operator
 
 DEMO_SEGMENTS = {
     "mideast-rights": 'kind = journalist and beat in ("middle east", "human rights") and not tag = "do-not-pitch"',
@@ -51,15 +53,15 @@ def demo(app: App, out: Path) -> None:
 
     console.print("[bold]2. contacts[/]")
     for file, kind, list_name in (("contacts.csv", "journalist", "press"), ("supporters.csv", "supporter", "supporters")):
-        report = import_contacts(app.sessions, SAMPLES_DIR / file, kind=kind, list_name=list_name)
-        console.print(f"   {file}: {report.imported} imported, {report.updated} updated, "
-                      f"{report.unchanged} unchanged, {len(report.skipped)} skipped ({kind}s, list '{list_name}')")
+        report = contact_service.import_csv(app.sessions, operator(), SAMPLES_DIR / file, kind=kind,
+                                            list_name=list_name)
+        console.print(f"   {file}: {report['imported']} imported, {report['updated']} updated, "
+                      f"{report['unchanged']} unchanged, {len(report['skipped'])} skipped ({kind}s, list '{list_name}')")
 
     console.print("[bold]3. segments[/]")
     with app.session() as session:
         for name, rule in DEMO_SEGMENTS.items():
-            segments.add_segment(session, name, rule, replace=True)
-            counts = resolve.count_audience(session, segments=[name])
+            counts = segment_service.add(session, operator(), name, rule, replace=True)
             console.print(f"   {name}: {counts['recipients']} recipients  [dim]{rule}[/]")
 
     console.print("[bold]4. release[/]")
