@@ -69,10 +69,8 @@ class _Group(click.Group):
 
 
 def _shorten(text: str, limit: int) -> str:
-    """As click shortens a command's help in a listing: whole words, then '...'."""
-    from click.utils import make_default_short_help
-
-    return make_default_short_help(text, limit)
+    """As click shortens a command's help in a listing (whole words, then '...'), by click itself."""
+    return click.Command(None, help=text).get_short_help_str(limit)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
