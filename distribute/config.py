@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from kombu.transport import TRANSPORT_ALIASES
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -141,6 +140,8 @@ class Settings(BaseSettings):
     @classmethod
     def _broker_url(cls, value: str | None) -> str | None:
         scheme = (value or "").partition("://")[0].lower()
+        from kombu.transport import TRANSPORT_ALIASES  # here: a command that needs no broker starts without kombu
+
         if value is not None and scheme not in TRANSPORT_ALIASES:
             raise ValueError("expected a Celery broker URL such as redis://host:6379/0")
         return value

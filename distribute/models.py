@@ -187,6 +187,13 @@ class Campaign(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+# The predicates of the stats' partial indexes, written once: a query uses such an index only when
+# its WHERE says the same (distribute.stats.campaign builds its WHERE from these strings).
+ERROR_STATES_SQL = "state IN ('deferred', 'bounced', 'failed', 'unknown')"
+DETAIL_SQL = ("opens > 0 OR clicks > 0 OR unsubscribed_at IS NOT NULL OR complained_at IS NOT NULL "
+              "OR state IN ('bounced', 'complained', 'failed', 'unknown')")
+
+
 class Delivery(Base):
     """One recipient of one campaign. The row is the truth about that message."""
 
@@ -195,6 +202,13 @@ class Delivery(Base):
         UniqueConstraint("campaign_id", "email_key"),  # at most one message per address per campaign
         Index("ix_deliveries_campaign_state", "campaign_id", "state", "id"),
         Index("ix_deliveries_state_lease", "state", "lease_until"),
+        # What the stats show, read through indexes (distribute.stats.campaign): the first and last
+        # sending time, the last errors, and the recipients with something to show.
+        Index("ix_deliveries_campaign_sent_at", "campaign_id", "sent_at"),
+        Index("ix_deliveries_campaign_errors", "campaign_id", "updated_at", "id",
+              postgresql_where=text(ERROR_STATES_SQL), sqlite_where=text(ERROR_STATES_SQL)),
+        Index("ix_deliveries_campaign_detail", "campaign_id", "id",
+              postgresql_where=text(DETAIL_SQL), sqlite_where=text(DETAIL_SQL)),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
@@ -260,6 +274,35 @@ class Event(Base):
     raw: Mapped[dict[str, Any] | None]
     user_agent: Mapped[str | None] = mapped_column(String(500))
     ip: Mapped[str | None] = mapped_column(String(64))
+
+
+class CampaignCounter(Base):
+    """A campaign's running totals (deliveries per state, feedback, clicks per link), kept by
+    distribute.deliveries in the transaction of every change they count. A total is the sum over
+    its shards: each database connection adds to its own shard, so sender threads and web
+    processes do not queue on one row."""
+
+    __tablename__ = "campaign_counters"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    shard: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class DomainCounter(Base):
+    """A campaign's deliveries per recipient domain and state, kept like CampaignCounter. The
+    state `total` is written only when deliveries are created, always in shard 0, so the largest
+    domains are read in order from an index."""
+
+    __tablename__ = "domain_counters"
+    __table_args__ = (Index("ix_domain_counters_rank", "campaign_id", "state", "value", "domain"),)
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), primary_key=True)
+    shard: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class WebhookToken(Base):

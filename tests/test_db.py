@@ -107,6 +107,20 @@ def test_migration_0006_moves_the_media_contact_into_the_contacts(empty_engine):
                      "phone": "+41 22 555 01 23"}, None]
 
 
+def test_the_schema_check_finds_the_heads_alembic_finds(db):
+    from alembic.script import ScriptDirectory
+
+    from distribute.db import alembic_config, migration_heads, schema_is_current
+
+    assert migration_heads() == set(ScriptDirectory.from_config(alembic_config(db.engine)).get_heads())
+    assert schema_is_current(db.engine)
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0005'"))
+    assert not schema_is_current(db.engine)
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": next(iter(migration_heads()))})
+
+
 def test_the_migrations_build_exactly_the_models(db):
     """A model changed without a migration (or the other way round) fails here, on both backends."""
     from alembic.autogenerate import compare_metadata

@@ -33,9 +33,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Embedded mode: serve scheduled campaigns and retries until interrupted (Ctrl-C), with a line for "
         "each campaign that starts, waits for the relay, stops or finishes."),
     "campaigns": ("campaigns:campaigns", "List, inspect and control campaigns."),
-    "stats": ("campaigns:stats",
+    "stats": ("stats:stats",
         "How a campaign did: counts per state, send rate, domains, last errors; opens (human and machine "
-        "apart), clicks per link, unsubscribes, complaints and bounces, in totals and per recipient."),
+        "apart), clicks per link, unsubscribes, complaints and bounces (`distribute stats ID`)."),
     "bounces": ("bounces:bounces", "Read bounces, delay warnings, auto-replies and complaints."),
     "purge": ("retention:purge",
         "Drop the raw tracking data (IP addresses, user agents, provider payloads) of events older than "

@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from distribute.cli.common import App, console, err_console, json_option, pass_app, print_json
+from distribute.cli.stats import print_stats
 from distribute.models import utcnow
 from distribute.releases.rendering import VARIANTS
 from distribute.services import campaigns as sends
@@ -304,58 +305,4 @@ def retry(app: App, campaign_id: int, unknown: bool) -> None:
         exit_if_stopped(follow(app, [campaign_id]))
 
 
-@click.command()
-@click.argument("campaign_id", type=int)
-@click.option("--recipients", "detail_limit", type=click.IntRange(0), default=200, show_default=True,
-              help="List at most this many recipients with feedback or failures, each with its events.")
-@json_option
-@pass_app
-def stats(app: App, campaign_id: int, detail_limit: int, as_json: bool) -> None:
-    """How a campaign did: counts per state, send rate, domains, last errors; opens (human and
-    machine apart), clicks per link, unsubscribes, complaints and bounces, in totals and per recipient."""
-    with app.session() as session:
-        data = results.campaign(session, operator(), campaign_id, detail_limit=detail_limit)
-    if as_json:
-        print_json(data)
-    else:
-        print_stats(data)
-
-
-def print_stats(s: dict) -> None:
-    console.print(f"[bold]campaign {s['campaign']}[/] {s['release']} ({s['variant']}{', test' if s['test'] else ''}): "
-                  f"[bold]{s['state']}[/]" + (f" — {s['reason']}" if s["reason"] else ""))
-    if s["waiting"]:
-        w = s["waiting"]
-        console.print(f"  waiting for the mail relay since {w['since'][:19]} UTC, next try {w['until'][11:19]}: "
-                      f"{w['reason']}", markup=False)
-    counts = "  ".join(f"{k} {v}" for k, v in s["counts"].items() if v)
-    console.print(f"  {s['recipients']} recipients: {counts or 'none yet'}")
-    if s["first_sent_at"]:
-        rate = f", {s['send_rate_per_second']}/s" if s["send_rate_per_second"] else ""
-        console.print(f"  sent {s['first_sent_at'][:19]} → {s['last_sent_at'][:19]} UTC{rate}")
-    if len(s["domains"]) > 1:
-        console.print("  top domains: " + ", ".join(f"{d['domain']} {d['total']}" for d in s["domains"][:5]))
-    for e in s["last_errors"][:5]:
-        console.print(f"  {e['state']}: {e['email']} {e['code'] or ''} {e['reply'] or ''}"[:160], markup=False)
-    f = s["feedback"]
-    if not s["tracked"]:
-        console.print("  tracking off: no opens or clicks are recorded")
-    else:
-        console.print(f"  opened {f['opened']} ({f['opened_human']} by people, {f['opened_machine_only']} by machines only), "
-                      f"clicked {f['clicked']} ({f['clicks']} clicks)")
-    b = f["bounced"]
-    console.print(f"  unsubscribed {f['unsubscribed']}, complained {f['complained']}, "
-                  f"bounced {b['hard']} hard, {b['soft']} soft, {b['block']} blocked")
-    for link in s["links"]:
-        if link["clicks"]:
-            console.print(f"    {link['clicks']:>5} clicks  {link['url']}"[:160], markup=False)
-    for r in s["recipients_detail"][:20]:
-        what = ", ".join(part for part in (
-            f"{r['opens']} opens ({r['human_opens']} human)" if r["opens"] else "",
-            f"{r['clicks']} clicks" if r["clicks"] else "",
-            "unsubscribed" if r["unsubscribed_at"] else "", "complained" if r["complained_at"] else "",
-            f"{r['bounce']} bounce" if r["bounce"] else "") if part)
-        console.print(f"  {r['email']}: {r['state']}" + (f" — {what}" if what else ""), markup=False)
-
-
-COMMANDS = [send, run, campaigns, stats]
+COMMANDS = [send, run, campaigns]

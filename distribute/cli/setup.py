@@ -11,13 +11,14 @@ from distribute.sending import campaigns
 from distribute.sending.checks import ERROR, check_release
 from distribute.cli.common import App, console, pass_app
 from distribute.sending.message import MessageBuilder, Recipient
-from distribute.cli.campaigns import follow, print_stats
-from distribute.stats.campaign import campaign_stats
+from distribute.cli.campaigns import follow
+from distribute.cli.stats import print_stats
 from distribute.paths import SAMPLES_DIR
 from distribute.releases.store import read_release, store_release
 from distribute.releases.rendering import compile_release
 from distribute.services import contacts as contact_service
 from distribute.services import segments as segment_service
+from distribute.services import stats as results
 from distribute.services import users
 from distribute.services.actor import operator
 
@@ -110,7 +111,7 @@ def demo(app: App, out: Path) -> None:
     console.print("[bold]8. stats[/]")
     with app.session() as session:
         for campaign_id in new + existing:
-            print_stats(campaign_stats(session, campaign_id))
+            print_stats(results.campaign(session, operator(), campaign_id))
     console.print(f"done: previews in {out}/, messages in {app.settings.outbox_dir}/; "
                   "see `distribute stats ID --json` and `distribute --help`.")
     console.print(f"`distribute serve` answers the links in those messages (opens, clicks, unsubscribe, "

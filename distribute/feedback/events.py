@@ -6,9 +6,12 @@ bounce mailbox, an ESP webhook) is turned at its edge into a `Signal` in the one
 
 * the Event row is appended first; a signal with a `dedupe_key` that was recorded before (a
   webhook retried, a mailbox read twice) inserts nothing, and then nothing else happens either;
-* the delivery's state moves only by `states.DELIVERY_TRANSITIONS`, with a compare-and-set
-  UPDATE, so a late signal (a "delivered" after a "bounced") is kept as an event but changes
-  nothing, and counts never go twice;
+* the delivery's state moves only by `states.DELIVERY_TRANSITIONS`, through the one writer
+  (distribute.deliveries.moves, compare-and-set), so a late signal (a "delivered" after a
+  "bounced") is kept as an event but changes nothing, and counts never go twice;
+* the campaign's counters (opens, clicks, first openers and clickers, unsubscribes, complaints,
+  clicks per link) are added in the same transaction, once per batch, from the delivery rows
+  read locked (FOR UPDATE) before the write;
 * suppression policy (distribute.feedback.policy): a hard bounce, a complaint and an unsubscribe
   suppress the address at once; soft bounces suppress after `DISTRIBUTE_SOFT_BOUNCE_CAMPAIGNS`
   campaigns in a row; a refusal about us or the message ("block") never does.
@@ -20,14 +23,17 @@ same policy inside its transaction.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, case, insert, null, select, update
+from sqlalchemy import bindparam, case, func, insert, null, or_, select, update
 
 from distribute import states
 from distribute.config import Settings
 from distribute.db import insert_for
+from distribute.deliveries import counters, moves
+from distribute.deliveries.counters import link_name
 from distribute.feedback.engagement import machine_open, truncate_ip, truncate_ips
 from distribute.feedback.policy import apply_bounce_policy, suppress_address
 from distribute.models import Delivery, Event, utcnow
@@ -61,20 +67,26 @@ class Signal:
             raise ValueError(f"a bounce needs a kind: {', '.join(BOUNCE_KINDS)}")
 
 
-_DELIVERY_COLUMNS = (Delivery.id, Delivery.campaign_id, Delivery.state, Delivery.email_key, Delivery.sent_at)
+# What the event writer reads of a delivery: enough to move it, and to know whether a signal is
+# its recipient's first open or click (for the counters).
+_DELIVERY_COLUMNS = (Delivery.id, Delivery.campaign_id, Delivery.state, Delivery.email_key, Delivery.sent_at,
+                     Delivery.ref, Delivery.first_opened_at, Delivery.first_human_open_at, Delivery.first_clicked_at)
 
 
-def find_delivery(db, *, delivery_id: int | None = None, ref: str | None = None):
+def find_delivery(db, *, delivery_id: int | None = None, ref: str | None = None, lock: bool = False):
+    """The delivery by id or reference; `lock`: FOR UPDATE, until the caller's transaction ends,
+    so what it read (its state, its first open and click) stays true while it writes."""
     column, value = (Delivery.id, delivery_id) if delivery_id is not None else (Delivery.ref, ref)
     if value is None:
         return None
-    return db.execute(select(*_DELIVERY_COLUMNS).where(column == value)).first()
+    query = select(*_DELIVERY_COLUMNS).where(column == value)
+    return db.execute(query.with_for_update() if lock else query).first()
 
 
 def record(db, signal: Signal, settings: Settings) -> str:
     """Record one signal: RECORDED, DUPLICATE (seen before: nothing done) or UNMATCHED (no such
     delivery: a forged or stray signal, ignored). The caller commits."""
-    delivery = find_delivery(db, delivery_id=signal.delivery_id, ref=signal.ref)
+    delivery = find_delivery(db, delivery_id=signal.delivery_id, ref=signal.ref, lock=True)
     if delivery is None:
         return UNMATCHED
     at = signal.at or utcnow()
@@ -102,6 +114,8 @@ def record(db, signal: Signal, settings: Settings) -> str:
             return DUPLICATE
     else:
         db.execute(insert(Event).values(values))
+    if signal.type == "clicked":
+        _count_links(db, [(delivery, data)])
     if signal.verified:
         _summarise(db, delivery, signal, data, at, settings)
     return RECORDED
@@ -118,14 +132,15 @@ def record_engagement(db, signals: list[Signal], settings: Settings) -> int:
     refs = {s.ref for s in signals if s.ref}
     ids = {s.delivery_id for s in signals if s.delivery_id is not None}
     rows = []
-    if refs:
-        rows += db.execute(select(*_DELIVERY_COLUMNS, Delivery.ref).where(Delivery.ref.in_(refs))).all()
-    if ids:
-        rows += db.execute(select(*_DELIVERY_COLUMNS, Delivery.ref).where(Delivery.id.in_(ids))).all()
+    if refs or ids:
+        # Locked in id order: two web processes writing batches at once take the rows in the same
+        # order (no deadlock), and what was read (first open, first click) stays true until commit.
+        rows = db.execute(select(*_DELIVERY_COLUMNS).where(or_(Delivery.ref.in_(refs), Delivery.id.in_(ids)))
+                          .order_by(Delivery.id).with_for_update()).all()
     by_ref = {r.ref: r for r in rows}
     by_id = {r.id: r for r in rows}
     events: list[dict] = []
-    totals: dict[int, dict] = {}
+    engaged: list[tuple[Any, str, dict, dt.datetime]] = []
     for signal in signals:
         if signal.type not in ENGAGEMENT or signal.dedupe_key is not None:
             raise ValueError("record_engagement takes opens and clicks without dedupe keys")
@@ -136,17 +151,63 @@ def record_engagement(db, signals: list[Signal], settings: Settings) -> int:
         data = dict(signal.data or {})
         if signal.type == "opened":
             data["machine"] = _machine(delivery, signal, at, settings)
-        _add(totals.setdefault(delivery.id, _totals(delivery.id)), signal.type, data, at)
+        engaged.append((delivery, signal.type, data, at))
         events.append({"delivery_id": delivery.id, "campaign_id": delivery.campaign_id, "type": signal.type,
                        "source": signal.source, "at": at, "data": data,
                        "user_agent": (signal.user_agent or "")[:500] or None, "ip": truncate_ip(signal.ip)})
     if events:
-        conn = _core(db)
-        conn.execute(insert(Event), events)
-        # In delivery id order, so two web processes writing batches at once lock rows in the
-        # same order and cannot deadlock.
-        conn.execute(_ADD_ENGAGEMENT, sorted(totals.values(), key=lambda t: t["b_id"]))
+        _core(db).execute(insert(Event), events)
+        _engage(db, engaged)
+        _count_links(db, [(delivery, data) for delivery, type_, data, _ in engaged if type_ == "clicked"])
     return len(events)
+
+
+def _engage(db, engaged: list[tuple[Any, str, dict, dt.datetime]]) -> None:
+    """Add opens and clicks (their events written) to their deliveries, one UPDATE per delivery,
+    and to the campaign counters: times, and recipients for whom it is the first. The deliveries
+    were read locked, before this, so their first_* columns say what came before."""
+    totals: dict[int, dict] = {}
+    rows = {}
+    for delivery, type_, data, at in engaged:
+        _add(totals.setdefault(delivery.id, _totals(delivery.id)), type_, data, at)
+        rows[delivery.id] = delivery
+    deltas: Counter = Counter()
+    for delivery_id, t in totals.items():
+        row = rows[delivery_id]
+        for name, n, first_before in (("opened", t["b_opens"], row.first_opened_at),
+                                      ("opened_human", t["b_human"], row.first_human_open_at),
+                                      ("clicked", t["b_clicks"], row.first_clicked_at)):
+            if n and first_before is None:
+                deltas[row.campaign_id, name] += 1
+        deltas[row.campaign_id, "opens"] += t["b_opens"]
+        deltas[row.campaign_id, "opens_human"] += t["b_human"]
+        deltas[row.campaign_id, "clicks"] += t["b_clicks"]
+    _core(db).execute(_ADD_ENGAGEMENT, sorted(totals.values(), key=lambda t: t["b_id"]))
+    counters.add(db, deltas)
+
+
+def _count_links(db, clicks: list[tuple[Any, dict]]) -> None:
+    """Count clicks (their events written) per link of the campaign, and the recipients for whom
+    it is the first click on that link: those whose events now hold exactly this batch's clicks."""
+    batch: Counter = Counter()
+    campaign_of = {}
+    for delivery, data in clicks:
+        if isinstance(data.get("link"), int):
+            batch[delivery.id, data["link"]] += 1
+            campaign_of[delivery.id] = delivery.campaign_id
+    if not batch:
+        return
+    number = Event.data["link"].as_integer()
+    stored = {(d, n): c for d, n, c in db.execute(
+        select(Event.delivery_id, number, func.count())
+        .where(Event.delivery_id.in_(list(campaign_of)), Event.type == "clicked").group_by(Event.delivery_id, number))}
+    deltas: Counter = Counter()
+    for (delivery_id, n), count in batch.items():
+        campaign_id = campaign_of[delivery_id]
+        deltas[campaign_id, link_name(n, "clicks")] += count
+        if stored.get((delivery_id, n), 0) == count:
+            deltas[campaign_id, link_name(n, "recipients")] += 1
+    counters.add(db, deltas)
 
 
 def _machine(delivery, signal: Signal, at: dt.datetime, settings: Settings) -> str | None:
@@ -196,26 +257,25 @@ def _summarise(db, delivery, signal: Signal, data: dict, at: dt.datetime, settin
     target = states.feedback_target(delivery.state, signal.type)
     moved = False
     if target:
-        changes: dict[str, Any] = {"state": target, "updated_at": at}
+        changes: dict[str, Any] = {"updated_at": at}
         if target == states.DELIVERED:
             changes["sent_at"] = at
         if target == states.BOUNCED:
             changes |= {"bounce_kind": signal.bounce_kind, "last_reply": (signal.reason or "")[:1000] or None}
         # Compare-and-set: two signals for one delivery at once cannot both move it.
-        moved = bool(db.execute(update(Delivery).where(Delivery.id == delivery.id, Delivery.state == delivery.state)
-                                .values(**changes)).rowcount)
+        moved = moves.move_one(db, delivery.id, delivery.state, target, changes)
     kind = signal.type
     if kind in ENGAGEMENT:
-        totals = _totals(delivery.id)
-        _add(totals, kind, data, at)
-        _core(db).execute(_ADD_ENGAGEMENT, [totals])
+        _engage(db, [(delivery, kind, data, at)])
     elif kind == "unsubscribed":
-        db.execute(update(Delivery).where(Delivery.id == delivery.id, Delivery.unsubscribed_at.is_(None))
-                   .values(unsubscribed_at=at))
+        if db.execute(update(Delivery).where(Delivery.id == delivery.id, Delivery.unsubscribed_at.is_(None))
+                      .values(unsubscribed_at=at)).rowcount:
+            counters.add(db, Counter({(delivery.campaign_id, "unsubscribed"): 1}))
         suppress_address(db, delivery.email_key, "unsubscribed from a campaign", "unsubscribe", "unsubscribed", at)
     elif kind == "complained":
-        db.execute(update(Delivery).where(Delivery.id == delivery.id, Delivery.complained_at.is_(None))
-                   .values(complained_at=at))
+        if db.execute(update(Delivery).where(Delivery.id == delivery.id, Delivery.complained_at.is_(None))
+                      .values(complained_at=at)).rowcount:
+            counters.add(db, Counter({(delivery.campaign_id, "complained"): 1}))
         # A complaint suppresses whatever the delivery's state: the recipient said it is unwanted.
         suppress_address(db, delivery.email_key, f"complaint ({signal.source})", "complaint", "complained", at)
     elif kind == "bounced" and moved:

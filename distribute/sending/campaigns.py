@@ -16,6 +16,7 @@ from distribute.audience import resolve
 from distribute.contacts.addresses import normalise
 from distribute.sending.checks import missing_for
 from distribute.config import Settings
+from distribute.deliveries import moves
 from distribute.errors import Conflict, NotFound, UserError
 from distribute.models import Campaign, ContactList, Delivery, Event, Release, Segment, utcnow
 from distribute.releases.store import parse_when
@@ -286,10 +287,8 @@ def cancel(session: Session, campaign_id: int) -> tuple[Campaign, int]:
         raise Conflict(f"campaign {campaign_id} is {campaign.state}: it cannot be cancelled")
     # Rows a worker holds (sending) are cancelled by that worker, or by the sweep if it died.
     open_states = [s for s in states.sources(states.DELIVERY_TRANSITIONS, states.DELIVERY_CANCELLED) if s != states.DELIVERY_SENDING]
-    cancelled = session.execute(
-        update(Delivery).where(Delivery.campaign_id == campaign_id, Delivery.state.in_(open_states))
-        .values(state=states.DELIVERY_CANCELLED, lease_until=None, claimed_by=None, updated_at=utcnow())
-    ).rowcount
+    cancelled = moves.move(session, states.DELIVERY_CANCELLED, Delivery.campaign_id == campaign_id, sources=open_states,
+                           values={"lease_until": None, "claimed_by": None, "updated_at": utcnow()})
     return campaign, cancelled
 
 
@@ -315,12 +314,10 @@ def retry(session: Session, campaign_id: int, *, unknown: bool = False) -> tuple
     now = utcnow()
     for start in range(0, len(ids), 1000):
         chunk = ids[start:start + 1000]
-        session.execute(
-            update(Delivery).where(Delivery.id.in_(chunk), Delivery.state == source).values(
-                state=states.QUEUED, lease_until=None, claimed_by=None, attempt_started_at=None,
-                next_attempt_at=None, first_attempt_at=None, updated_at=now,
-            )
-        )
+        moves.move(session, states.QUEUED, Delivery.id.in_(chunk), sources=(source,), values=dict(
+            lease_until=None, claimed_by=None, attempt_started_at=None, next_attempt_at=None, first_attempt_at=None,
+            updated_at=now,
+        ))
         session.execute(
             Event.__table__.insert(),
             [{"delivery_id": i, "campaign_id": campaign_id, "type": "requeued", "source": "operator", "at": now,

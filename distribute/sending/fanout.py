@@ -22,6 +22,7 @@ from distribute import states
 from distribute.audience import resolve
 from distribute.sending.campaigns import Audience
 from distribute.config import Settings
+from distribute.deliveries import moves
 from distribute.db import insert_for
 from distribute.sending.message import new_ref
 from distribute.models import Campaign, Contact, Delivery, Release, Suppression, utcnow
@@ -105,14 +106,16 @@ def insert_deliveries(session: Session, campaign: Campaign) -> int:
         Contact.name, Contact.outlet,
         case(*states_when, else_=literal(states.QUEUED)),
         case(*reasons_when, else_=literal(None, String())),
-        literal(0), literal(utcnow()),
+        literal(0), literal(utcnow()), literal(0), literal(0), literal(0),
     ).select_from(source).where(match)
+    # Every column given: the writer runs the INSERT inside a statement of its own (to count the
+    # rows), where the models' Python-side defaults are not filled in.
     insert = insert_for(session, Delivery).from_select(
         ["campaign_id", "contact_id", "ref", "email", "email_key", "domain", "name", "outlet", "state", "last_reply",
-         "attempts", "updated_at"],
+         "attempts", "updated_at", "opens", "human_opens", "clicks"],
         rows,
     ).on_conflict_do_nothing(index_elements=["campaign_id", "email_key"])
-    return session.execute(insert).rowcount
+    return moves.create(session, insert)
 
 
 def _insert_test(session: Session, campaign: Campaign, target: Audience) -> int:
@@ -124,10 +127,10 @@ def _insert_test(session: Session, campaign: Campaign, target: Audience) -> int:
             "campaign_id": campaign.id, "contact_id": contact.id if contact else None, "ref": new_ref(),
             "email": address, "email_key": address.lower(), "domain": address.rpartition("@")[2].lower(),
             "name": contact.name if contact else None, "outlet": contact.outlet if contact else None,
-            "state": states.QUEUED, "attempts": 0, "updated_at": utcnow(),
+            "state": states.QUEUED, "attempts": 0, "updated_at": utcnow(), "opens": 0, "human_opens": 0, "clicks": 0,
         })
     stmt = insert_for(session, Delivery).values(values).on_conflict_do_nothing(index_elements=["campaign_id", "email_key"])
-    return session.execute(stmt).rowcount
+    return moves.create(session, stmt)
 
 
 def start_campaign(sessions: sessionmaker[Session], settings: Settings, broker: Broker, campaign_id: int,

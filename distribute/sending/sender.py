@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from distribute import states
 from distribute.sending.campaigns import move, relay_answers, stop_for_relay_settings, wait_for_relay, waiting
 from distribute.config import Settings
+from distribute.deliveries import moves
 from distribute.feedback.bounces.classify import bounce_kind
 from distribute.sending.fanout import finish_if_done
 from distribute.feedback.policy import apply_bounce_policy
@@ -94,12 +95,10 @@ class Sender:
                 session.execute(update(Delivery).where(Delivery.id.in_(delivery_ids), Delivery.state == states.QUEUED)
                                 .values(lease_until=None))
                 return {"claimed": 0, "waiting": len(delivery_ids)}
-            claimed = session.scalars(
-                update(Delivery)
-                .where(Delivery.id.in_(delivery_ids), Delivery.campaign_id == campaign_id, Delivery.state == states.QUEUED)
-                .values(state=states.DELIVERY_SENDING, claimed_by=token, lease_until=self.lease(now), updated_at=now)
-                .returning(Delivery.id)
-            ).all()
+            claimed = [r.id for r in moves.move(
+                session, states.DELIVERY_SENDING, Delivery.id.in_(delivery_ids), Delivery.campaign_id == campaign_id,
+                sources=(states.QUEUED,), values={"claimed_by": token, "lease_until": self.lease(now), "updated_at": now},
+                returning=(Delivery.id,))]
             rows = session.execute(
                 select(Delivery.id, Delivery.ref, Delivery.email, Delivery.name, Delivery.outlet, Delivery.domain,
                        Delivery.attempts, Delivery.first_attempt_at)
@@ -153,11 +152,9 @@ class Sender:
         on cancel."""
         target = states.DELIVERY_CANCELLED if campaign_state == states.CANCELLED else states.QUEUED
         with conn.begin():
-            return conn.execute(
-                update(Delivery).where(Delivery.claimed_by == token, Delivery.state == states.DELIVERY_SENDING,
-                                       Delivery.attempt_started_at.is_(None))
-                .values(state=target, claimed_by=None, lease_until=None, updated_at=utcnow())
-            ).rowcount
+            return moves.move(conn, target, Delivery.claimed_by == token, Delivery.attempt_started_at.is_(None),
+                              sources=(states.DELIVERY_SENDING,),
+                              values={"claimed_by": None, "lease_until": None, "updated_at": utcnow()})
 
     # --- circuit breaker ---------------------------------------------------------------------
 
@@ -197,34 +194,33 @@ _WANTED = and_(
     not_(exists(select(Suppression.id).where(Suppression.email_key == Delivery.email_key))),
     not_(exists(select(Contact.id).where(Contact.id == Delivery.contact_id, Contact.status != "active"))),
 )
-_MINE = and_(Delivery.id == bindparam("b_id"), Delivery.claimed_by == bindparam("b_token"),
-             Delivery.state == states.DELIVERY_SENDING)
+_MINE = (Delivery.id == bindparam("b_id"), Delivery.claimed_by == bindparam("b_token"))
 # Checked with every attempt, so a pause, a cancel or a wait for the relay stops a batch before
 # its next message.
 _CAMPAIGN_SENDING = exists(select(Campaign.id).where(Campaign.id == Delivery.campaign_id, Campaign.state == states.SENDING,
                                                      not_(waiting(bindparam("b_now")))))
-_MARK = update(Delivery).where(_MINE, _WANTED, _CAMPAIGN_SENDING).values(
+_MARK = update(Delivery).where(*_MINE, Delivery.state == states.DELIVERY_SENDING, _WANTED, _CAMPAIGN_SENDING).values(
     attempt_started_at=bindparam("b_now"), attempts=Delivery.attempts + 1,
     first_attempt_at=func.coalesce(Delivery.first_attempt_at, bindparam("b_now")),
     lease_until=bindparam("b_lease"), updated_at=bindparam("b_now"),
 )
-_UNWANTED = update(Delivery).where(_MINE, _CAMPAIGN_SENDING).values(
-    state=states.SUPPRESSED, claimed_by=None, lease_until=None, updated_at=bindparam("b_now"),
+# The moves of the state (distribute.deliveries.moves): each counts itself in the same statement.
+_UNWANTED = moves.Prepared(states.DELIVERY_SENDING, states.SUPPRESSED, *_MINE, _CAMPAIGN_SENDING, values=dict(
+    claimed_by=None, lease_until=None, updated_at=bindparam("b_now"),
     last_reply="suppressed or unsubscribed after the campaign started",
-)
-_RECORD = update(Delivery).where(Delivery.id == bindparam("b_id"), Delivery.claimed_by == bindparam("b_token"),
-                                 Delivery.state == states.DELIVERY_SENDING).values(
-    state=bindparam("b_state"), claimed_by=None, lease_until=None, attempt_started_at=None,
+))
+OUTCOMES = (states.DELIVERED, states.DEFERRED, states.BOUNCED, states.DELIVERY_FAILED)
+_RECORD = moves.Prepared(states.DELIVERY_SENDING, bindparam("b_state"), *_MINE, targets=OUTCOMES, values=dict(
+    claimed_by=None, lease_until=None, attempt_started_at=None,
     updated_at=bindparam("b_now"), last_code=bindparam("b_code"), last_reply=bindparam("b_reply"),
     next_attempt_at=bindparam("b_next"), sent_at=bindparam("b_sent_at"), message_id=bindparam("b_message_id"),
     bounce_kind=bindparam("b_kind"),
-)
+))
 # The relay never took the message: as if it had not been tried, back to the queue.
-_UNTRIED = update(Delivery).where(Delivery.id == bindparam("b_id"), Delivery.claimed_by == bindparam("b_token"),
-                                  Delivery.state == states.DELIVERY_SENDING).values(
-    state=states.QUEUED, claimed_by=None, lease_until=None, attempt_started_at=None,
+_UNTRIED = moves.Prepared(states.DELIVERY_SENDING, states.QUEUED, *_MINE, values=dict(
+    claimed_by=None, lease_until=None, attempt_started_at=None,
     attempts=Delivery.attempts - 1, first_attempt_at=bindparam("b_first"), updated_at=bindparam("b_now"),
-)
+))
 _EVENT = insert(Event)
 
 
@@ -278,8 +274,7 @@ class _Run:
         now = utcnow()
         campaign_id = self.campaign.id
         with self.conn.begin():
-            self.conn.execute(_UNTRIED, {"b_id": row.id, "b_token": self.token, "b_now": now,
-                                         "b_first": row.first_attempt_at})
+            _UNTRIED.run(self.conn, {"b_id": row.id, "b_token": self.token, "b_now": now, "b_first": row.first_attempt_at})
             if isinstance(exc, RelayConfigError):
                 if stop_for_relay_settings(self.conn, campaign_id, str(exc)):
                     log.error("campaign %s paused: the mail relay refused our settings: %s", campaign_id, exc)
@@ -310,7 +305,7 @@ class _Run:
                 marked = bool(self.conn.execute(_MARK, params | {"b_lease": self.sender.lease(now)}).rowcount)
                 # Not marked: not ours any more, the campaign stopped (the loop releases the rest), or
                 # the address was suppressed or unsubscribed since fan-out.
-                if not marked and self.conn.execute(_UNWANTED, params).rowcount:
+                if not marked and _UNWANTED.run(self.conn, params):
                     self.conn.execute(_EVENT, self._event(row.id, states.SUPPRESSED, "sender", {"at": "send time"}))
             return marked
 
@@ -378,7 +373,7 @@ class _Run:
         pending = self.pending
         if pending is None:
             return
-        if not self.conn.execute(_RECORD, pending["params"]).rowcount:
+        if not _RECORD.run(self.conn, pending["params"]):
             return  # the row was taken from us (its lease ran out): the sweep decides
         row, params = pending["row"], pending["params"]
         if pending["state"] != states.DELIVERED:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from distribute import states
 from distribute.config import Settings
+from distribute.deliveries import moves
 from distribute.sending.fanout import Broker, enqueue_pending, finish_if_done, start_campaign
 from distribute.models import Campaign, Delivery, Event, utcnow
 
@@ -55,28 +56,24 @@ def reconcile(sessions: sessionmaker[Session], settings: Settings, broker: Broke
     now = now or utcnow()
     report = {"requeued": 0, "unknown": 0, "retry_due": 0, "enqueued": 0, "finished": 0, "cancelled": 0, "reopened": 0}
     with sessions() as session, session.begin():
-        expired = (Delivery.state == states.DELIVERY_SENDING) & (Delivery.lease_until < now)
-        cancelled_campaigns = select(Campaign.id).where(Campaign.state == states.CANCELLED)
+        expired = Delivery.lease_until < now  # of a `sending` row: its worker died or lost it
+        cancelled_campaigns = Delivery.campaign_id.in_(select(Campaign.id).where(Campaign.state == states.CANCELLED))
+        released = {"claimed_by": None, "lease_until": None, "updated_at": now}
         # A cancelled campaign's rows that nobody is sending end cancelled, whichever way they
         # came back (a deferral recorded after the cancel, a release racing it, an expired lease).
-        report["cancelled"] = session.execute(
-            update(Delivery).where(
-                Delivery.campaign_id.in_(cancelled_campaigns),
-                Delivery.state.in_((states.QUEUED, states.DEFERRED)) | (expired & Delivery.attempt_started_at.is_(None)),
-            ).values(state=states.DELIVERY_CANCELLED, claimed_by=None, lease_until=None, updated_at=now)
-        ).rowcount
+        report["cancelled"] = moves.move(session, states.DELIVERY_CANCELLED, cancelled_campaigns,
+                                         sources=(states.QUEUED, states.DEFERRED), values=released)
+        report["cancelled"] += moves.move(session, states.DELIVERY_CANCELLED, cancelled_campaigns, expired,
+                                          Delivery.attempt_started_at.is_(None),
+                                          sources=(states.DELIVERY_SENDING,), values=released)
         # Never attempted: safe to send.
-        report["requeued"] = session.execute(
-            update(Delivery).where(expired, Delivery.attempt_started_at.is_(None))
-            .values(state=states.QUEUED, claimed_by=None, lease_until=None, updated_at=now)
-        ).rowcount
+        report["requeued"] = moves.move(session, states.QUEUED, expired, Delivery.attempt_started_at.is_(None),
+                                        sources=(states.DELIVERY_SENDING,), values=released)
         # Attempted, outcome never recorded: say so, never resend on our own.
-        unknown = session.execute(
-            update(Delivery).where(expired, Delivery.attempt_started_at.is_not(None))
-            .values(state=states.UNKNOWN, claimed_by=None, lease_until=None, updated_at=now,
-                    last_reply="the worker stopped during the SMTP transaction: its reply was never read")
-            .returning(Delivery.id, Delivery.campaign_id)
-        ).all()
+        unknown = moves.move(
+            session, states.UNKNOWN, expired, Delivery.attempt_started_at.is_not(None), sources=(states.DELIVERY_SENDING,),
+            values=released | {"last_reply": "the worker stopped during the SMTP transaction: its reply was never read"},
+            returning=(Delivery.id, Delivery.campaign_id))
         session.add_all(Event(delivery_id=r.id, campaign_id=r.campaign_id, type=states.UNKNOWN, source="reconciler",
                               data={"reason": "lease expired after the SMTP transaction began"}) for r in unknown)
         report["unknown"] = len(unknown)
@@ -86,10 +83,8 @@ def reconcile(sessions: sessionmaker[Session], settings: Settings, broker: Broke
                 select(Delivery.id).where(Delivery.campaign_id == Campaign.id, Delivery.state.in_(states.UNFINISHED))
             )).values(state=states.SENDING, finished_at=None)
         ).rowcount
-        report["retry_due"] = session.execute(
-            update(Delivery).where(Delivery.state == states.DEFERRED, Delivery.next_attempt_at <= now)
-            .values(state=states.QUEUED, lease_until=None, updated_at=now)
-        ).rowcount
+        report["retry_due"] = moves.move(session, states.QUEUED, Delivery.next_attempt_at <= now,
+                                         sources=(states.DEFERRED,), values={"lease_until": None, "updated_at": now})
         sending = session.scalars(
             select(Campaign.id).where(Campaign.state == states.SENDING, Campaign.fanned_out_at.is_not(None))
         ).all()

@@ -21,11 +21,13 @@ from celery import Celery, Task, signals
 
 from distribute.config import Settings
 from distribute.db import make_engine, make_sessionmaker
+from distribute.deliveries.recount import RECOUNT_SECONDS
 
 START, SEND_BATCH, SWEEP = "distribute.start_campaign", "distribute.send_batch", "distribute.sweep"
 FEEDBACK = "distribute.feedback"  # the bounce mailbox
 PURGE = "distribute.purge"  # raw tracking data past its retention
 PURGE_SECONDS = 3600.0  # how often beat, and the embedded loop, purge
+RECOUNT = "distribute.recount"  # the campaign counters against an exact recount
 
 
 class CeleryBroker:
@@ -141,6 +143,7 @@ def create_celery(settings: Settings) -> Celery:
             "sweep": {"task": SWEEP, "schedule": settings.sweep_seconds},
             "feedback": {"task": FEEDBACK, "schedule": max(30.0, settings.sweep_seconds)},
             "purge": {"task": PURGE, "schedule": PURGE_SECONDS},
+            "recount": {"task": RECOUNT, "schedule": RECOUNT_SECONDS},
         },
         worker_hijack_root_logger=False,
     )
@@ -203,3 +206,11 @@ def purge_task(self: Task) -> None:
 
     rt = runtime(self)
     purge_expired(rt.sessions, rt.settings)
+
+
+@task(RECOUNT)
+def recount_task(self: Task) -> None:
+    """Repair any drift of the counters of campaigns started lately (each repair is logged)."""
+    from distribute.deliveries.recount import RECOUNT_DAYS, recount
+
+    recount(runtime(self).engine, days=RECOUNT_DAYS)

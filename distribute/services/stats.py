@@ -84,3 +84,15 @@ def overview(session: Session, actor: Actor, *, days: int = OVERVIEW_DAYS) -> di
     providers' thresholds, and the campaigns that crossed them."""
     require(actor, MANAGE)
     return period.overview(session, utcnow() - dt.timedelta(days=days)) | {"days": days}
+
+
+def recount(session: Session, actor: Actor, engine, campaign_id: int | None = None) -> dict[int, dict]:
+    """Count a campaign (or every campaign) again from its deliveries and events and repair its
+    counters: {campaign id: {counter: (had, exact)}} for what drifted. Each campaign is repaired in
+    its own transaction (distribute.deliveries.recount), so `session` only checks the id."""
+    from distribute.deliveries.recount import recount as run_recount
+
+    require(actor, MANAGE)
+    if campaign_id is not None:
+        get_campaign(session, campaign_id)  # NotFound names the campaign
+    return run_recount(engine, [campaign_id] if campaign_id is not None else None)

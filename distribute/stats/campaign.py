@@ -1,4 +1,6 @@
-"""How a campaign did: SQL aggregates over its deliveries (on the (campaign, state) index).
+"""How a campaign did: its counters (distribute.deliveries.counters, kept with every move and
+summed over their shards), and through indexes only what is shown of the rows: the top domains,
+the first and last sending time, the last errors, a page of recipients with their events.
 
 The JSON shape is documented in the README and kept stable:
 {"campaign": id, "release": slug, "variant": …, "state": …, "reason": …,
@@ -22,25 +24,28 @@ recipients_detail lists the recipients with anything to show (feedback or a fail
 
 from __future__ import annotations
 
-from sqlalchemy import case, distinct, func, or_, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from distribute import states
-from distribute.sending.campaigns import get_campaign
-from distribute.models import Delivery, Event, Release
+from distribute.deliveries import counters
+from distribute.deliveries.counters import BOUNCE_KINDS, bounced_name, link_name, state_name
+from distribute.errors import UserError
+from distribute.models import DETAIL_SQL, ERROR_STATES_SQL, Campaign, Delivery, Event, Release
 
 TOP_DOMAINS = 20
 LAST_ERRORS = 10
 
 
 def campaign_stats(session: Session, campaign_id: int, *, detail_limit: int = 200) -> dict:
-    campaign = get_campaign(session, campaign_id)
+    # Not sending.campaigns.get_campaign: `distribute stats` starts without the sending pipeline.
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise UserError(f"no campaign {campaign_id}; see `distribute campaigns list`")
     release = session.get(Release, campaign.release_id)
-    counts = dict.fromkeys(states.DELIVERY_STATES, 0) | dict(
-        session.execute(
-            select(Delivery.state, func.count()).where(Delivery.campaign_id == campaign_id).group_by(Delivery.state)
-        ).all()
-    )
+    totals = counters.totals(session, campaign_id)
+    counts = {state: totals.get(state_name(state), 0) for state in states.DELIVERY_STATES}
+    # Two index probes on (campaign_id, sent_at).
     first, last = session.execute(
         select(func.min(Delivery.sent_at), func.max(Delivery.sent_at)).where(Delivery.campaign_id == campaign_id)
     ).one()
@@ -48,19 +53,10 @@ def campaign_stats(session: Session, campaign_id: int, *, detail_limit: int = 20
     if first and last and last > first:
         # A complaint comes after the message was sent: it counts as sent here.
         rate = round((counts[states.DELIVERED] + counts[states.COMPLAINED]) / (last - first).total_seconds(), 1)
-    by_domain = session.execute(
-        select(Delivery.domain, Delivery.state, func.count()).where(Delivery.campaign_id == campaign_id)
-        .group_by(Delivery.domain, Delivery.state)
-    ).all()
-    domains: dict[str, dict] = {}
-    for domain, state, n in by_domain:
-        entry = domains.setdefault(domain, {"domain": domain, "total": 0})
-        entry[state] = n
-        entry["total"] += n
+    # The partial index of failed states, read backwards from the newest.
     errors = session.execute(
         select(Delivery.email, Delivery.state, Delivery.last_code, Delivery.last_reply, Delivery.updated_at)
-        .where(Delivery.campaign_id == campaign_id,
-               Delivery.state.in_((states.DEFERRED, states.BOUNCED, states.DELIVERY_FAILED, states.UNKNOWN)))
+        .where(Delivery.campaign_id == campaign_id, text(ERROR_STATES_SQL))
         .order_by(Delivery.updated_at.desc(), Delivery.id.desc()).limit(LAST_ERRORS)
     ).all()
     return {
@@ -78,52 +74,38 @@ def campaign_stats(session: Session, campaign_id: int, *, detail_limit: int = 20
         "first_sent_at": first.isoformat() if first else None,
         "last_sent_at": last.isoformat() if last else None,
         "send_rate_per_second": rate,
-        "domains": sorted(domains.values(), key=lambda d: (-d["total"], d["domain"]))[:TOP_DOMAINS],
+        "domains": counters.top_domains(session, campaign_id, TOP_DOMAINS),
         "last_errors": [
             {"email": e.email, "state": e.state, "code": e.last_code, "reply": e.last_reply, "at": e.updated_at.isoformat()}
             for e in errors
         ],
         "tracked": campaign.track,
-        "feedback": _feedback(session, campaign_id),
-        "links": _links(session, campaign_id, (campaign.compiled or {}).get("links", [])),
+        "feedback": _feedback(totals),
+        "links": _links(totals, (campaign.compiled or {}).get("links", [])),
     } | _detail(session, campaign_id, detail_limit)
 
 
-def _feedback(session: Session, campaign_id: int) -> dict:
-    d = Delivery
-    row = session.execute(select(
-        func.count(d.first_opened_at), func.count(d.first_human_open_at),
-        func.coalesce(func.sum(d.opens), 0), func.coalesce(func.sum(d.human_opens), 0),
-        func.count(d.first_clicked_at), func.coalesce(func.sum(d.clicks), 0),
-        func.count(d.unsubscribed_at), func.count(d.complained_at),
-        *(func.count(case((d.bounce_kind == kind, 1))) for kind in ("hard", "soft", "block")),
-    ).where(d.campaign_id == campaign_id)).one()
-    opened, human, opens, human_opens, clicked, clicks, unsubscribed, complained, hard, soft, block = (int(v) for v in row)
+def _feedback(totals: dict[str, int]) -> dict:
+    opened, human = totals.get("opened", 0), totals.get("opened_human", 0)
     return {
         "opened": opened, "opened_human": human, "opened_machine_only": opened - human,
-        "opens": opens, "opens_human": human_opens, "clicked": clicked, "clicks": clicks,
-        "unsubscribed": unsubscribed, "complained": complained,
-        "bounced": {"hard": hard, "soft": soft, "block": block},
+        "opens": totals.get("opens", 0), "opens_human": totals.get("opens_human", 0),
+        "clicked": totals.get("clicked", 0), "clicks": totals.get("clicks", 0),
+        "unsubscribed": totals.get("unsubscribed", 0), "complained": totals.get("complained", 0),
+        "bounced": {kind: totals.get(bounced_name(kind), 0) for kind in BOUNCE_KINDS},
     }
 
 
-def _links(session: Session, campaign_id: int, links: list[str]) -> list[dict]:
-    if not links:
-        return []
-    number = Event.data["link"].as_integer()
-    counted = {n: (clicks, people) for n, clicks, people in session.execute(
-        select(number, func.count(), func.count(distinct(Event.delivery_id)))
-        .where(Event.campaign_id == campaign_id, Event.type == "clicked").group_by(number)
-    )}
-    return [{"url": url, "clicks": counted.get(n, (0, 0))[0], "recipients": counted.get(n, (0, 0))[1]}
-            for n, url in enumerate(links)]
+def _links(totals: dict[str, int], links: list[str]) -> list[dict]:
+    return [{"url": url, "clicks": totals.get(link_name(n, "clicks"), 0),
+             "recipients": totals.get(link_name(n, "recipients"), 0)} for n, url in enumerate(links)]
 
 
 def _detail(session: Session, campaign_id: int, limit: int) -> dict:
     d = Delivery
-    interesting = or_(d.opens > 0, d.clicks > 0, d.unsubscribed_at.is_not(None), d.complained_at.is_not(None),
-                      d.state.in_((states.BOUNCED, states.COMPLAINED, states.DELIVERY_FAILED, states.UNKNOWN)))
-    rows = session.scalars(select(d).where(d.campaign_id == campaign_id, interesting).order_by(d.id).limit(limit + 1)).all()
+    # The partial index of recipients with something to show, in id order: a page, not a scan.
+    rows = session.scalars(select(d).where(d.campaign_id == campaign_id, text(DETAIL_SQL))
+                           .order_by(d.id).limit(limit + 1)).all()
     truncated = len(rows) > limit
     rows = rows[:limit]
     events: dict[int, list[dict]] = {}
@@ -148,9 +130,7 @@ def _detail(session: Session, campaign_id: int, limit: int) -> dict:
 
 
 def progress(session: Session, campaign_ids: list[int]) -> tuple[int, int]:
-    """(finished, total) deliveries over these campaigns."""
-    rows = session.execute(
-        select(Delivery.state, func.count()).where(Delivery.campaign_id.in_(campaign_ids)).group_by(Delivery.state)
-    ).all()
-    total = sum(n for _, n in rows)
-    return total - sum(n for state, n in rows if state in states.UNFINISHED), total
+    """(finished, total) deliveries over these campaigns, from their counters."""
+    by_state = counters.state_totals(session, campaign_ids)
+    total = sum(by_state.values())
+    return total - sum(n for state, n in by_state.items() if state in states.UNFINISHED), total

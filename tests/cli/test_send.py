@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from conftest import REPO
+from counter_helpers import counters_exact_after  # noqa: F401  (autouse: counters equal a recount after each test)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from distribute.config import Settings
 from distribute.models import Delivery, Suppression
 from distribute.web import create_app
 from web_helpers import BASE, Sent, path
+from counter_helpers import counters_exact_after  # noqa: F401  (autouse: counters equal a recount after each test)
 
 OPENER = "j.okafor@globalwire.example"      # opens (person and Gmail's proxy), clicks, unsubscribes
 REFUSED = "sofia.reyes@eldiario-sur.example"  # 550 5.1.1 in the SMTP session

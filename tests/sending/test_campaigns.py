@@ -19,6 +19,7 @@ from distribute.models import Campaign, Contact, Delivery, Event, Release
 from distribute.audience.segments import add_segment
 from distribute.sending.sweeper import reconcile, start_due
 from distribute.audience.suppression import suppress
+from counter_helpers import counters_exact_after, forced  # noqa: F401  (autouse: counters equal a recount after each test)
 
 UTC = ZoneInfo("UTC")
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
@@ -114,8 +115,8 @@ def test_lost_broker_messages_and_dead_workers_are_repaired(world, settings):
     ids = broker.ids
     with world.sessions() as s, s.begin():
         # A worker claimed two rows and died: one before its SMTP transaction, one during it.
-        s.execute(update(Delivery).where(Delivery.id == ids[0]).values(state="sending", claimed_by="w", lease_until=NOW))
-        s.execute(update(Delivery).where(Delivery.id == ids[1]).values(
+        forced(s, update(Delivery).where(Delivery.id == ids[0]).values(state="sending", claimed_by="w", lease_until=NOW))
+        forced(s, update(Delivery).where(Delivery.id == ids[1]).values(
             state="sending", claimed_by="w", lease_until=NOW, attempt_started_at=NOW, attempts=1))
     later = NOW + dt.timedelta(seconds=settings.lease_seconds + 5)
     again = RecordingBroker()
@@ -159,9 +160,9 @@ def test_retry_requeues_only_failed_and_unknown_only_on_request(world, settings)
     start_campaign(world.sessions, settings, RecordingBroker(), campaign_id, NOW)
     rows = list(deliveries(world, campaign_id).values())
     with world.sessions() as s, s.begin():
-        s.execute(update(Delivery).where(Delivery.campaign_id == campaign_id, Delivery.state == "queued").values(state="sent"))
-        s.execute(update(Delivery).where(Delivery.id.in_([rows[0].id, rows[1].id])).values(state="failed"))
-        s.execute(update(Delivery).where(Delivery.id == rows[2].id).values(state="unknown"))
+        forced(s, update(Delivery).where(Delivery.campaign_id == campaign_id, Delivery.state == "queued").values(state="sent"))
+        forced(s, update(Delivery).where(Delivery.id.in_([rows[0].id, rows[1].id])).values(state="failed"))
+        forced(s, update(Delivery).where(Delivery.id == rows[2].id).values(state="unknown"))
         s.execute(update(Campaign).where(Campaign.id == campaign_id).values(state="sent"))
     with world.sessions() as s, s.begin():
         _, n = ops.retry(s, campaign_id)
@@ -220,7 +221,7 @@ def test_only_a_window_of_batches_is_on_the_broker_at_once(world, settings):
     assert [len(b) for _, b in broker.batches] == [4, 4]
     assert enqueue_pending(world.sessions, settings, broker, campaign_id, NOW) == 0  # the window is full
     with world.sessions() as s, s.begin():  # a worker finished the first batch
-        s.execute(update(Delivery).where(Delivery.id.in_(broker.batches[0][1])).values(state="sent"))
+        forced(s, update(Delivery).where(Delivery.id.in_(broker.batches[0][1])).values(state="sent"))
     assert enqueue_pending(world.sessions, settings, broker, campaign_id, NOW) == 4
     assert len(set(broker.ids)) == len(broker.ids) == 12
 
@@ -231,8 +232,8 @@ def test_the_sweep_finishes_what_races_leave_behind(world, settings):
     rows = sorted(deliveries(world, campaign_id).values(), key=lambda d: d.id)
     with world.sessions() as s, s.begin():
         # A deferral recorded just after an operator cancelled the campaign.
-        s.execute(update(Delivery).where(Delivery.campaign_id == campaign_id, Delivery.state == "queued").values(state="sent"))
-        s.execute(update(Delivery).where(Delivery.id == rows[0].id).values(state="deferred", next_attempt_at=NOW))
+        forced(s, update(Delivery).where(Delivery.campaign_id == campaign_id, Delivery.state == "queued").values(state="sent"))
+        forced(s, update(Delivery).where(Delivery.id == rows[0].id).values(state="deferred", next_attempt_at=NOW))
         s.execute(update(Campaign).where(Campaign.id == campaign_id).values(state="cancelled"))
     report = reconcile(world.sessions, settings, RecordingBroker(), NOW)
     assert report["cancelled"] == 1 and deliveries(world, campaign_id)[rows[0].email_key].state == "cancelled"
@@ -241,8 +242,8 @@ def test_the_sweep_finishes_what_races_leave_behind(world, settings):
     start_campaign(world.sessions, settings, RecordingBroker(), second, NOW)
     with world.sessions() as s, s.begin():
         # Marked sent by a worker while a retry re-queued a row.
-        s.execute(update(Delivery).where(Delivery.campaign_id == second, Delivery.state == "queued").values(state="sent"))
-        s.execute(update(Delivery).where(Delivery.campaign_id == second, Delivery.email_key == rows[1].email_key)
+        forced(s, update(Delivery).where(Delivery.campaign_id == second, Delivery.state == "queued").values(state="sent"))
+        forced(s, update(Delivery).where(Delivery.campaign_id == second, Delivery.email_key == rows[1].email_key)
                   .values(state="queued", lease_until=None))
         s.execute(update(Campaign).where(Campaign.id == second).values(state="sent"))
     broker = RecordingBroker()
@@ -254,7 +255,7 @@ def test_the_sweep_finishes_what_races_leave_behind(world, settings):
 
 def _mark_sent(db, campaign_id):
     with db.sessions() as s, s.begin():
-        s.execute(update(Delivery).where(Delivery.campaign_id == campaign_id, Delivery.state == "queued")
+        forced(s, update(Delivery).where(Delivery.campaign_id == campaign_id, Delivery.state == "queued")
                   .values(state="sent"))
 
 
@@ -288,7 +289,7 @@ def test_cancelled_failed_and_test_deliveries_do_not_count(world, settings):
     first = create(world)
     start_campaign(world.sessions, settings, RecordingBroker(), first, NOW)
     with world.sessions() as s, s.begin():
-        s.execute(update(Delivery).where(Delivery.campaign_id == first, Delivery.state == "queued")
+        forced(s, update(Delivery).where(Delivery.campaign_id == first, Delivery.state == "queued")
                   .values(state="cancelled"))
         s.execute(update(Campaign).where(Campaign.id == first).values(state="cancelled"))
     test = create(world, test=["j0@news0.example"])

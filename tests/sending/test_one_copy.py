@@ -11,6 +11,7 @@ import json
 from email import policy
 
 from conftest import REPO
+from counter_helpers import counters_exact_after  # noqa: F401  (autouse: counters equal a recount after each test)
 
 
 # --- the whole story, from the command line --------------------------------------------------

@@ -35,6 +35,7 @@ from distribute.sending.sweeper import sweep
 from conftest import REPO
 from redis_server import RedisServer
 from smtp_server import SMTPTestServer
+from counter_helpers import assert_all_counters_exact
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
 CELERY = str(Path(sys.executable).with_name("celery"))
@@ -197,6 +198,13 @@ def pipeline_factory(pg_url, tmp_path):
         p.stop()
     smtp.stop()
     redis.stop()
+    # Whatever the test did to the workers (killed, stopped, cut off from the database), the
+    # counters kept with every move equal an exact recount once they have stopped.
+    engine = make_engine(pg_url)
+    try:
+        assert_all_counters_exact(engine)
+    finally:
+        engine.dispose()
 
 
 def test_two_thousand_recipients_each_mailed_exactly_once(pipeline_factory):

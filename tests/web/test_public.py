@@ -22,6 +22,7 @@ from distribute.models import Contact, Delivery, Event, Release, Suppression, We
 from distribute.stats.campaign import campaign_stats
 from distribute.web import create_app
 from web_helpers import BASE, path, respell, send_release, tamper
+from counter_helpers import counters_exact_after  # noqa: F401  (autouse: counters equal a recount after each test)
 
 JOURNALIST = "j.okafor@globalwire.example"
 OTHER = "sofia.reyes@eldiario-sur.example"

@@ -2,8 +2,7 @@
 contact's deliveries, and CSV import jobs with their progress
 
 Revision ID: 0009
-Revises: 0007 (0008, the campaign counters, is on its own branch: when both are merged, 0009
-revises 0008)
+Revises: 0008
 """
 
 from alembic import op
@@ -12,7 +11,7 @@ import distribute.models
 
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,175 @@
+"""The one writer of `Delivery.state`: every move goes through here, by the table in `states`, and
+adds to the campaign's counters (distribute.deliveries.counters) in the same statement.
+
+- `move(db, target, *where, sources=…)`: a bulk move. Its sources are those the table allows
+  into `target` (`states.sources`), or the subset given, each checked (`states.check`: a source the
+  table forbids raises IllegalTransition). Rows in any other state are left alone: a no-op.
+- `move_one(db, delivery_id, current, target)`: one row, compare-and-set. A move the table forbids
+  raises IllegalTransition; a row no longer in `current` (someone moved it first) is a no-op,
+  and it returns False.
+- `Prepared`: a move built once and run for every message (the sender's), whose target may be
+  a bind parameter from a fixed set of allowed targets, checked on every run.
+- `create(db, insert)`: deliveries written by fan-out, counted as they are inserted.
+
+On PostgreSQL a move is one statement: the UPDATE … RETURNING is a CTE and the counters are
+upserted from it in the same statement (no round trip more than the move itself). SQLite has no
+data-modifying CTEs: the UPDATE returns the moved rows and a second statement adds them up (in
+process, so no round trip either).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import BindParameter, case, func, literal, select, union_all, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from distribute import states
+from distribute.deliveries import counters
+from distribute.deliveries.counters import TOTAL, bounced_name, state_name
+from distribute.models import CampaignCounter, Delivery, DomainCounter
+
+IllegalTransition = states.IllegalTransition
+TABLE = states.DELIVERY_TRANSITIONS
+# What a move returns for counting, before the columns the caller asks for.
+_COUNTED = (Delivery.campaign_id, Delivery.state, Delivery.domain, Delivery.bounce_kind)
+
+
+def move(db, target: str, *where, sources: Iterable[str] | None = None, values: dict[str, Any] | None = None,
+         returning: Sequence = ()) -> Any:
+    """Move every row matching `where` from an allowed source to `target`. Returns how many moved,
+    or the moved rows' `returning` columns when asked. One statement per source state."""
+    chosen = tuple(sources) if sources is not None else states.sources(TABLE, target)
+    for source in chosen:
+        states.check(TABLE, source, target)
+    moved: list = []
+    count = 0
+    for source in chosen:
+        stmt = update(Delivery).where(Delivery.state == source, *where).values(state=target, **(values or {}))
+        result = _run(db, stmt, source, returning)
+        if returning:
+            moved += result
+        else:
+            count += result
+    return moved if returning else count
+
+
+def move_one(db, delivery_id: int, current: str, target: str, values: dict[str, Any] | None = None) -> bool:
+    """Move one delivery from `current` (as the caller read it) to `target`; False if it had moved."""
+    states.check(TABLE, current, target)
+    return bool(move(db, target, Delivery.id == delivery_id, sources=(current,), values=values))
+
+
+class Prepared:
+    """A move built once per dialect and run many times with parameters (`run`)."""
+
+    def __init__(self, source: str, target: str | BindParameter, *where, targets: Iterable[str] = (),
+                 values: dict[str, Any] | None = None):
+        self.source = source
+        self.target_key = target.key if isinstance(target, BindParameter) else None
+        self.targets = frozenset(targets) if self.target_key else frozenset({target})
+        for allowed in self.targets:
+            states.check(TABLE, source, allowed)
+        self.update = update(Delivery).where(Delivery.state == source, *where).values(state=target, **(values or {}))
+        self._built: dict[str, Any] = {}
+
+    def run(self, db, params: dict[str, Any]) -> int:
+        if self.target_key and params[self.target_key] not in self.targets:
+            raise IllegalTransition(f"cannot go from {self.source} to {params[self.target_key]}")
+        if _dialect(db) != "postgresql":
+            return _run(db, self.update, self.source, (), params)
+        stmt = self._built.get("postgresql")
+        if stmt is None:
+            stmt = self._built["postgresql"] = _counted(self.update, self.source, ())
+        return db.execute(stmt, params).scalar_one()
+
+
+def create(db, insert) -> int:
+    """Run fan-out's INSERT of deliveries (ON CONFLICT DO NOTHING), counting the rows it adds."""
+    return _run(db, insert, None, ())
+
+
+def _run(db, stmt, source: str | None, returning: Sequence, params: dict | None = None) -> Any:
+    """Execute a move or an insert with its counters; the count of rows, or the rows (with their
+    `returning` columns, by name)."""
+    if _dialect(db) == "postgresql":
+        result = db.execute(_counted(stmt, source, returning), params or {})
+        moved = result.all() if returning else result.scalar_one()
+        _expire_deliveries(db)
+        return moved
+    extra = [c for c in returning if c.key not in {k.key for k in _COUNTED}]
+    rows = db.execute(stmt.returning(*_COUNTED, *extra), params or {}).all()
+    deltas, domain_deltas = Counter(), Counter()
+    for row in rows:
+        for (campaign_id, name), delta in _row_deltas(row, source):
+            deltas[campaign_id, name] += delta
+        for key, delta in _row_domain_deltas(row, source):
+            domain_deltas[key] += delta
+    counters.add(db, deltas, domain_deltas)
+    _expire_deliveries(db)
+    return rows if returning else len(rows)
+
+
+def _row_deltas(row, source: str | None):
+    yield (row.campaign_id, state_name(row.state)), 1
+    if source:
+        yield (row.campaign_id, state_name(source)), -1
+    if row.state == states.BOUNCED and row.bounce_kind:
+        yield (row.campaign_id, bounced_name(row.bounce_kind)), 1
+
+
+def _row_domain_deltas(row, source: str | None):
+    yield (row.campaign_id, row.domain, row.state), 1
+    yield (row.campaign_id, row.domain, source or TOTAL), -1 if source else 1
+
+
+def _counted(stmt, source: str | None, returning: Sequence):
+    """PostgreSQL: WITH moved AS (the move … RETURNING), two upserts of counters from `moved`;
+    SELECT the moved rows' count (or their `returning` columns)."""
+    extra = [c for c in returning if c.key not in {k.key for k in _COUNTED}]
+    moved = stmt.returning(*_COUNTED, *extra).cte("moved")
+    m = moved.c
+    one, minus = literal(1), literal(-1)
+    parts = [select(m.campaign_id, (literal("state:") + m.state).label("name"), one.label("delta"))]
+    if source:
+        parts.append(select(m.campaign_id, literal(state_name(source)), minus))
+    parts.append(select(m.campaign_id, literal("bounced:") + m.bounce_kind, one)
+                 .where(m.state == states.BOUNCED, m.bounce_kind.is_not(None)))
+    flat = union_all(*parts).subquery()
+    shard = func.pg_backend_pid() % counters.SHARDS
+    by_name = (select(flat.c.campaign_id, flat.c.name, shard, func.sum(flat.c.delta))
+               .group_by(flat.c.campaign_id, flat.c.name).order_by(flat.c.campaign_id, flat.c.name))
+    domain_parts = [select(m.campaign_id, m.domain, m.state.label("state"), one.label("delta")),
+                    select(m.campaign_id, m.domain, literal(source or TOTAL), minus if source else one)]
+    dflat = union_all(*domain_parts).subquery()
+    by_domain = (select(dflat.c.campaign_id, dflat.c.domain, dflat.c.state,
+                        case((dflat.c.state == TOTAL, 0), else_=shard), func.sum(dflat.c.delta))
+                 .group_by(dflat.c.campaign_id, dflat.c.domain, dflat.c.state)
+                 .order_by(dflat.c.campaign_id, dflat.c.domain, dflat.c.state))
+    upserts = [
+        counters.adding(pg_insert(CampaignCounter).from_select(["campaign_id", "name", "shard", "value"], by_name),
+                        CampaignCounter).cte("counted"),
+        counters.adding(pg_insert(DomainCounter).from_select(
+            ["campaign_id", "domain", "state", "shard", "value"], by_domain), DomainCounter).cte("counted_domains"),
+    ]
+    if returning:
+        final = select(*(m[c.key] for c in returning))
+    else:
+        final = select(func.count()).select_from(moved)
+    return final.add_cte(*upserts)
+
+
+def _expire_deliveries(db) -> None:
+    """A Session's loaded Delivery objects may now be stale: the move ran in SQL. Expire them,
+    so the next read loads the row (what an ORM-synchronised UPDATE used to do)."""
+    if isinstance(db, Session):
+        for obj in list(db.identity_map.values()):
+            if isinstance(obj, Delivery):
+                db.expire(obj)
+
+
+def _dialect(db) -> str:
+    bind = db.get_bind() if hasattr(db, "get_bind") else db
+    return bind.dialect.name
