@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import insert
 
+from distribute.deliveries.recount import repair
 from distribute.errors import Forbidden, NotFound, UserError
 from distribute.models import Campaign, Delivery, Event, Release, utcnow
 from distribute.services import stats
@@ -41,6 +42,7 @@ def campaign(db):
                                    "at": HOUR + dt.timedelta(minutes=70), "data": {}} for i in range(10)]
                   + [{"delivery_id": 1, "campaign_id": 1, "type": "clicked", "source": "link",
                       "at": HOUR + dt.timedelta(minutes=75), "data": {"link": 0}}])
+        repair(s, 1, log_fixes=False)  # rows made by hand: their counters as the recount makes them
     return db
 
 
