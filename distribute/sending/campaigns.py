@@ -15,6 +15,7 @@ from distribute import states
 from distribute.audience import resolve
 from distribute.contacts.addresses import normalise
 from distribute.sending.checks import missing_for
+from distribute.sending.lookup import get_campaign  # noqa: F401 (callers find it here too)
 from distribute.config import Settings
 from distribute.deliveries import moves
 from distribute.errors import Conflict, NotFound, UserError
@@ -181,13 +182,6 @@ def dry_run(session: Session, release: Release, targets: list[str], sample: int 
 
 
 # --- control ---------------------------------------------------------------------------------
-
-def get_campaign(session: Session, campaign_id: int) -> Campaign:
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None:
-        raise NotFound(f"no campaign {campaign_id}", field="campaign")
-    return campaign
-
 
 def move(session: Session, campaign: Campaign, target: str, reason: str | None = None) -> bool:
     """Move a campaign if its state (re-read under the same WHERE) allows it; False if not."""

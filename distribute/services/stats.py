@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from distribute.errors import NotFound, UserError
 from distribute.models import utcnow
-from distribute.sending.campaigns import get_campaign
+from distribute.sending.lookup import get_campaign
 from distribute.services.actor import MANAGE, READ, Actor, require
 from distribute.stats import detail, overview as period
 from distribute.stats.campaign import campaign_stats
