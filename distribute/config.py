@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from kombu.transport import TRANSPORT_ALIASES
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from distribute.errors import ConfigError  # noqa: F401 — distribute.config.ConfigError, as before
 
 ENV_PREFIX = "DISTRIBUTE_"
 # Secrets that ship in examples and compose files: a key everyone knows signs nothing.
@@ -31,10 +32,6 @@ PLACEHOLDER_SECRETS = frozenset({
     "your-secret-key", "your_secret_key", "please-change-me", "replace-me", "password", "xxx", "todo",
 })
 MIN_SECRET_LENGTH = 32  # in production: 32 random characters are out of reach of a brute force
-
-
-class ConfigError(Exception):
-    """A setting is missing or wrong; the message names the variable."""
 
 
 class Settings(BaseSettings):
@@ -46,6 +43,8 @@ class Settings(BaseSettings):
     outbox_dir: Path = Path("outbox")
     # Public address of the web app: unsubscribe and web-version links are built on it.
     base_url: str = "http://localhost:8000"
+    # Address of the staff app (`distribute staff`): password-reset links are built on it.
+    staff_url: str = "http://localhost:8001"
     # HMAC key for every link token. Embedded mode keeps a generated one in distribute.secret.
     secret_key: str | None = None
     secret_file: Path = Path("distribute.secret")
@@ -141,6 +140,8 @@ class Settings(BaseSettings):
     @classmethod
     def _broker_url(cls, value: str | None) -> str | None:
         scheme = (value or "").partition("://")[0].lower()
+        from kombu.transport import TRANSPORT_ALIASES  # here: a command that needs no broker starts without kombu
+
         if value is not None and scheme not in TRANSPORT_ALIASES:
             raise ValueError("expected a Celery broker URL such as redis://host:6379/0")
         return value
@@ -157,7 +158,7 @@ class Settings(BaseSettings):
                 raise ValueError(str(exc).removeprefix(f"{ENV_PREFIX}SMTP_URL: ")) from None
         return value
 
-    @field_validator("base_url")
+    @field_validator("base_url", "staff_url")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 from contextlib import contextmanager
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.dialects import postgresql, sqlite
@@ -63,7 +60,12 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def alembic_config(engine: Engine) -> Config:
+# Alembic is imported by the functions that use it: a command that only reads (`distribute stats`)
+# starts without it.
+
+def alembic_config(engine: Engine):
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
@@ -72,14 +74,34 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine) -> None:
     """Create the schema or bring it up to date."""
+    from alembic import command
+
     command.upgrade(alembic_config(engine), "head")
 
 
 def schema_is_current(engine: Engine) -> bool:
-    """True when the database is at the newest migration (one small query)."""
-    heads = set(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
+    """True when the database is at the newest migration (one small query). Every command that
+    uses the database asks, so this reads the revision ids from the migration files as text and
+    the database's from alembic_version, without loading Alembic and every migration module."""
+    from sqlalchemy import inspect, text
+
     with engine.connect() as conn:
-        return set(MigrationContext.configure(conn).get_current_heads()) == heads
+        if not inspect(conn).has_table("alembic_version"):
+            return False
+        current = set(conn.scalars(text("SELECT version_num FROM alembic_version")))
+    return current == migration_heads()
+
+
+_REVISION = re.compile(r"^(down_revision|revision)\s*=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
+
+
+def migration_heads() -> set[str]:
+    """The revisions no other migration revises (tests check this against Alembic's own answer)."""
+    revisions, revised = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for key, value in _REVISION.findall(path.read_text()):
+            (revisions if key == "revision" else revised).add(value)
+    return revisions - revised
 
 
 class DriverStatement:

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (JSON, BigInteger, DateTime, ForeignKey, Index, Integer, MetaData, String, Text, TypeDecorator,
-                        UniqueConstraint, text)
+                        UniqueConstraint, func, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -85,7 +85,17 @@ STATUSES = ("active", "unsubscribed", "bounced", "complained")
 
 class Contact(Base):
     __tablename__ = "contacts"
-    __table_args__ = (Index("ix_contacts_kind_status", "kind", "status"),)
+    __table_args__ = (
+        Index("ix_contacts_kind_status", "kind", "status"),
+        # The staff app's search: a prefix of the address, the name or the outlet, any case. The
+        # pattern operator class lets PostgreSQL use them for LIKE 'abc%' whatever the collation.
+        Index("ix_contacts_email_prefix", "email_key", postgresql_ops={"email_key": "varchar_pattern_ops"}),
+        Index("ix_contacts_name_prefix", func.lower(text("name")).label("name_lower"),
+              postgresql_ops={"name_lower": "text_pattern_ops"}),
+        Index("ix_contacts_outlet_prefix", func.lower(text("outlet")).label("outlet_lower"),
+              postgresql_ops={"outlet_lower": "text_pattern_ops"}),
+        Index("ix_contacts_language", "language"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320))
@@ -203,7 +213,8 @@ class Delivery(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
-    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    # Indexed: a contact's page lists its deliveries, and erasing a contact clears them.
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
     ref: Mapped[str] = mapped_column(String(32), unique=True)  # public, random: used in links and Message-ID
     # A snapshot of the recipient at fan-out: what was sent stays true if the contact changes.
     email: Mapped[str] = mapped_column(String(320))
@@ -285,7 +296,7 @@ class DomainCounter(Base):
     domains are read in order from an index."""
 
     __tablename__ = "domain_counters"
-    __table_args__ = (Index("ix_domain_counters_rank", "campaign_id", "state", text("value DESC"), "domain"),)
+    __table_args__ = (Index("ix_domain_counters_rank", "campaign_id", "state", "value", "domain"),)
 
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
     domain: Mapped[str] = mapped_column(String(255), primary_key=True)
@@ -304,3 +315,79 @@ class WebhookToken(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     digest: Mapped[str] = mapped_column(String(64))  # sha256 of the event the token was used for
     expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class User(Base):
+    """Someone who signs in to the staff app or holds an API token. The role decides what they may
+    do (distribute.services.actor); the CLI acts as the local operator and needs no row."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # normalised, lower-case
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16))  # admin | comms | viewer
+    password_hash: Mapped[str | None] = mapped_column(String(200))  # argon2id; None until set by a reset link
+    # Bumped on every password change, reset and "sign out everywhere": a session carries the
+    # value it was opened with, and one that no longer matches has ended.
+    session_epoch: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[dt.datetime | None]
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API. Only its SHA-256 is stored: the token is 256 random bits,
+    so a fast hash is enough, and it is shown once, when created."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))  # never above its user's
+    prefix: Mapped[str] = mapped_column(String(16))  # the first characters, to tell tokens apart in a list
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class AuditEntry(Base):
+    """One change made through a service, with who made it. Append-only."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The actor as it was named then (an email, "operator:alice"), so the entry reads the same
+    # after the user is removed; the id links to the user while it exists.
+    actor: Mapped[str] = mapped_column(String(320))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    via: Mapped[str] = mapped_column(String(16))  # cli | web | api | worker
+    action: Mapped[str] = mapped_column(String(64), index=True)  # "release.add", "user.role" …
+    target: Mapped[str | None] = mapped_column(String(500))  # "release:gaza-water", "user:3"
+    detail: Mapped[dict[str, Any] | None]
+
+
+class ImportJob(Base):
+    """A CSV import started from the staff app or the API: it runs apart from the request, and its
+    progress and report are kept here so that any web process can answer "how far is it"."""
+
+    __tablename__ = "import_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    actor: Mapped[str] = mapped_column(String(320))
+    file_name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(16))
+    list_name: Mapped[str | None] = mapped_column(String(200))
+    tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(16))  # running | done | failed
+    bytes_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    bytes_done: Mapped[int] = mapped_column(BigInteger, default=0)
+    report: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None] = mapped_column(String(2000))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

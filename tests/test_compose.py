@@ -130,7 +130,7 @@ def test_every_service_of_the_compose_file_runs_with_its_environment(fresh_datab
         env = {name: {**{k: v for k, v in os.environ.items() if not k.startswith("DISTRIBUTE_")},
                       **localise(services[name]["environment"], database=fresh_database, redis=redis,
                                  smtp_url=smtp_server.url)}
-               for name in ("migrate", "worker", "scheduler", "web")}
+               for name in ("migrate", "worker", "scheduler", "web", "staff")}
         # Every value the file passes as '' (rates, the bounce mailbox) is among them: "not set".
         assert any(v == "" for v in env["worker"].values())
 
@@ -147,18 +147,23 @@ def test_every_service_of_the_compose_file_runs_with_its_environment(fresh_datab
         web = list(services["web"]["command"])
         web[web.index("--host") + 1], web[web.index("--port") + 1] = "127.0.0.1", str(port)
         running.start("web", command(web), env["web"])
+        staff_port = free_port()
+        staff = list(services["staff"]["command"])
+        staff[staff.index("--host") + 1], staff[staff.index("--port") + 1] = "127.0.0.1", str(staff_port)
+        running.start("staff", command(staff), env["staff"])
 
         wait_until(lambda: "ready." in running.log("worker"), 60, "the worker to be ready")
         wait_until(lambda: "beat: Starting" in running.log("scheduler"), 60, "beat to start")
 
-        def healthy():
+        def healthy(port):
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
                     return answer.status == 200
             except OSError:
                 return False
 
-        wait_until(healthy, 60, "the web app to answer")
+        wait_until(lambda: healthy(port), 60, "the web app to answer")
+        wait_until(lambda: healthy(staff_port), 60, "the staff app to answer")
 
         # The real job through those processes: a release scheduled a few seconds ahead is
         # started by the scheduler and sent by the worker to the SMTP server.
@@ -167,6 +172,12 @@ def test_every_service_of_the_compose_file_runs_with_its_environment(fresh_datab
                                   capture_output=True, text=True, timeout=120)
             assert done.returncode == 0, done.stdout + done.stderr
             return done.stdout
+
+        # The staff app: an admin added by the CLI sets a password at the link it prints, on it.
+        link = json.loads(cli("users", "add", "admin@example.org", "--role", "admin", "--json"))["password_link"]
+        assert link.startswith(env["staff"]["DISTRIBUTE_STAFF_URL"] + "/reset/")
+        with urllib.request.urlopen(f"http://127.0.0.1:{staff_port}{urlsplit(link).path}", timeout=5) as answer:
+            assert answer.status == 200 and b"admin@example.org" in answer.read()
 
         cli("contacts", "import", REPO / "samples" / "contacts.csv", "--kind", "journalist")
         cli("segments", "add", "press", "--where", "kind = journalist")
@@ -183,7 +194,7 @@ def test_every_service_of_the_compose_file_runs_with_its_environment(fresh_datab
         pixel = re.search(r'src="https?://[^/"]+(/o/[^"]+\.gif)"', html).group(1)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}{pixel}", timeout=5) as answer:
             assert answer.headers["Content-Type"] == "image/gif"
-        for name in ("worker", "scheduler", "web"):
+        for name in ("worker", "scheduler", "web", "staff"):
             assert running.procs[name].poll() is None, running.log(name)
             assert "Traceback" not in running.log(name), running.log(name)
     finally:
@@ -191,14 +202,14 @@ def test_every_service_of_the_compose_file_runs_with_its_environment(fresh_datab
         redis.stop()
 
 
-WORKER, BEAT, WEB, CLI = "worker", "scheduler", "web", "cli"
+WORKER, BEAT, WEB, STAFF, CLI = "worker", "scheduler", "web", "staff", "cli"
 
 
 @pytest.mark.parametrize("change, expected, where", [
-    ({"DISTRIBUTE_SECRET_KEY": "change-me-in-production"}, "DISTRIBUTE_SECRET_KEY is a placeholder", (WORKER, BEAT, WEB, CLI)),
-    ({"DISTRIBUTE_SECRET_KEY": ""}, "DISTRIBUTE_SECRET_KEY is required", (WORKER, BEAT, WEB, CLI)),
+    ({"DISTRIBUTE_SECRET_KEY": "change-me-in-production"}, "DISTRIBUTE_SECRET_KEY is a placeholder", (WORKER, BEAT, WEB, STAFF, CLI)),
+    ({"DISTRIBUTE_SECRET_KEY": ""}, "DISTRIBUTE_SECRET_KEY is required", (WORKER, BEAT, WEB, STAFF, CLI)),
     ({"DISTRIBUTE_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:9/none"}, "cannot reach the database",
-     (WORKER, BEAT, WEB, CLI)),
+     (WORKER, BEAT, WEB, STAFF, CLI)),
     ({"DISTRIBUTE_BROKER_URL": ""}, "DISTRIBUTE_BROKER_URL is not set", (WORKER, BEAT)),
     # Settings are read by one function for every entry point: one process shows each format check.
     ({"DISTRIBUTE_RATE_PER_SECOND": "fast"}, "DISTRIBUTE_RATE_PER_SECOND='fast': input should be a valid number", (WORKER,)),
@@ -212,7 +223,7 @@ def test_every_entry_point_refuses_a_configuration_that_cannot_work(pg_url, chan
             "DISTRIBUTE_SMTP_URL": "smtp://127.0.0.1:9"}
     env = base | change
     commands = {WORKER: services["worker"]["command"], BEAT: services["scheduler"]["command"],
-                WEB: services["web"]["command"], CLI: ["distribute", "send", "clinic-water", "--to", "press"]}
+                WEB: services["web"]["command"], STAFF: services["staff"]["command"], CLI: ["distribute", "send", "clinic-water", "--to", "press"]}
     entry_points = [commands[name] for name in where]
     started = time.monotonic()
     procs = [(argv, subprocess.Popen(command(argv), cwd=REPO, env=env, stdout=subprocess.PIPE,

@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from distribute.db import alembic_config, make_engine, upgrade
+from distribute.models import Base
 from distribute.models import UTCDateTime
 
 from conftest import PG_ADMIN_URL
@@ -104,3 +105,27 @@ def test_migration_0006_moves_the_media_contact_into_the_contacts(empty_engine):
         back = conn.execute(sa.select(releases.c.media_contact).order_by(releases.c.id)).scalars().all()
     assert back == [{"name": "Nadia Benali", "title": "Head of Communications", "email": "press@example.org",
                      "phone": "+41 22 555 01 23"}, None]
+
+
+def test_the_schema_check_finds_the_heads_alembic_finds(db):
+    from alembic.script import ScriptDirectory
+
+    from distribute.db import alembic_config, migration_heads, schema_is_current
+
+    assert migration_heads() == set(ScriptDirectory.from_config(alembic_config(db.engine)).get_heads())
+    assert schema_is_current(db.engine)
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0005'"))
+    assert not schema_is_current(db.engine)
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": next(iter(migration_heads()))})
+
+
+def test_the_migrations_build_exactly_the_models(db):
+    """A model changed without a migration (or the other way round) fails here, on both backends."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}), Base.metadata)
+    assert diff == []

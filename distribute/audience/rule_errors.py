@@ -14,12 +14,19 @@ from distribute.errors import UserError
 
 
 class RuleError(UserError):
-    """A rule that cannot be used: bad syntax, an unknown field, a list that does not exist…"""
+    """A rule that cannot be used: bad syntax, an unknown field, a list that does not exist…
+
+    `line` and `column` (1-based) point at the spot, so that a form can put a caret under it."""
+
+    code = "bad_rule"
 
     def __init__(self, message: str, *, line: int | None = None, column: int | None = None):
-        super().__init__(message)
+        super().__init__(message, field="rule")
         self.line = line
         self.column = column
+
+    def as_dict(self) -> dict:
+        return super().as_dict() | {"line": self.line, "column": self.column}
 
 
 class UnknownList(RuleError):

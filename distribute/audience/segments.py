@@ -19,7 +19,7 @@ from distribute.audience.conditions import Condition
 from distribute.audience.rule_errors import RuleError, UnknownList, quote
 from distribute.audience.rule_sql import EmailDomain, check_lists_exist
 from distribute.audience.rules import EXAMPLE_RULE, KINDS, KNOWN_FIELDS, And, Not, Or, compile_rule, parse_rule
-from distribute.errors import UserError
+from distribute.errors import Conflict, NotFound, UserError
 from distribute.models import Segment
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "SegmentExists",
     "SegmentNotFound",
     "add_segment",
+    "find_segment",
     "get_segment",
     "list_segments",
     "remove_segment",
@@ -48,20 +49,20 @@ __all__ = [
 ]
 
 
-class SegmentNotFound(UserError):
+class SegmentNotFound(NotFound):
     pass
 
 
-class SegmentExists(UserError):
+class SegmentExists(Conflict):
     pass
 
 
 def _clean_name(name: str) -> str:
     cleaned = (name or "").strip()
     if not cleaned:
-        raise UserError("a segment needs a name")
+        raise UserError("a segment needs a name", field="name")
     if len(cleaned) > 200:
-        raise UserError("a segment name can be at most 200 characters")
+        raise UserError("a segment name can be at most 200 characters", field="name")
     return cleaned
 
 
@@ -75,7 +76,7 @@ def add_segment(session: Session, name: str, rule: str, replace: bool = False) -
     parsed.check(session)
     segment = session.scalar(select(Segment).where(Segment.name == name))
     if segment is not None and not replace:
-        raise SegmentExists(f"a segment named {quote(name)} already exists (rule: {segment.rule})")
+        raise SegmentExists(f"a segment named {quote(name)} already exists (rule: {segment.rule})", field="name")
     if segment is None:
         segment = Segment(name=name, rule=parsed.text)
         session.add(segment)
@@ -83,6 +84,10 @@ def add_segment(session: Session, name: str, rule: str, replace: bool = False) -
         segment.rule = parsed.text
     session.flush()
     return segment
+
+
+def find_segment(session: Session, name: str) -> Segment | None:
+    return session.scalar(select(Segment).where(Segment.name == (name or "").strip()))
 
 
 def get_segment(session: Session, name: str) -> Segment:
@@ -95,7 +100,7 @@ def get_segment(session: Session, name: str) -> Segment:
     if close:
         message += f"; did you mean {quote(close[0])}?"
     message += f"; known segments: {', '.join(known)}" if known else "; there are no segments yet"
-    raise SegmentNotFound(message)
+    raise SegmentNotFound(message, field="segment")
 
 
 def list_segments(session: Session) -> list[Segment]:

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
-from sqlalchemy import ColumnElement, delete, exists, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnElement, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from distribute.contacts.addresses import InvalidAddress, normalise
-from distribute.errors import UserError
+from distribute.db import insert_for
+from distribute.errors import NotFound, UserError
 from distribute.models import Contact, Suppression
 
 SOURCES = ("manual", "import", "unsubscribe", "hard-bounce", "soft-bounce", "complaint")
@@ -27,7 +27,7 @@ EMAIL_HEADERS = ("email", "e-mail", "email address", "e-mail address", "email_ad
 BATCH_SIZE = 500  # rows per INSERT: 4 parameters each stays far below SQLite's variable limit
 
 
-class NotSuppressed(UserError):
+class NotSuppressed(NotFound):
     pass
 
 
@@ -70,12 +70,12 @@ def is_suppressed(session: Session, key: str) -> bool:
 
 def _check(reason: str, source: str) -> str:
     if source not in SOURCES:
-        raise UserError(f"unknown suppression source {source!r}; use one of {', '.join(SOURCES)}")
+        raise UserError(f"unknown suppression source {source!r}; use one of {', '.join(SOURCES)}", field="source")
     reason = (reason or "").strip()
     if not reason:
-        raise UserError("give a reason for the suppression (it is kept with the address)")
+        raise UserError("give a reason for the suppression (it is kept with the address)", field="reason")
     if len(reason) > 500:
-        raise UserError(f"the reason is {len(reason)} characters long; keep it under 500")
+        raise UserError(f"the reason is {len(reason)} characters long; keep it under 500", field="reason")
     return reason
 
 
@@ -97,8 +97,6 @@ class _Writer:
         self.report = SuppressionReport()
         self._pending: list[str] = []
         self._seen: set[str] = set()
-        dialect = session.get_bind().dialect.name
-        self._insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
 
     def add(self, raw: str, line: int | None = None) -> None:
         try:
@@ -120,20 +118,13 @@ class _Writer:
         keys, self._pending = self._pending, []
         now = dt.datetime.now(dt.UTC)
         rows = [{"email_key": k, "reason": self.reason, "source": self.source, "created_at": now} for k in keys]
-        if self._insert is not None:
-            stmt = (
-                self._insert(Suppression)
-                .values(rows)
-                .on_conflict_do_nothing(index_elements=[Suppression.email_key])
-                .returning(Suppression.email_key)
-            )
-            added = set(self.session.scalars(stmt))
-        else:  # another backend: look first, then insert what is missing
-            existing = set(self.session.scalars(select(Suppression.email_key).where(Suppression.email_key.in_(keys))))
-            fresh = [row for row in rows if row["email_key"] not in existing]
-            if fresh:
-                self.session.execute(insert(Suppression), fresh)
-            added = {row["email_key"] for row in fresh}
+        stmt = (
+            insert_for(self.session, Suppression)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=[Suppression.email_key])
+            .returning(Suppression.email_key)
+        )
+        added = set(self.session.scalars(stmt))
         for key in keys:
             (self.report.added if key in added else self.report.already).append(key)
 
@@ -233,18 +224,22 @@ def unsuppress(session: Session, email: str) -> Suppression:
         key = email.strip().lower()  # rows written by other paths may predate today's checks
     row = session.scalar(select(Suppression).where(Suppression.email_key == key))
     if row is None:
-        raise NotSuppressed(f"{email.strip()} is not on the suppression list")
+        raise NotSuppressed(f"{email.strip()} is not on the suppression list", field="email")
     session.execute(delete(Suppression).where(Suppression.id == row.id))
     return row
 
 
 def list_suppressions(
-    session: Session, *, source: str | None = None, search: str | None = None, limit: int | None = None
+    session: Session, *, source: str | None = None, search: str | None = None, limit: int | None = None,
+    after: str | None = None,
 ) -> list[Suppression]:
+    """By address; `after` (an address) starts past it, for keyset pages on the unique key."""
     stmt = select(Suppression).order_by(Suppression.email_key)
+    if after:
+        stmt = stmt.where(Suppression.email_key > after)
     if source:
         if source not in SOURCES:
-            raise UserError(f"unknown suppression source {source!r}; use one of {', '.join(SOURCES)}")
+            raise UserError(f"unknown suppression source {source!r}; use one of {', '.join(SOURCES)}", field="source")
         stmt = stmt.where(Suppression.source == source)
     if search:
         stmt = stmt.where(Suppression.email_key.contains(search.strip().lower(), autoescape=True))

@@ -1,8 +1,10 @@
 """The `distribute` command.
 
-Each command's module is imported only when that command runs: `distribute stats` does not load
-the sending pipeline, and `distribute --help` lists the commands from the table below without
-importing any (tests/cli/test_lazy.py checks the table against the commands themselves).
+Commands load on use: COMMANDS maps each name to the module and attribute that define it, with
+the one-line summary `distribute --help` lists, so that the help (and a mistyped name) answers
+without importing SQLAlchemy, Celery or the pipeline. Each command module still lists its
+commands in its own COMMANDS; tests/cli/test_lazy.py checks that this table names exactly those,
+with each command's own summary. A new command: its module's COMMANDS, and one line here.
 """
 
 from __future__ import annotations
@@ -11,30 +13,53 @@ import importlib
 
 import click
 
-# command → (its module in distribute.cli, its one-line help as `--help` shows it)
+from distribute.errors import ConfigError, UserError
+
+# name: ("module:attribute" under distribute.cli, the summary listed by --help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "init": ("setup", "Create the database, or upgrade it to the current schema."),
-    "demo": ("setup", "Run the main job on the samples shipped with distribute."),
-    "release": ("releases", "Press releases: add them from a file, preview and check them before sending."),
-    "contacts": ("contacts", "Import and export journalists and supporters."),
-    "lists": ("contacts", "Static lists of contacts (made by `contacts import --list`)."),
-    "segments": ("segments", "Saved audiences: rules over contact fields, tags and lists."),
-    "suppress": ("segments", "Put addresses on the suppression list: they will never be mailed again."),
-    "suppressions": ("segments", "The suppression list: addresses that are never mailed (add to it with "
-                                 "`distribute suppress`)."),
-    "send": ("campaigns", "Send a release to segments and lists, now or at a set time."),
-    "run": ("campaigns", "Embedded mode: serve scheduled campaigns and retries until interrupted (Ctrl-C), with a "
-                         "line for each campaign that starts, waits for the relay, stops or finishes."),
-    "campaigns": ("campaigns", "List, inspect and control campaigns."),
-    "stats": ("stats", "How a campaign did: counts per state, send rate, domains, last errors; opens (human and "
-                       "machine apart), clicks per link, unsubscribes, complaints and bounces (`distribute stats ID`)."),
-    "bounces": ("bounces", "Read bounces, delay warnings, auto-replies and complaints."),
-    "purge": ("retention", "Drop the raw tracking data (IP addresses, user agents, provider payloads) of events older "
-                           "than DISTRIBUTE_RETENTION_DAYS."),
-    "serve": ("serve", "Serve the public web app with gunicorn: open pixel, click redirect, unsubscribe and "
-                       "preferences, web versions of releases, ESP webhooks."),
-    "dkim": ("dkim", "DKIM signing keys and the DNS records a sending domain needs."),
+    "init": ("setup:init", "Create the database, or upgrade it to the current schema."),
+    "demo": ("setup:demo", "Run the main job on the samples shipped with distribute."),
+    "release": ("releases:release",
+        "Press releases: add them from a file, preview and check them before sending."),
+    "contacts": ("contacts:contacts", "Import and export journalists and supporters."),
+    "lists": ("contacts:lists", "Static lists of contacts (made by `contacts import --list`)."),
+    "segments": ("segments:segments_group", "Saved audiences: rules over contact fields, tags and lists."),
+    "suppress": ("segments:suppress_command",
+        "Put addresses on the suppression list: they will never be mailed again."),
+    "suppressions": ("segments:suppressions_group",
+        "The suppression list: addresses that are never mailed (add to it with `distribute suppress`)."),
+    "send": ("campaigns:send", "Send a release to segments and lists, now or at a set time."),
+    "run": ("campaigns:run",
+        "Embedded mode: serve scheduled campaigns and retries until interrupted (Ctrl-C), with a line for "
+        "each campaign that starts, waits for the relay, stops or finishes."),
+    "campaigns": ("campaigns:campaigns", "List, inspect and control campaigns."),
+    "stats": ("stats:stats",
+        "How a campaign did: counts per state, send rate, domains, last errors; opens (human and machine "
+        "apart), clicks per link, unsubscribes, complaints and bounces (`distribute stats ID`)."),
+    "bounces": ("bounces:bounces", "Read bounces, delay warnings, auto-replies and complaints."),
+    "purge": ("retention:purge",
+        "Drop the raw tracking data (IP addresses, user agents, provider payloads) of events older than "
+        "DISTRIBUTE_RETENTION_DAYS."),
+    "serve": ("serve:serve",
+        "Serve the public web app with gunicorn: open pixel, click redirect, unsubscribe and preferences, web"
+        " versions of releases, ESP webhooks."),
+    "staff": ("staff:staff", "Serve the staff web app and the JSON API with gunicorn."),
+    "dkim": ("dkim:dkim", "DKIM signing keys and the DNS records a sending domain needs."),
+    "users": ("users:users_group",
+        "Staff who sign in to the web app: add them, set roles, hand over password links."),
+    "tokens": ("users:tokens_group", "Bearer tokens for the JSON API (/api/v1)."),
+    "audit": ("users:audit_command", "Who changed what, newest first."),
 }
+
+
+def summary(name: str, limit: int = 45) -> str:
+    """The table's summary, shortened as click shortens a command's own help."""
+    return click.Command(name, help=COMMANDS[name][1]).get_short_help_str(limit)
+
+
+def load_command(name: str) -> click.Command:
+    module, _, attribute = COMMANDS[name][0].partition(":")
+    return getattr(importlib.import_module(f"distribute.cli.{module}"), attribute)
 
 
 class _Group(click.Group):
@@ -42,33 +67,25 @@ class _Group(click.Group):
         return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in COMMANDS:
-            return None
-        module = importlib.import_module(f"distribute.cli.{COMMANDS[name][0]}")
-        return next(c for c in module.COMMANDS if c.name == name)
+        return load_command(name) if name in COMMANDS else None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # The summaries from the table: listing them imports no command.
         limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
-        rows = [(name, _shorten(COMMANDS[name][1], limit)) for name in self.list_commands(ctx)]
+        rows = [(name, summary(name, limit)) for name in sorted(COMMANDS)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context):
-        from distribute.config import ConfigError
-        from distribute.errors import UserError
-
         # User-facing errors become click's "Error: …" line and exit status 1, never a traceback.
         try:
             return super().invoke(ctx)
-        except (UserError, ConfigError) as exc:
+        except UserError as exc:
+            from distribute.cli.common import explain  # loaded already by the command that raised
+
+            raise click.ClickException(explain(exc)) from exc
+        except ConfigError as exc:
             raise click.ClickException(str(exc)) from exc
-
-
-def _shorten(text: str, limit: int) -> str:
-    """As click shortens a command's help in a listing: whole words, then '...'."""
-    from click.utils import make_default_short_help
-
-    return make_default_short_help(text, limit)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -81,7 +98,7 @@ def cli(ctx: click.Context) -> None:
     everything runs embedded: a SQLite file and a file outbox in the current directory.
     """
     from distribute.cli.common import App
-    from distribute.config import ConfigError, load_settings
+    from distribute.config import load_settings
 
     try:
         ctx.obj = App(load_settings())

@@ -1,22 +1,21 @@
-"""`distribute send`, `distribute campaigns …`, `distribute stats`, `distribute run`."""
+"""`distribute send`, `distribute campaigns …`, `distribute stats`, `distribute run`: options in,
+services/campaigns.py and services/stats.py called as the local operator, tables or JSON out."""
 
 from __future__ import annotations
 
 import time
 
 import click
-from sqlalchemy import select
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from distribute.sending import campaigns as ops
-from distribute.sending.tasks import create_celery
 from distribute.cli.common import App, console, err_console, json_option, pass_app, print_json
-from distribute.releases.store import get_release
-from distribute.releases.rendering import VARIANTS
-from distribute.models import Campaign, utcnow
 from distribute.cli.stats import print_stats
-from distribute.stats.campaign import campaign_stats, progress
+from distribute.models import utcnow
+from distribute.releases.rendering import VARIANTS
+from distribute.services import campaigns as sends
+from distribute.services import stats as results
+from distribute.services.actor import operator
 
 CANCEL_SETTLE_SECONDS = 10.0  # workers stop within a second or two (sender.STATE_CHECK_SECONDS)
 
@@ -26,52 +25,42 @@ def _progress_bar(quiet: bool) -> Progress:
                     console=err_console, disable=quiet, transient=False)
 
 
-STOPPED = ("paused", "cancelled", "failed")  # how a campaign can end without being sent
-
-
-def follow(app: App, campaign_ids: list[int], quiet: bool = False) -> list[Campaign]:
+def follow(app: App, campaign_ids: list[int], quiet: bool = False) -> list[dict]:
     """Send through the embedded worker, or follow production workers, with a progress bar that
     says what holds a campaign up; returns the campaigns as they ended (or stand) and says so."""
-    celery = create_celery(app.settings)
+    actor = operator()
     with _progress_bar(quiet) as bar:
         label = f"campaign {', '.join(map(str, campaign_ids))}"
         task = bar.add_task(label, total=None)
 
-        def show(session) -> None:
-            done, total = progress(session, campaign_ids)
-            held = session.scalars(select(Campaign).where(Campaign.id.in_(campaign_ids))).all()
-            waits = [c.wait_reason for c in held if c.wait_until and c.state == "sending"]
+        def show(session) -> dict:
+            now = sends.watch(session, actor, campaign_ids)
+            waits = [c["waiting"] for c in now["campaigns"] if c["waiting"]]
             note = f" (waiting for the mail relay: {waits[0][:60]})" if waits else ""
-            bar.update(task, completed=done, total=total or None, description=label + note)
+            bar.update(task, completed=now["done"], total=now["total"] or None, description=label + note)
+            return now
 
         if app.settings.broker_url:
-            for campaign_id in campaign_ids:
-                celery.runtime().broker.start(campaign_id)  # due ones start now; the rest when beat finds them
-            from distribute.sending.embedded import active
-
+            sends.start(actor, app.settings, campaign_ids)  # due ones start now; the rest when beat finds them
             while True:
                 with app.session() as session:
-                    show(session)
-                    if not active(session, campaign_ids):
+                    if not show(session)["active"]:
                         break
                 time.sleep(0.5)
         else:
-            from distribute.sending.embedded import run_until_idle
-
-            run_until_idle(celery, app.settings, campaign_ids, show)
+            sends.run_embedded(actor, app.settings, campaign_ids, show)
         with app.session() as session:
-            ended = list(session.scalars(select(Campaign).where(Campaign.id.in_(campaign_ids)).order_by(Campaign.id)))
-            show(session)
+            ended = show(session)["campaigns"]
     for c in ended:
-        if c.state in STOPPED and not quiet:
-            err_console.print(f"campaign {c.id} {c.state}" + (f": {c.state_reason}" if c.state_reason else ""),
+        if c["state"] in sends.STOPPED and not quiet:
+            err_console.print(f"campaign {c['id']} {c['state']}" + (f": {c['reason']}" if c["reason"] else ""),
                               markup=False)
     return ended
 
 
-def exit_if_stopped(ended: list[Campaign]) -> None:
+def exit_if_stopped(ended: list[dict]) -> None:
     """A script can tell: status 1 when a campaign ended paused, cancelled or failed."""
-    if any(c.state in STOPPED for c in ended):
+    if any(c["state"] in sends.STOPPED for c in ended):
         raise click.exceptions.Exit(1)
 
 
@@ -109,7 +98,7 @@ def send(app: App, release_ref: str, targets: tuple[str, ...], variant: str, at:
     """
     if dry_run:
         with app.session() as session:
-            result = ops.dry_run(session, get_release(session, release_ref), list(targets))
+            result = sends.dry_run(session, operator(), release_ref, list(targets))
         if as_json:
             print_json(result)
             return
@@ -120,28 +109,25 @@ def send(app: App, release_ref: str, targets: tuple[str, ...], variant: str, at:
             console.print(f"  {person['email']}  {person['name'] or ''}  {person['outlet'] or ''}")
         return
     with app.session() as session:
-        release = get_release(session, release_ref)
-        campaign = ops.create_campaign(session, release, targets=list(targets), variant=variant, zone=app.settings.zone,
-                                       at=at, test=list(test), again=again,
-                                       track=app.settings.track_by_default if track is None else track)
-        campaign_id, scheduled_at = campaign.id, campaign.scheduled_at
-        counts = None if test else ops.audience_counts(session, release, ops.Audience.from_dict(campaign.audience))
-    future = at is not None and scheduled_at.timestamp() > time.time() + 1
-    ended: list[Campaign] = []
+        campaign = sends.create(session, operator(), release_ref, targets=list(targets), variant=variant,
+                                zone=app.settings.zone, at=at, test=list(test), again=again,
+                                track=app.settings.track_by_default if track is None else track)
+    campaign_id = campaign["id"]
+    ended: list[dict] = []
     if not as_json:
-        when = f"scheduled for {scheduled_at:%Y-%m-%d %H:%M} UTC" if future else "sending now"
+        when = "sending now" if campaign["due"] else f"scheduled for {campaign['scheduled_at'][:16].replace('T', ' ')} UTC"
         console.print(f"campaign {campaign_id}: {variant} variant, {when}")
-        if counts:
-            _say_already(counts, again)
-    if future:
+        if campaign["audience_counts"]:
+            _say_already(campaign["audience_counts"], again)
+    if not campaign["due"]:
         if not app.settings.broker_url and not as_json:
             console.print("it starts when due while `distribute run` (embedded) or `celery -A worker beat` (production) runs")
     elif not no_wait or not app.settings.broker_url:
         ended = follow(app, [campaign_id], quiet=as_json)
     else:
-        create_celery(app.settings).runtime().broker.start(campaign_id)
+        sends.start(operator(), app.settings, [campaign_id])
     with app.session() as session:
-        stats = campaign_stats(session, campaign_id)
+        stats = results.campaign(session, operator(), campaign_id)
     if as_json:
         print_json(stats)
     else:
@@ -171,11 +157,9 @@ def run(app: App) -> None:
     """
     if app.settings.broker_url:
         raise click.ClickException("DISTRIBUTE_BROKER_URL is set: run `celery -A worker worker` and `celery -A worker beat`")
-    from distribute.sending.embedded import run_until_idle
-
     console.print("serving scheduled campaigns and retries; Ctrl-C to stop")
     try:
-        run_until_idle(create_celery(app.settings), app.settings, [], _RunReport(), forever=True)
+        sends.run_embedded(operator(), app.settings, [], _RunReport(), forever=True)
     except KeyboardInterrupt:
         console.print("stopped")
 
@@ -192,26 +176,24 @@ class _RunReport:
         if time.monotonic() < self.next_look:
             return
         self.next_look = time.monotonic() + 1.0
-        rows = session.scalars(select(Campaign).where(
-            (Campaign.state == "sending") | (Campaign.started_at >= self.since) | (Campaign.finished_at >= self.since)
-            | Campaign.id.in_(list(self.seen)))).all()
-        for c in rows:
-            now = (c.state, c.wait_reason if c.wait_until else None)
-            before = self.seen.get(c.id)
+        for c in sends.activity(session, operator(), self.since, list(self.seen)):
+            now = (c["state"], c["waiting"])
+            before = self.seen.get(c["id"])
             if now == before:
                 continue
-            self.seen[c.id] = now
-            counts = ops.delivery_counts(session, c.id)
+            self.seen[c["id"]] = now
+            counts = c["counts"]
             summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items(), key=lambda kv: -kv[1]))
             stamp = f"{utcnow():%H:%M:%S}"
-            if now[1]:
-                console.print(f"{stamp} campaign {c.id} waits for the mail relay: {now[1]}", markup=False)
-            elif c.state == "sending":
+            if c["waiting"]:
+                console.print(f"{stamp} campaign {c['id']} waits for the mail relay: {c['waiting']}", markup=False)
+            elif c["state"] == "sending":
                 verb = "started" if before is None else "sending"
-                console.print(f"{stamp} campaign {c.id} {verb}: {sum(counts.values())} recipients", markup=False)
-            elif c.state in ("sent", *STOPPED):
-                reason = f" ({c.state_reason})" if c.state_reason and c.state != "sent" else ""
-                console.print(f"{stamp} campaign {c.id} {c.state}{reason}: {summary or 'no recipients'}", markup=False)
+                console.print(f"{stamp} campaign {c['id']} {verb}: {sum(counts.values())} recipients", markup=False)
+            elif c["state"] in ("sent", *sends.STOPPED):
+                reason = f" ({c['reason']})" if c["reason"] and c["state"] != "sent" else ""
+                console.print(f"{stamp} campaign {c['id']} {c['state']}{reason}: {summary or 'no recipients'}",
+                              markup=False)
 
 
 @click.group()
@@ -225,13 +207,13 @@ def campaigns() -> None:
 def list_(app: App, as_json: bool) -> None:
     """The latest campaigns, newest first."""
     with app.session() as session:
-        rows = ops.list_campaigns(session)
+        rows = sends.list_campaigns(session, operator())
     if as_json:
         print_json(rows)
         return
     table = Table("id", "release", "variant", "state", "recipients", "audience", "scheduled", box=None)
     for r in rows:
-        audience = ops.Audience.from_dict(r["audience"]).describe()
+        audience = sends.describe_audience(r["audience"])
         table.add_row(str(r["id"]), r["release"][:40], r["variant"], r["state"], str(r["recipients"]), audience[:40],
                       (r["scheduled_at"] or "")[:16])
     console.print(table if rows else "no campaigns yet: distribute send RELEASE --to SEGMENT")
@@ -244,15 +226,13 @@ def list_(app: App, as_json: bool) -> None:
 def show(app: App, campaign_id: int, as_json: bool) -> None:
     """One campaign: its audience and times, then its stats."""
     with app.session() as session:
-        campaign = ops.get_campaign(session, campaign_id)
-        stats = campaign_stats(session, campaign_id)
-        detail = {k: v for k, v in ops.summary(campaign, stats["release"]).items() if k not in stats}
+        data = sends.get(session, operator(), campaign_id)
     if as_json:
-        print_json(stats | detail)
+        print_json(data)
         return
-    console.print(f"audience: {ops.Audience.from_dict(detail['audience']).describe()}; scheduled {detail['scheduled_at']}, "
-                  f"started {detail['started_at'] or '-'}, finished {detail['finished_at'] or '-'}")
-    print_stats(stats)
+    console.print(f"audience: {sends.describe_audience(data['audience'])}; scheduled {data['scheduled_at']}, "
+                  f"started {data['started_at'] or '-'}, finished {data['finished_at'] or '-'}")
+    print_stats(data)
 
 
 @campaigns.command("pause")
@@ -261,7 +241,7 @@ def show(app: App, campaign_id: int, as_json: bool) -> None:
 def pause(app: App, campaign_id: int) -> None:
     """Stop sending within seconds; `resume` continues from where it stopped."""
     with app.session() as session:
-        ops.pause(session, campaign_id)
+        sends.pause(session, operator(), campaign_id)
     console.print(f"campaign {campaign_id} paused")
 
 
@@ -272,14 +252,13 @@ def pause(app: App, campaign_id: int) -> None:
 def resume(app: App, campaign_id: int, no_wait: bool) -> None:
     """Continue a paused campaign; exits 1 if it ends paused, cancelled or failed again."""
     with app.session() as session:
-        campaign = ops.resume(session, campaign_id)
-        state, scheduled_at = campaign.state, campaign.scheduled_at
-    if state == "scheduled" and scheduled_at > utcnow():
+        campaign = sends.resume(session, operator(), campaign_id)
+    if campaign["state"] == "scheduled" and not campaign["due"]:
         runner = "`celery -A worker beat`" if app.settings.broker_url else "`distribute run`"
-        console.print(f"campaign {campaign_id} scheduled again: it starts at {scheduled_at:%Y-%m-%d %H:%M} UTC "
-                      f"while {runner} runs")
+        console.print(f"campaign {campaign_id} scheduled again: it starts at "
+                      f"{campaign['scheduled_at'][:16].replace('T', ' ')} UTC while {runner} runs")
         return
-    console.print(f"campaign {campaign_id} {state}")
+    console.print(f"campaign {campaign_id} {campaign['state']}")
     if no_wait and app.settings.broker_url:
         return
     exit_if_stopped(follow(app, [campaign_id]))
@@ -296,16 +275,12 @@ def cancel(app: App, campaign_id: int, as_json: bool) -> None:
     within a second or two; the command waits for them and then counts.
     """
     with app.session() as session:
-        ops.cancel(session, campaign_id)
+        result = sends.cancel(session, operator(), campaign_id)
     deadline = time.monotonic() + CANCEL_SETTLE_SECONDS
-    while True:
-        with app.session() as session:
-            counts = ops.delivery_counts(session, campaign_id)
-        if not counts.get("sending") or time.monotonic() > deadline:
-            break
+    while result["in_hand"] and time.monotonic() < deadline:
         time.sleep(0.3)
-    result = {"campaign": campaign_id, "state": "cancelled", "cancelled": counts.get("cancelled", 0),
-              "sent": counts.get("sent", 0), "in_hand": counts.get("sending", 0)}
+        with app.session() as session:
+            result = sends.cancel_outcome(session, operator(), campaign_id)
     if as_json:
         print_json(result)
         return
@@ -324,7 +299,7 @@ def cancel(app: App, campaign_id: int, as_json: bool) -> None:
 def retry(app: App, campaign_id: int, unknown: bool) -> None:
     """Send again to the recipients that ended `failed` (or `unknown` with --unknown)."""
     with app.session() as session:
-        _, n = ops.retry(session, campaign_id, unknown=unknown)
+        n = sends.retry(session, operator(), campaign_id, unknown=unknown)["requeued"]
     console.print(f"campaign {campaign_id}: {n} deliveries queued again")
     if n:
         exit_if_stopped(follow(app, [campaign_id]))

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from distribute.config import Settings
 from distribute.db import make_engine, make_sessionmaker, schema_is_current, upgrade
+from distribute.errors import UserError
 from distribute.startup import check_database
 
 # Human output goes to stderr-free stdout through rich; errors go to stderr.
@@ -71,3 +72,27 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print machin
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str, indent=2) + "\n")
+
+
+# A domain error names the field at fault and a code, never a flag: the CLI words its own fix.
+# The option that sets each field …
+FIELD_FLAGS = {
+    "title": "--title", "language": "--language", "slug": "--slug", "format": "--format", "contact": "--contact",
+    "targets": "--to", "at": "--at", "variant": "--variant", "test": "--test", "to": "--test",
+}
+# … and what to type next, per error code (appended).
+CODE_HINTS = {
+    "already_sent": "pass --again to send a second campaign anyway",
+    "already_have": "pass --again to send it to them again",
+    "not_ready": "`distribute release check RELEASE --variant VARIANT` lists what is missing",
+}
+
+
+def explain(exc: Exception) -> str:
+    """A domain error as the CLI says it: with the option at fault and the command that helps."""
+    message = str(exc)
+    flag = FIELD_FLAGS.get(getattr(exc, "field", None) or "")
+    if flag and flag not in message:
+        message = f"{message} ({flag})"
+    hint = CODE_HINTS.get(getattr(exc, "code", None))
+    return f"{message} ({hint})" if hint else message

@@ -7,12 +7,10 @@ import sys
 
 import click
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
-from sqlalchemy import func, select
-
 from distribute.cli.common import App, console, err_console, json_option, pass_app, print_json
-from distribute.contacts.export import export_contacts
-from distribute.contacts.importing import import_contacts
-from distribute.models import KINDS, ContactList, ListMember
+from distribute.models import KINDS
+from distribute.services import contacts as service
+from distribute.services.actor import operator
 
 SKIPPED_SHOWN = 50
 
@@ -68,8 +66,9 @@ def import_(app: App, file: str, kind: str, list_name: str | None, tags: tuple[s
     show = not as_json and err_console.is_terminal
     with Progress(*columns, console=err_console, transient=True, disable=not show) as progress:
         task = progress.add_task("import", total=total)
-        report = import_contacts(
+        report = service.import_csv(
             app.sessions,
+            operator(),
             source,
             kind=kind,
             list_name=list_name,
@@ -77,21 +76,21 @@ def import_(app: App, file: str, kind: str, list_name: str | None, tags: tuple[s
             on_progress=lambda done: progress.update(task, completed=done),
         )
     if as_json:
-        print_json(report.to_dict())
+        print_json(report)
         return
 
-    skipped = report.skipped_count
+    skipped = len(report["skipped"]) + report.get("skipped_not_listed", 0)
     console.print(
-        f"{report.rows} rows: {report.imported} new, {report.updated} updated, "
-        f"{report.unchanged} unchanged, {report.merged} merged into an earlier row, {skipped} skipped.",
+        f"{report['rows']} rows: {report['imported']} new, {report['updated']} updated, "
+        f"{report['unchanged']} unchanged, {report['merged']} merged into an earlier row, {skipped} skipped.",
         markup=False,
     )
-    if report.list_name:
-        console.print(f"All imported contacts are on the list {report.list_name!r}.", markup=False)
+    if report["list"]:
+        console.print(f"All imported contacts are on the list {report['list']!r}.", markup=False)
     if skipped:
         console.print("Skipped rows:", markup=False)
-        for line, reason in report.skipped[:SKIPPED_SHOWN]:
-            console.print(f"  line {line}: {reason}", markup=False)
+        for row in report["skipped"][:SKIPPED_SHOWN]:
+            console.print(f"  line {row['line']}: {row['reason']}", markup=False)
         if skipped > SKIPPED_SHOWN:
             console.print(f"  … and {skipped - SKIPPED_SHOWN} more, use --json to see them all", markup=False)
 
@@ -120,13 +119,13 @@ def export(app: App, segment: str | None, list_name: str | None, kind: str | Non
     """
     with app.session() as session:
         if output == "-":
-            count = export_contacts(session, sys.stdout, segment=segment, list_name=list_name, kind=kind)
+            count = service.export_csv(session, operator(), sys.stdout, segment=segment, list_name=list_name, kind=kind)
             sys.stdout.flush()
         else:
             partial = output + ".partial"
             try:
                 with open(partial, "w", encoding="utf-8-sig", newline="") as out:
-                    count = export_contacts(session, out, segment=segment, list_name=list_name, kind=kind)
+                    count = service.export_csv(session, operator(), out, segment=segment, list_name=list_name, kind=kind)
                 os.replace(partial, output)
             finally:
                 if os.path.exists(partial):
@@ -149,23 +148,18 @@ def list_lists(app: App, as_json: bool) -> None:
     Example:
       distribute lists list --json
     """
-    stmt = (
-        select(ContactList.name, func.count(ListMember.contact_id), ContactList.created_at)
-        .outerjoin(ListMember, ListMember.list_id == ContactList.id)
-        .group_by(ContactList.id, ContactList.name, ContactList.created_at)
-        .order_by(ContactList.name)
-    )
     with app.session() as session:
-        rows = session.execute(stmt).all()
+        rows = service.lists(session, operator())
     if as_json:
-        print_json([{"name": name, "members": members, "created_at": created.isoformat()} for name, members, created in rows])
+        print_json(rows)
         return
     if not rows:
         console.print("No lists yet: `distribute contacts import FILE --kind journalist --list NAME` makes one.", markup=False)
         return
-    width = max(len(name) for name, _, _ in rows)
-    for name, members, _ in rows:
-        console.print(f"{name.ljust(width)}  {members} member{'s' if members != 1 else ''}", markup=False)
+    width = max(len(row["name"]) for row in rows)
+    for row in rows:
+        members = row["members"]
+        console.print(f"{row['name'].ljust(width)}  {members} member{'s' if members != 1 else ''}", markup=False)
 
 
 COMMANDS = [contacts, lists]

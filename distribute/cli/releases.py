@@ -6,17 +6,12 @@ from pathlib import Path
 
 import click
 from rich.table import Table
-from sqlalchemy import select
 
-from distribute.contacts.addresses import normalise
-from distribute.sending.checks import ERROR, check_release
 from distribute.cli.common import App, console, json_option, pass_app, print_json
-from distribute.releases.content import blocks
-from distribute.errors import UserError
-from distribute.sending.message import MessageBuilder, Recipient
-from distribute.models import Contact, Release
-from distribute.releases.store import get_release, read_release, remove_release, save_release
-from distribute.releases.rendering import VARIANTS, compile_release
+from distribute.releases.reader import read_file
+from distribute.releases.rendering import VARIANTS
+from distribute.services import releases
+from distribute.services.actor import operator
 
 
 @click.group()
@@ -98,26 +93,26 @@ def update(app: App, slug: str, file: Path, title: str | None, fmt: str, languag
 
 def _save(app: App, file: Path, *, title: str | None, slug: str | None, fmt: str, language: str | None,
           as_json: bool, must_exist: bool = False) -> None:
-    draft = read_release(file, zone=app.settings.zone, title=title, fmt=fmt, language=language)
+    text = releases.Text(read_file(file), str(file), fmt=fmt, title=title, language=language)
     with app.session() as session:
-        saved = save_release(session, draft, slug=slug, must_exist=must_exist)
-        stored = saved.release
-        result = {"id": stored.id, "slug": stored.slug, "title": stored.title, "dateline": stored.dateline,
-                  "outcome": saved.outcome}
+        if must_exist:
+            result = releases.update(session, operator(), slug, text, zone=app.settings.zone)
+        else:
+            result = releases.add(session, operator(), text, zone=app.settings.zone, slug=slug)
     if as_json:
-        print_json(result)
+        print_json({key: result[key] for key in ("id", "slug", "title", "dateline", "outcome")})
         return
-    if saved.outcome == "identical":
-        console.print(f"{file} is identical to release {stored.id} ([bold]{stored.slug}[/]): nothing stored")
+    if result["outcome"] == "identical":
+        console.print(f"{file} is identical to release {result['id']} ([bold]{result['slug']}[/]): nothing stored")
         return
-    console.print(f"release {result['id']} {saved.outcome} as [bold]{result['slug']}[/]")
-    console.print(f"  title:    {stored.title}", markup=False)
-    console.print(f"  dateline: {stored.dateline or '(none found)'}", markup=False)
-    console.print(f"  date:     {stored.release_date or '(none found)'}")
-    console.print(f"  language: {stored.language}")
-    if stored.embargo_until:
-        console.print(f"  embargo:  {stored.embargo_until:%Y-%m-%d %H:%M} UTC")
-    console.print(f"next: distribute release show {stored.slug}, then distribute release check {stored.slug}")
+    console.print(f"release {result['id']} {result['outcome']} as [bold]{result['slug']}[/]")
+    console.print(f"  title:    {result['title']}", markup=False)
+    console.print(f"  dateline: {result['dateline'] or '(none found)'}", markup=False)
+    console.print(f"  date:     {result['release_date'] or '(none found)'}")
+    console.print(f"  language: {result['language']}")
+    if result["embargo_until"]:
+        console.print(f"  embargo:  {result['embargo_until'][:16].replace('T', ' ')} UTC")
+    console.print(f"next: distribute release show {result['slug']}, then distribute release check {result['slug']}")
 
 
 @release.command("remove")
@@ -131,54 +126,32 @@ def remove(app: App, ref: str, as_json: bool) -> None:
     scheduled or paused campaign of it must be cancelled first.
     """
     with app.session() as session:
-        r = get_release(session, ref)
-        result = {"id": r.id, "slug": r.slug, "removed": True}
-        remove_release(session, r)
+        result = releases.remove(session, operator(), ref)
     if as_json:
         print_json(result)
     else:
         console.print(f"release {result['id']} ({result['slug']}) removed")
 
 
-def _summary(r: Release) -> dict:
-    return {
-        "id": r.id, "slug": r.slug, "title": r.title, "dateline": r.dateline,
-        "embargo_until": r.embargo_until.isoformat() if r.embargo_until else None,
-        "created_at": r.created_at.isoformat(),
-    }
-
-
 @release.command("list")
 @json_option
 @pass_app
 def list_(app: App, as_json: bool) -> None:
-    """Every release, newest first."""
+    """Every release, newest first, with its state: draft, scheduled, embargoed (sent, not public
+    before its embargo lifts) or sent."""
     with app.session() as session:
-        rows = [_summary(r) for r in session.scalars(select(Release).order_by(Release.id.desc()))]
+        rows = releases.list_releases(session, operator())
     if as_json:
         print_json(rows)
         return
     # Full titles: a long one wraps in its column, never cut (two releases can share a beginning).
-    table = Table("id", "slug", "title", "embargo", box=None)
+    table = Table("id", "slug", "title", "state", "embargo", box=None)
     table.columns[1].overflow = "fold"  # a slug is typed in other commands: never cut
     table.columns[2].overflow = "fold"
     table.columns[2].ratio = 1
     for r in rows:
-        table.add_row(str(r["id"]), r["slug"], r["title"], (r["embargo_until"] or "")[:16])
+        table.add_row(str(r["id"]), r["slug"], r["title"], r["state"], (r["embargo_until"] or "")[:16])
     console.print(table if rows else "no releases yet: distribute release add FILE")
-
-
-def understood(r: Release) -> dict:
-    """Every field the reader understood, as `release show` prints it."""
-    return _summary(r) | {
-        "subtitle": r.subtitle, "label": r.label, "dateline_dash": r.dateline_dash,
-        "release_date": r.release_date.isoformat() if r.release_date else None,
-        "language": r.language, "contacts": r.contacts or [],
-        "boilerplate_heading": r.boilerplate_heading, "boilerplate": r.boilerplate,
-        "lists": [{"kind": kind, "items": items} for kind, items in blocks(r.body, r.source_format) if kind != "p"],
-        "notes": r.notes or [], "end_mark": r.end_mark, "cta_label": r.cta_label, "cta_url": r.cta_url,
-        "source_format": r.source_format, "body": r.body,
-    }
 
 
 @release.command("show")
@@ -191,7 +164,7 @@ def show(app: App, ref: str, as_json: bool) -> None:
     Read it before sending: the title is the Subject every recipient sees.
     """
     with app.session() as session:
-        data = understood(get_release(session, ref))
+        data = releases.show(session, operator(), ref)
     if as_json:
         print_json(data)
         return
@@ -209,7 +182,7 @@ def show(app: App, ref: str, as_json: bool) -> None:
         _field(f"list ({'numbered' if kind == 'ol' else 'bullets'})", "; ".join(items))
     for n, note in enumerate(data["notes"], start=1):
         _field(f"note {n}", note)
-    for key in ("end_mark", "cta_label", "cta_url", "source_format", "slug", "id", "created_at"):
+    for key in ("end_mark", "cta_label", "cta_url", "source_format", "state", "slug", "id", "created_at"):
         _field(key, data[key])
     console.print()
     console.print(data["body"], markup=False)
@@ -234,25 +207,17 @@ def preview(app: App, ref: str, variant: str, contact_email: str | None, out: Pa
     Example: distribute release preview 1 --variant supporter --out preview.html --eml preview.eml
     """
     with app.session() as session:
-        r = get_release(session, ref)
-        recipient = Recipient("jane.doe@example.com", "Jane Doe", "The Example Times")
-        if contact_email:
-            _, key = normalise(contact_email)
-            contact = session.scalar(select(Contact).where(Contact.email_key == key))
-            if contact is None:
-                raise UserError(f"no contact {contact_email!r}: import it first, or preview without --contact")
-            recipient = Recipient(contact.email, contact.name, contact.outlet)
-        builder = MessageBuilder(compile_release(r, variant, app.settings), app.settings)
-    text, html = builder.personalise(recipient, "preview")
-    for path, data in ((out, html), (text_out, text)):
+        shown = releases.preview(session, operator(), ref, settings=app.settings, variants=[variant],
+                                 contact=contact_email, with_eml=eml is not None)["variants"][0]
+    for path, data in ((out, shown["html"]), (text_out, shown["text"])):
         if path:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(data, encoding="utf-8")
     if eml:
         eml.parent.mkdir(parents=True, exist_ok=True)
-        eml.write_bytes(builder.build(recipient, "preview"))
-    size = len(html.encode()) / 1024
-    console.print(f"{variant} preview for {recipient.email}: {out} ({size:.1f} KB HTML)" + (f", {eml}" if eml else ""))
+        eml.write_bytes(shown["eml"])
+    size = shown["html_bytes"] / 1024
+    console.print(f"{variant} preview for {shown['recipient']['email']}: {out} ({size:.1f} KB HTML)" + (f", {eml}" if eml else ""))
 
 
 @release.command("check")
@@ -272,24 +237,21 @@ def check(app: App, ref: str, variant: tuple[str, ...], as_json: bool) -> None:
 
     Example: distribute release check office-destroyed --variant journalist
     """
-    variants = tuple(dict.fromkeys(variant)) or VARIANTS
     with app.session() as session:
-        r = get_release(session, ref)
-        findings = check_release(r, app.settings, variants=variants)
-    errors = sum(f.severity == ERROR for f in findings)
+        result = releases.check(session, operator(), ref, settings=app.settings, variants=variant)
+    findings = result["findings"]
     if as_json:
-        print_json({"release": r.slug, "variants": list(variants), "ok": errors == 0,
-                    "findings": [f.to_dict() for f in findings]})
+        print_json(result)
     elif not findings:
-        console.print(f"{r.slug}: no problems found ({', '.join(variants)})")
+        console.print(f"{result['release']}: no problems found ({', '.join(result['variants'])})")
     else:
         table = Table("severity", "variant", "finding", box=None)
         for f in findings:
-            colour = "red" if f.severity == ERROR else "yellow"
-            table.add_row(f"[{colour}]{f.severity}[/]", f.variant or "both", f.message)
+            colour = "red" if f["severity"] == "error" else "yellow"
+            table.add_row(f"[{colour}]{f['severity']}[/]", f["variant"] or "both", f["message"])
         console.print(table)
-        console.print(f"{errors} error(s), {len(findings) - errors} warning(s)")
-    if errors:
+        console.print(f"{result['errors']} error(s), {result['warnings']} warning(s)")
+    if result["errors"]:
         raise click.exceptions.Exit(1)
 
 

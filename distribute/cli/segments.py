@@ -7,31 +7,14 @@ from pathlib import Path
 
 import click
 from rich.table import Table
-from sqlalchemy import select
 
-from distribute.audience.resolve import count_audience, count_matching, sample_recipients
+from distribute.audience.rules import EXAMPLE_RULE, KNOWN_FIELDS
+from distribute.audience.suppression import SOURCES
 from distribute.cli.common import App, console, err_console, json_option, pass_app, print_json
-from distribute.errors import UserError
-from distribute.models import Contact, Segment
-from distribute.audience.segments import (
-    EXAMPLE_RULE,
-    KNOWN_FIELDS,
-    SegmentExists,
-    add_segment,
-    get_segment,
-    list_segments,
-    parse_rule,
-    remove_segment,
-    segment_expression,
-)
-from distribute.audience.suppression import (
-    SOURCES,
-    SuppressionReport,
-    import_suppressions,
-    list_suppressions,
-    suppress,
-    unsuppress,
-)
+from distribute.errors import Conflict, UserError
+from distribute.services import segments as service
+from distribute.services import suppression as suppressions
+from distribute.services.actor import operator
 
 RULE_HELP = f"""\b
 A rule compares contact fields with values:
@@ -71,18 +54,18 @@ def segments_group() -> None:
 @json_option
 @pass_app
 def segments_add(app: App, name: str, rule: str, replace: bool, as_json: bool) -> None:
-    with app.session() as session:
-        existed = session.scalar(select(Segment.id).where(Segment.name == name.strip())) is not None
-        try:
-            segment = add_segment(session, name, rule, replace=replace)
-        except SegmentExists as exc:
-            raise UserError(f"{exc}; add --replace to change its rule") from None
-        counts = count_matching(session, segment_expression(session, segment))
+    try:
+        with app.session() as session:
+            result = service.add(session, operator(), name, rule, replace=replace)
+    except Conflict as exc:
+        if exc.field != "name":
+            raise
+        raise UserError(f"{exc}; add --replace to change its rule") from None
     if as_json:
-        print_json({"segment": segment.name, "rule": segment.rule, "replaced": existed, **counts})
+        print_json(result)
         return
-    _say(f"{'replaced' if existed else 'saved'} segment {segment.name!r}: {_counts_line(counts)}")
-    _say(f"understood as: {parse_rule(segment.rule)}")
+    _say(f"{'replaced' if result['replaced'] else 'saved'} segment {result['segment']!r}: {_counts_line(result)}")
+    _say(f"understood as: {result['understood_as']}")
 
 
 @segments_group.command("check", help="Check a rule and count whom it would reach, without saving it.\n\n" + RULE_HELP)
@@ -90,15 +73,13 @@ def segments_add(app: App, name: str, rule: str, replace: bool, as_json: bool) -
 @json_option
 @pass_app
 def segments_check(app: App, rule: str, as_json: bool) -> None:
-    parsed = parse_rule(rule)
     with app.session() as session:
-        parsed.check(session)
-        counts = count_matching(session, parsed.to_sql())
+        result = service.check(session, operator(), rule)
     if as_json:
-        print_json({"rule": parsed.text, "understood_as": str(parsed), **counts})
+        print_json(result)
         return
-    _say(f"rule is valid: {_counts_line(counts)}")
-    _say(f"understood as: {parsed}")
+    _say(f"rule is valid: {_counts_line(result)}")
+    _say(f"understood as: {result['understood_as']}")
 
 
 @segments_group.command("count")
@@ -108,12 +89,11 @@ def segments_check(app: App, rule: str, as_json: bool) -> None:
 def segments_count(app: App, name: str, as_json: bool) -> None:
     """How many a saved segment reaches, after suppressions and unsubscribes."""
     with app.session() as session:
-        segment = get_segment(session, name)
-        counts = count_audience(session, segments=[segment.name])
+        result = service.count(session, operator(), name)
     if as_json:
-        print_json({"segment": segment.name, "rule": segment.rule, **counts})
+        print_json(result)
         return
-    _say(f"{segment.name}: {_counts_line(counts)}")
+    _say(f"{result['segment']}: {_counts_line(result)}")
 
 
 @segments_group.command("list")
@@ -122,13 +102,8 @@ def segments_count(app: App, name: str, as_json: bool) -> None:
 @pass_app
 def segments_list(app: App, with_counts: bool, as_json: bool) -> None:
     """The saved segments and their rules."""
-    rows = []
     with app.session() as session:
-        for segment in list_segments(session):
-            row = {"name": segment.name, "rule": segment.rule, "created_at": segment.created_at.isoformat()}
-            if with_counts:
-                row.update(count_audience(session, segments=[segment.name]))
-            rows.append(row)
+        rows = service.list_all(session, operator(), with_counts=with_counts)
     if as_json:
         print_json(rows)
         return
@@ -149,27 +124,17 @@ def segments_list(app: App, with_counts: bool, as_json: bool) -> None:
 def segments_show(app: App, name: str, limit: int, as_json: bool) -> None:
     """A segment's rule, counts and a sample of its recipients."""
     with app.session() as session:
-        segment = get_segment(session, name)
-        match = segment_expression(session, segment)
-        counts = count_matching(session, match)
-        sample = [_contact_row(c) for c in sample_recipients(session, match, limit)] if limit else []
+        shown = service.show(session, operator(), name, limit=limit)
     if as_json:
-        print_json(
-            {
-                "segment": segment.name,
-                "rule": segment.rule,
-                "created_at": segment.created_at.isoformat(),
-                **counts,
-                "sample": sample,
-            }
-        )
+        print_json(shown)
         return
-    _say(f"segment:    {segment.name}")
-    _say(f"rule:       {segment.rule}")
-    _say(f"understood: {parse_rule(segment.rule)}")
-    _say(f"reaches:    {_counts_line(counts)}")
+    sample = shown["sample"]
+    _say(f"segment:    {shown['segment']}")
+    _say(f"rule:       {shown['rule']}")
+    _say(f"understood: {shown['understood_as']}")
+    _say(f"reaches:    {_counts_line(shown)}")
     if sample:
-        table = Table("email", "name", "outlet", title=f"first {len(sample)} of {counts['recipients']}")
+        table = Table("email", "name", "outlet", title=f"first {len(sample)} of {shown['recipients']}")
         for row in sample:
             table.add_row(row["email"], row["name"] or "", row["outlet"] or "")
         console.print(table, markup=False)
@@ -181,25 +146,11 @@ def segments_show(app: App, name: str, limit: int, as_json: bool) -> None:
 def segments_remove(app: App, name: str) -> None:
     """Delete a saved segment (contacts are not touched)."""
     with app.session() as session:
-        remove_segment(session, name)
+        service.remove(session, operator(), name)
     _say(f"removed segment {name!r}")
 
 
-def _contact_row(contact: Contact) -> dict:
-    return {"email": contact.email, "name": contact.name, "outlet": contact.outlet}
-
-
 # ---------------------------------------------------------------------------------------------
-
-
-def _merge(reports: list[SuppressionReport]) -> SuppressionReport:
-    merged = SuppressionReport()
-    for report in reports:
-        merged.added += report.added
-        merged.already += [key for key in report.already if key not in merged.added]
-        merged.invalid += report.invalid
-        merged.repeated += report.repeated
-    return merged
 
 
 @click.command(name="suppress")
@@ -233,36 +184,30 @@ def suppress_command(
     """
     if not emails and path is None:
         raise UserError("give at least one EMAIL or --file FILE")
-    reports = []
+    file = sys.stdin if path is not None and str(path) == "-" else path
     with app.session() as session:
-        if emails:
-            reports.append(suppress(session, emails, reason, source=source or "manual"))
-        if path is not None:
-            if str(path) == "-":
-                reports.append(import_suppressions(session, sys.stdin, reason, source=source or "import"))
-            else:
-                reports.append(import_suppressions(session, path, reason, source=source or "import"))
-    report = _merge(reports)
-    nothing_valid = bool(report.invalid) and not (report.added or report.already)
+        report = suppressions.add(session, operator(), emails=emails, file=file, reason=reason, source=source)
+    added, already, invalid = report["added"], report["already"], report["invalid"]
+    nothing_valid = bool(invalid) and not (added or already)
     if as_json:
-        print_json(report.as_dict())
+        print_json(report)
     elif not nothing_valid:
-        _say(f"suppressed {len(report.added)} new address{'es' if len(report.added) != 1 else ''}")
-        if report.added and len(report.added) <= 20:
-            for key in report.added:
+        _say(f"suppressed {len(added)} new address{'es' if len(added) != 1 else ''}")
+        if added and len(added) <= 20:
+            for key in added:
                 _say(f"  {key}")
-        if report.already:
-            _say(f"{len(report.already)} already suppressed (kept with their first reason)")
-            if len(report.already) <= 20:
-                for key in report.already:
+        if already:
+            _say(f"{len(already)} already suppressed (kept with their first reason)")
+            if len(already) <= 20:
+                for key in already:
                     _say(f"  {key}")
-        if report.repeated:
-            _say(f"{report.repeated} repeated in the input (counted once)")
-    if report.invalid and not as_json:
-        err_console.print(f"{len(report.invalid)} invalid, not suppressed:", markup=False)
-        for rejected in report.invalid:
-            where = f"line {rejected.line}: " if rejected.line else ""
-            err_console.print(f"  {where}{rejected.reason}", markup=False)
+        if report["repeated"]:
+            _say(f"{report['repeated']} repeated in the input (counted once)")
+    if invalid and not as_json:
+        err_console.print(f"{len(invalid)} invalid, not suppressed:", markup=False)
+        for rejected in invalid:
+            where = f"line {rejected['line']}: " if rejected["line"] else ""
+            err_console.print(f"  {where}{rejected['reason']}", markup=False)
     if nothing_valid:
         raise UserError("none of the addresses given is valid; nothing was suppressed")
 
@@ -281,10 +226,7 @@ def suppressions_group() -> None:
 def suppressions_list(app: App, source: str | None, search: str | None, limit: int | None, as_json: bool) -> None:
     """The suppressed addresses, with why and when."""
     with app.session() as session:
-        rows = [
-            {"email": s.email_key, "reason": s.reason, "source": s.source, "created_at": s.created_at.isoformat()}
-            for s in list_suppressions(session, source=source, search=search, limit=limit)
-        ]
+        rows = suppressions.list_page(session, operator(), source=source, search=search, limit=limit)
     if as_json:
         print_json(rows)
         return
@@ -303,9 +245,9 @@ def suppressions_list(app: App, source: str | None, search: str | None, limit: i
 def suppressions_remove(app: App, email: str) -> None:
     """Take an address off the suppression list, so that it can be mailed again."""
     with app.session() as session:
-        row = unsuppress(session, email)
-        status = session.scalar(select(Contact.status).where(Contact.email_key == row.email_key))
-    _say(f"removed {row.email_key} from the suppression list (was: {row.source}, {row.reason!r})")
+        row = suppressions.remove(session, operator(), email)
+    _say(f"removed {row['email']} from the suppression list (was: {row['source']}, {row['reason']!r})")
+    status = row["contact_status"]
     if status and status != "active":
         _say(f"note: the contact is still marked {status}, so it will not be mailed until that changes")
 

@@ -19,27 +19,14 @@ def serve(app: App, host: str, port: int, workers: int, threads: int) -> None:
 
     Links in messages point at DISTRIBUTE_BASE_URL: set it to this app's public address.
     """
-    from gunicorn.app.base import BaseApplication
-
+    from distribute.cli import gunicorn_app
     from distribute.web import create_app
 
     settings = app.settings
     settings.secret  # fail now, with the variable's name, rather than in every worker
     app.engine  # the schema: created in the embedded mode, checked in production
-
-    class _Gunicorn(BaseApplication):
-        def load_config(self):
-            for key, value in {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
-                               "worker_class": "gthread", "accesslog": None, "graceful_timeout": 30,
-                               "keepalive": 5}.items():
-                self.cfg.set(key, value)
-
-        def load(self):
-            # Each worker process makes its own app: its own engine, pool and event writer.
-            return create_app(settings)
-
     console.print(f"serving on http://{host}:{port} (links in messages use {settings.base_url})")
-    _Gunicorn().run()
+    gunicorn_app.run(lambda: create_app(settings), host=host, port=port, workers=workers, threads=threads)
 
 
 COMMANDS = [serve]

@@ -6,19 +6,23 @@ from pathlib import Path
 
 import click
 
-from distribute.audience import resolve, segments
+from distribute.audience import resolve
 from distribute.sending import campaigns
 from distribute.sending.checks import ERROR, check_release
 from distribute.cli.common import App, console, pass_app
-from distribute.contacts.importing import import_contacts
 from distribute.sending.message import MessageBuilder, Recipient
 from distribute.cli.campaigns import follow
 from distribute.cli.stats import print_stats
-from distribute.stats.campaign import campaign_stats
 from distribute.paths import SAMPLES_DIR
 from distribute.releases.store import read_release, store_release
 from distribute.releases.rendering import compile_release
+from distribute.services import contacts as contact_service
+from distribute.services import segments as segment_service
+from distribute.services import stats as results
+from distribute.services import users
+from distribute.services.actor import operator
 
+DEMO_ADMIN = "admin@example.org"
 DEMO_SEGMENTS = {
     "mideast-rights": 'kind = journalist and beat in ("middle east", "human rights") and not tag = "do-not-pitch"',
     "supporters": "kind = supporter",
@@ -51,15 +55,15 @@ def demo(app: App, out: Path) -> None:
 
     console.print("[bold]2. contacts[/]")
     for file, kind, list_name in (("contacts.csv", "journalist", "press"), ("supporters.csv", "supporter", "supporters")):
-        report = import_contacts(app.sessions, SAMPLES_DIR / file, kind=kind, list_name=list_name)
-        console.print(f"   {file}: {report.imported} imported, {report.updated} updated, "
-                      f"{report.unchanged} unchanged, {len(report.skipped)} skipped ({kind}s, list '{list_name}')")
+        report = contact_service.import_csv(app.sessions, operator(), SAMPLES_DIR / file, kind=kind,
+                                            list_name=list_name)
+        console.print(f"   {file}: {report['imported']} imported, {report['updated']} updated, "
+                      f"{report['unchanged']} unchanged, {len(report['skipped'])} skipped ({kind}s, list '{list_name}')")
 
     console.print("[bold]3. segments[/]")
     with app.session() as session:
         for name, rule in DEMO_SEGMENTS.items():
-            segments.add_segment(session, name, rule, replace=True)
-            counts = resolve.count_audience(session, segments=[name])
+            counts = segment_service.add(session, operator(), name, rule, replace=True)
             console.print(f"   {name}: {counts['recipients']} recipients  [dim]{rule}[/]")
 
     console.print("[bold]4. release[/]")
@@ -107,11 +111,28 @@ def demo(app: App, out: Path) -> None:
     console.print("[bold]8. stats[/]")
     with app.session() as session:
         for campaign_id in new + existing:
-            print_stats(campaign_stats(session, campaign_id))
+            print_stats(results.campaign(session, operator(), campaign_id))
     console.print(f"done: previews in {out}/, messages in {app.settings.outbox_dir}/; "
                   "see `distribute stats ID --json` and `distribute --help`.")
     console.print(f"`distribute serve` answers the links in those messages (opens, clicks, unsubscribe, "
                   f"the web version) at {app.settings.base_url}.")
+    _staff_sign_in(app)
+
+
+def _staff_sign_in(app: App) -> None:
+    """How to sign in to the staff app: with no user yet, an admin and the link to set a password."""
+    staff_url = app.settings.staff_url
+    with app.session() as session:
+        first = not users.list_users(session, operator())
+        if first:
+            user, token = users.invite(session, operator(), DEMO_ADMIN, role="admin", name="Demo admin",
+                                       secret=app.settings.secret)
+    console.print("[bold]9. staff app[/] `distribute staff` serves it at " + staff_url)
+    if first:
+        console.print(f"   an admin {user['email']} was added: set their password at {staff_url}/reset/{token} "
+                      "(it works once), then sign in", soft_wrap=True)
+    else:
+        console.print("   sign in with your account; `distribute users reset EMAIL` prints a new password link")
 
 
 COMMANDS = [init, demo]

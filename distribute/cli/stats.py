@@ -32,10 +32,11 @@ def stats() -> None:
 def show(app: App, campaign_id: int, detail_limit: int, as_json: bool) -> None:
     """How a campaign did: counts per state, send rate, domains, last errors; opens (human and
     machine apart), clicks per link, unsubscribes, complaints and bounces, in totals and per recipient."""
-    from distribute.stats.campaign import campaign_stats
+    from distribute.services import stats as results
+    from distribute.services.actor import operator
 
     with app.session() as session:
-        data = campaign_stats(session, campaign_id, detail_limit=detail_limit)
+        data = results.campaign(session, operator(), campaign_id, detail_limit=detail_limit)
     if as_json:
         print_json(data)
     else:
@@ -48,15 +49,11 @@ def show(app: App, campaign_id: int, detail_limit: int, as_json: bool) -> None:
 def recount(app: App, campaign_id: int | None) -> None:
     """Count a campaign (or every campaign) again from its deliveries and events, and repair any
     drift of its counters (what beat does every few hours for recent campaigns)."""
-    from distribute.deliveries.recount import recount as run_recount
-    from distribute.errors import UserError
-    from distribute.models import Campaign
+    from distribute.services import stats as results
+    from distribute.services.actor import operator
 
-    if campaign_id is not None:
-        with app.session() as session:
-            if session.get(Campaign, campaign_id) is None:
-                raise UserError(f"no campaign {campaign_id}; see `distribute campaigns list`")
-    fixed = run_recount(app.engine, [campaign_id] if campaign_id is not None else None)
+    with app.session() as session:
+        fixed = results.recount(session, operator(), app.engine, campaign_id)
     if not fixed:
         console.print("counters exact: nothing to repair")
     for cid, changes in fixed.items():

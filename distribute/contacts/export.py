@@ -7,14 +7,13 @@ import json
 from collections.abc import Iterator
 from typing import IO
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import ClauseElement
 
 from distribute.models import KINDS
 from distribute.contacts.columns import spreadsheet_safe
 from distribute.contacts.writing import tags_of
-from distribute.errors import UserError
+from distribute.errors import NotFound, UserError
 from distribute.models import Contact, ContactList, ListMember
 
 EXPORT_COLUMNS = ("email", "name", "kind", "outlet", "beat", "region", "language", "place", "status", "tags", "attributes")
@@ -24,40 +23,32 @@ def export_contacts(
     session: Session,
     out: IO[str],
     *,
-    segment: str | None = None,
+    among: Select[tuple[int]] | None = None,
     list_name: str | None = None,
     kind: str | None = None,
     batch_size: int = 1_000,
 ) -> int:
     """Write contacts as CSV to `out` (header first), in keyset batches; the number written.
 
-    Filters combine: a segment (rule), a static list, a kind.
+    Filters combine: `among` (a SELECT of contact ids, such as a segment's), a static list, a kind.
     """
     conditions = []
     if kind is not None:
         if kind not in KINDS:
-            raise UserError(f"unknown contact kind {kind!r}: use one of {', '.join(KINDS)}")
+            raise UserError(f"unknown contact kind {kind!r}: use one of {', '.join(KINDS)}", field="kind")
         conditions.append(Contact.kind == kind)
     if list_name is not None:
         list_id = session.scalar(select(ContactList.id).where(ContactList.name == list_name))
         if list_id is None:
-            raise UserError(f"no list named {list_name!r} (see `distribute lists list`)")
+            raise NotFound(f"no list named {list_name!r}", field="list")
         conditions.append(Contact.id.in_(select(ListMember.contact_id).where(ListMember.list_id == list_id)))
-    segment_ids: list[int] | None = None
-    if segment is not None:
-        # Imported here: the audience module owns segment rules, and contacts must not need it.
-        from distribute.audience.resolve import segment_contact_ids
-
-        found = segment_contact_ids(session, segment)
-        if isinstance(found, ClauseElement):
-            conditions.append(Contact.id.in_(found))
-        else:
-            segment_ids = sorted(set(found))
+    if among is not None:
+        conditions.append(Contact.id.in_(among))
 
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(EXPORT_COLUMNS)
     written = 0
-    for batch in _export_batches(session, conditions, segment_ids, batch_size):
+    for batch in _export_batches(session, conditions, batch_size):
         tags = tags_of(session, [c.id for c in batch])
         for c in batch:
             cells = [
@@ -70,18 +61,11 @@ def export_contacts(
     return written
 
 
-def _export_batches(session: Session, conditions: list, segment_ids: list[int] | None, size: int) -> Iterator[list]:
+def _export_batches(session: Session, conditions: list, size: int) -> Iterator[list]:
     columns = select(
         Contact.id, Contact.email, Contact.name, Contact.kind, Contact.outlet, Contact.beat, Contact.region,
         Contact.language, Contact.place, Contact.status, Contact.attributes,
     )
-    if segment_ids is not None:
-        for start in range(0, len(segment_ids), size):
-            ids = segment_ids[start:start + size]
-            batch = session.execute(columns.where(Contact.id.in_(ids), *conditions).order_by(Contact.id)).all()
-            if batch:
-                yield batch
-        return
     last = 0
     while True:
         stmt = columns.where(Contact.id > last, *conditions).order_by(Contact.id).limit(size)

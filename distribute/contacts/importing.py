@@ -44,15 +44,15 @@ def import_contacts(
     before it committed (running the import again is safe).
     """
     if kind not in KINDS:
-        raise UserError(f"unknown contact kind {kind!r}: use one of {', '.join(KINDS)}")
+        raise UserError(f"unknown contact kind {kind!r}: use one of {', '.join(KINDS)}", field="kind")
     import_tags = frozenset(normalise_tag(t) for t in tags) - {""}
     for tag in import_tags:
         if len(tag) > TAG_LIMIT:
-            raise UserError(f"tag {tag!r} is longer than {TAG_LIMIT} characters")
+            raise UserError(f"tag {tag!r} is longer than {TAG_LIMIT} characters", field="tags")
     if list_name is not None:
         list_name = " ".join(list_name.split())
         if not list_name or len(list_name) > _LIST_LIMIT:
-            raise UserError(f"a list name needs 1 to {_LIST_LIMIT} characters")
+            raise UserError(f"a list name needs 1 to {_LIST_LIMIT} characters", field="list")
     chunk_size = max(1, chunk_size)
 
     with ExitStack() as stack:

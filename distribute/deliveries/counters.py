@@ -72,9 +72,12 @@ def adding(stmt, table):
     return stmt.on_conflict_do_update(index_elements=keys, set_={"value": table.value + stmt.excluded.value})
 
 
+CHUNK = 2000  # rows per upsert: five parameters a row stays far below PostgreSQL's 65,535
+
+
 def _upsert(db, table, rows: list[dict], keys: tuple[str, ...]) -> None:
-    if rows:
-        db.execute(adding(insert_for(db, table).values(rows), table))
+    for start in range(0, len(rows), CHUNK):
+        db.execute(adding(insert_for(db, table).values(rows[start:start + CHUNK]), table))
 
 
 def totals(db, campaign_id: int) -> dict[str, int]:

@@ -6,9 +6,12 @@ bounce mailbox, an ESP webhook) is turned at its edge into a `Signal` in the one
 
 * the Event row is appended first; a signal with a `dedupe_key` that was recorded before (a
   webhook retried, a mailbox read twice) inserts nothing, and then nothing else happens either;
-* the delivery's state moves only by `states.DELIVERY_TRANSITIONS`, with a compare-and-set
-  UPDATE, so a late signal (a "delivered" after a "bounced") is kept as an event but changes
-  nothing, and counts never go twice;
+* the delivery's state moves only by `states.DELIVERY_TRANSITIONS`, through the one writer
+  (distribute.deliveries.moves, compare-and-set), so a late signal (a "delivered" after a
+  "bounced") is kept as an event but changes nothing, and counts never go twice;
+* the campaign's counters (opens, clicks, first openers and clickers, unsubscribes, complaints,
+  clicks per link) are added in the same transaction, once per batch, from the delivery rows
+  read locked (FOR UPDATE) before the write;
 * suppression policy (distribute.feedback.policy): a hard bounce, a complaint and an unsubscribe
   suppress the address at once; soft bounces suppress after `DISTRIBUTE_SOFT_BOUNCE_CAMPAIGNS`
   campaigns in a row; a refusal about us or the message ("block") never does.

@@ -55,6 +55,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from distribute.feedback import reply_wordings as words
+
 SENT, RETRY, BOUNCE = "sent", "retry", "bounce"
 
 # category -> the sentence an admin reads beside the delivery.
@@ -141,99 +143,6 @@ def flatten_reply(raw: bytes | str) -> str:
 _MAX_REPLY = 4000
 
 
-def _rx(*alternatives: str) -> re.Pattern[str]:
-    return re.compile("|".join(alternatives), re.IGNORECASE)
-
-
-# Signals about the sender or the message. Checked in this order; the first that matches names
-# the category. They are never a hard bounce.
-_SENDER_SIGNALS: list[tuple[str, re.Pattern[str]]] = [
-    ("relay", _rx(
-        r"relay(?:ing)?\s+(?:access\s+)?(?:denied|not\s+permitted|prohibited|not\s+allowed)",
-        r"unable\s+to\s+relay", r"not\s+permitted\s+to\s+relay", r"(?:we\s+)?do\s+not\s+relay",
-    )),
-    ("auth", _rx(
-        r"\bspf\b", r"\bdkim\b", r"\bdmarc\b", r"unauthenticated", r"not\s+authenticated",
-        r"authentication\s+(?:failed|required|credentials|results|mechanism)", r"must\s+authenticate",
-    )),
-    ("rate-limited", _rx(
-        r"rate[\s-]?limit", r"unusual\s+rate", r"too\s+many", r"too\s+(?:quickly|fast)", r"throttl",
-        r"sending\s+(?:quota|limit)", r"(?:daily|hourly)\s+(?:[\w-]+\s+){0,3}(?:quota|limit)",
-        r"unexpected\s+volume", r"slow\s+down",
-    )),
-    ("spam", _rx(
-        r"\bspam\b", r"spam-?like", r"\bjunk\b", r"unsolicited", r"\bvirus\b", r"malware", r"phish",
-        r"content\s+(?:rejected|filter)", r"bulk\s+mail",
-    )),
-    ("blocked", _rx(
-        r"\bblock(?:ed|list|\s+list)\b", r"black\s?list", r"deny\s?list", r"(?<!not )\blisted\b",
-        r"spamhaus", r"barracuda", r"spamcop", r"\bsorbs\b", r"\brbl\b", r"dnsbl",
-        r"reputation", r"\bbanned\b",
-    )),
-    ("policy", _rx(
-        r"\bpolic(?:y|ies)\b", r"administrative(?:ly)?\s+prohibit", r"prohibition", r"access\s+denied",
-        r"not\s+authori[sz]ed", r"sender\s+verif", r"content\s+restriction",
-        # a refusal of our sender address, whatever it then says ("... Domain not found")
-        r"sender\s+(?:address\s+)?(?:rejected|refused|denied|not\s+allowed)",
-    )),
-]
-_MAILBOX_FULL = _rx(
-    r"mailbox\s+(?:is\s+)?full", r"full\s+mailbox", r"over\s*quota", r"quota\s+exceeded",
-    r"exceed(?:ed|s|ing)?\s+(?:(?:its|their|the|his|her)\s+)?(?:storage|quota)",
-    r"insufficient\s+(?:system\s+)?storage", r"mailbox\s+size\s+limit", r"out\s+of\s+storage",
-    r"storage\s+(?:space|allocation|quota)",
-    # Wordings found in returned mail (tests/data/bounces): Sendmail/VMS "disk quota exceeded",
-    # qmail-ldap "user's mailfolder is full", IMail "Quota violation".
-    r"\bdisk\s+quota\b", r"reached\s+(?:(?:its|their|the|his|her)\s+)?quota", r"mail\s?folder\s+is\s+full",
-    r"quota\s+violation", r"too\s+much\s+mail\s+stored", r"mailbox\s+quota",
-)
-_TOO_BIG = _rx(
-    r"too\s+(?:big|large)", r"message\s+size", r"size\s+(?:limit|exceeds)", r"message\s+length\s+exceeds",
-    r"exceeds?\s+(?:the\s+)?(?:maximum|fixed)", r"maximum\s+(?:message\s+)?size",
-)
-# Wordings that say the address is dead, for replies without a specific enhanced code.
-_DOMAIN_UNKNOWN = _rx(
-    r"domain\s+(?:name\s+)?(?:not\s+found|does\s*n[o']?t\s+exist|is\s+unknown|unknown)",
-    r"unknown\s+domain", r"no\s+such\s+domain", r"host\s+(?:not\s+found|unknown)", r"unknown\s+host",
-    r"\bhost\s+[\w-]+(?:\.[\w-]+)+\s+not\s+found",  # DragonFly: "DNS lookup failure: host x.example not found"
-    r"(?:host|domain)\s+does\s+not\s+accept\s+mail",  # a null MX (RFC 7505), in Sendmail's and Sun's words
-    r"null\s+mx", r"\bnxdomain\b", r"invalid\s+domain", r"no\s+mx\s+records?\s+(?:found|for|exists?)",
-)
-_ACCEPTS_NO_MAIL = _rx(r"(?:host|domain)\s+does\s+not\s+accept\s+mail")
-# A DNS lookup that failed for now (Postfix "Host not found, try again": TRY_AGAIN), not a domain
-# that does not exist.
-_DNS_FOR_NOW = _rx(r"try\s+again", r"temporar(?:y|ily)", r"timed?\s*out")
-_MAILBOX_UNKNOWN = _rx(
-    r"user\s+unknown", r"unknown\s+(?:user|recipient|mailbox|local[\s-]?part|address)",
-    r"no\s+such\s+(?:user|mailbox|recipient|account|address|person)",
-    r"(?:mailbox|recipient|user|account|address)\s+"
-    r"(?:not\s+found|unavailable|does\s*n[o']?t\s+exist|not\s+exist|is\s+unknown)",
-    r"does\s*n[o']?t\s+exist",
-    r"does\s*n[o']?t\s+have\s+an?\s+[\w.-]+\s+account",
-    r"unrouteable\s+address", r"invalid\s+(?:recipient|mailbox)",
-    r"not\s+a\s+valid\s+(?:user|mailbox|recipient)", r"(?:user|recipient)\s+not\s+found",
-    r"invalid\s+(?:final\s+delivery\s+)?userid", r"addressee\s+unknown", r"no\s+such\s+user\s+here",
-    # Lotus Notes / Domino: the directory does not know the name (in English and in Japanese)
-    r"not\s+listed\s+in\s+(?:the\s+)?(?:public\s+)?(?:name\s*&\s*address\s+book|\w+\s+directory|directory)",
-    r"not\s+found\s+in\s+(?:the\s+)?(?:\w+\s+)?directory",
-    r"ディレクトリ(?:のリスト)?に(?:は)?(?:ありません|見つかりません)",  # "not in the directory (list)"
-)
-# The blanket words a recipient's filter answers after DATA (see the module's docstring). A
-# provider that checks its users only then says so in words of its own (Yahoo: "This user
-# doesn't have a yahoo.com account"), which keep their meaning.
-_BLANKET_UNKNOWN = _rx(r"\buser\s+unknown\b", r"\bunknown\s+user\b")
-# A reply that names no recipient where the address goes ("550 : User unknown"): given to the
-# message, after DATA, not to an address (see the module's docstring).
-_NO_RECIPIENT_NAMED = _rx(r"(?:^|\b[45]\d\d:?[ \t])[ \t]*(?:[245]\.\d{1,3}\.\d{1,3}[ \t]+)?:[ \t]*user\s+unknown")
-_MOVED = _rx(r"\bhas\s+moved\b", r"\bmailbox\s+moved\b")
-_GONE = _rx(  # X.2.1 is hard only with these words: RFC 3463 allows it to be temporary
-    r"\bclosed\b", r"\bdeleted\b", r"\bdiscontinued\b", r"\bterminated\b", r"\bremoved\b",
-    r"no\s+longer\s+(?:active|in\s+use|valid|exists?)",
-)
-_ACCOUNT_GONE = _rx(  # the same, for replies without an enhanced code
-    r"(?:mailbox|account|user)\s+(?:(?:is|has\s+been|was)\s+)?(?:disabled|deactivated|closed|inactive)",
-)
-
 # subject.detail -> category, for the details that say the address is dead.
 _HARD_DETAILS = {
     "1.1": "mailbox-unknown",
@@ -271,10 +180,10 @@ def classify_reply(code: int | None, text: str, *, stage: str | None = None) -> 
     if 400 <= code < 500:
         return _verdict(RETRY, _category_transient(text, detail), status)
     if 500 <= code < 600:
-        if stage is None and _NO_RECIPIENT_NAMED.search(text):
+        if stage is None and words.NO_RECIPIENT_NAMED.search(text):
             stage = "data"
         category, hard = _category_permanent(text, detail, stage)
-        if hard and (stage == "rule" or (stage == "data" and _BLANKET_UNKNOWN.search(text))):
+        if hard and (stage == "rule" or (stage == "data" and words.BLANKET_UNKNOWN.search(text))):
             category, hard = "filtered", False
         elif hard and stage == "mail":
             category, hard = "policy", False
@@ -286,7 +195,8 @@ def classify_reply(code: int | None, text: str, *, stage: str | None = None) -> 
 
 
 def _sender_signal(text: str) -> str | None:
-    for category, pattern in _SENDER_SIGNALS:
+    text = words.RECIPIENT_NOT_IN_DIRECTORY.sub(" ", text)  # "access denied" to an address, not to us
+    for category, pattern in words.SENDER_SIGNALS:
         if pattern.search(text):
             return category
     return None
@@ -296,13 +206,13 @@ def _category_transient(text: str, detail: str | None) -> str:
     # A 4xx never suppresses; the category only says why we wait.
     if signal := _sender_signal(text):
         return signal
-    if detail == "2.2" or _MAILBOX_FULL.search(text):
+    if detail == "2.2" or words.MAILBOX_FULL.search(text):
         return "mailbox-full"
-    if detail in ("3.4", "2.3") or _TOO_BIG.search(text):
+    if detail in ("3.4", "2.3") or words.TOO_BIG.search(text):
         return "too-big"
-    if _DOMAIN_UNKNOWN.search(text):
+    if words.DOMAIN_UNKNOWN.search(text):
         return "domain-unknown"
-    if _MAILBOX_UNKNOWN.search(text):
+    if words.MAILBOX_UNKNOWN.search(text):
         return "mailbox-unknown"
     return "temporary"
 
@@ -313,7 +223,7 @@ def _category_permanent(text: str, detail: str | None, stage: str | None) -> tup
         return signal, False
     subject = detail.partition(".")[0] if detail else None
     if subject == "7":  # X.7.x: security or policy, about us or the message
-        if detail == "7.27" and _ACCEPTS_NO_MAIL.search(text) and "sender" not in text.lower():
+        if detail == "7.27" and words.ACCEPTS_NO_MAIL.search(text) and "sender" not in text.lower():
             # RFC 7505 gives X.7.27 to a *sender* with a null MX ("Sender address has null MX"),
             # but Sendmail reports its own finding that the recipient's domain has one as
             # "5.7.27 ... Host does not accept mail".
@@ -321,38 +231,43 @@ def _category_permanent(text: str, detail: str | None, stage: str | None) -> tup
         if (detail in ("7.8", "7.0") and "authenticat" in text.lower()) or detail in _AUTH_DETAILS:
             return "auth", False
         return "policy", False
-    if detail == "2.2" or _MAILBOX_FULL.search(text):
+    if detail == "2.2" or words.MAILBOX_FULL.search(text):
         return "mailbox-full", False
-    if detail in ("3.4", "2.3") or _TOO_BIG.search(text):
+    if detail in ("3.4", "2.3") or words.TOO_BIG.search(text):
         return "too-big", False
+    if words.SUSPENDED.search(text):
+        return "disabled", False
     if detail in _HARD_DETAILS:
         # The code says dead; the wording may say more precisely how (Exchange answers
         # "5.1.10 ... Recipient not found", Sendmail "5.1.2 ... host not found").
-        if _DOMAIN_UNKNOWN.search(text):
+        if words.DOMAIN_UNKNOWN.search(text):
             return "domain-unknown", True
-        if _MAILBOX_UNKNOWN.search(text) and detail != "1.3":
+        if words.MAILBOX_UNKNOWN.search(text) and detail != "1.3":
             return "mailbox-unknown", True
         return _HARD_DETAILS[detail], True
     if detail == "2.1":
-        if _GONE.search(text):
+        if words.GONE.search(text):
             return "disabled", True
-        if _MAILBOX_UNKNOWN.search(text):
+        if words.MAILBOX_UNKNOWN.search(text):
             # "550 5.2.1 <x>... User Unknown": the address refused at RCPT TO is unknown; the
             # same words elsewhere are what Japanese carriers' filters answer (module docstring).
             return ("mailbox-unknown", True) if stage == "rcpt" else ("filtered", False)
         return "disabled", False
-    if detail == "4.4" and _DOMAIN_UNKNOWN.search(text) and not _DNS_FOR_NOW.search(text):
+    if detail == "4.4" and (words.DOMAIN_UNKNOWN.search(text) or words.DNS_FAILED.search(text)) \
+            and not words.DNS_FOR_NOW.search(text):
         return "domain-unknown", True  # "5.4.4 Host or domain name not found" (NXDOMAIN)
+    if words.RECIPIENT_NOT_IN_DIRECTORY.search(text):
+        return "mailbox-unknown", True
     if detail is None or detail in _GENERIC_DETAILS or (subject == "1" and detail not in ("1.7", "1.8")):
         # No code, a vague one, or an addressing detail no RFC defines (Exchange's 5.1.351):
         # the text decides.
-        if _DOMAIN_UNKNOWN.search(text):
+        if words.DOMAIN_UNKNOWN.search(text):
             return "domain-unknown", True
-        if _MOVED.search(text):
+        if words.MOVED.search(text):
             return "moved", True
-        if _ACCOUNT_GONE.search(text):
+        if words.ACCOUNT_GONE.search(text):
             return "disabled", True
-        if _MAILBOX_UNKNOWN.search(text):
+        if words.MAILBOX_UNKNOWN.search(text):
             return "mailbox-unknown", True
     if subject == "4":
         return "routing", False

@@ -16,11 +16,20 @@ LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})*")
 
 
 class ReleaseError(UserError):
-    def __init__(self, source: str, line: int | None, reason: str):
+    """`line` (1-based, or None) and `reason` apart, so an editor can mark the line; `field` names
+    an option at fault (title, language), which each interface words its own way."""
+
+    code = "unreadable"
+
+    def __init__(self, source: str, line: int | None, reason: str, *, field: str | None = None):
         where = f"{source}:{line}" if line else source
-        super().__init__(f"{where}: {reason}")
+        super().__init__(f"{where}: {reason}", field=field)
+        self.source = source
         self.line = line
         self.reason = reason
+
+    def as_dict(self) -> dict:
+        return super().as_dict() | {"line": self.line, "reason": self.reason}
 
 
 @dataclass

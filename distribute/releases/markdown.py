@@ -65,6 +65,9 @@ def _front_matter(text: str, source: str) -> tuple[dict[str, tuple[Any, int]], s
     return values, "\n".join(lines[end + 1:]), end + 2
 
 
+_SPACES = re.compile(r"[ \t\r\n]+")
+
+
 def _text_value(values: dict, key: str, source: str, *, limit: int = 2000) -> str | None:
     if key not in values:
         return None
@@ -73,7 +76,8 @@ def _text_value(values: dict, key: str, source: str, *, limit: int = 2000) -> st
         return None
     if isinstance(value, (dict, list)):
         raise ReleaseError(source, line, f"{key!r} must be text, not a {type(value).__name__}")
-    text = " ".join(str(value).split()) if limit <= MAX_TITLE else str(value).strip()
+    # Spaces and line ends are collapsed, not the no-break spaces of French typography ("titre :").
+    text = " ".join(_SPACES.split(str(value).strip())) if limit <= MAX_TITLE else str(value).strip()
     if len(text) > limit:
         raise ReleaseError(source, line, f"{key!r} is {len(text)} characters long; the limit is {limit}")
     return text
@@ -87,7 +91,7 @@ def parse_markdown(text: str, source: str, zone: ZoneInfo, title: str | None = N
 
     title = title or _text_value(values, "title", source, limit=MAX_TITLE)
     if not title:
-        raise ReleaseError(source, 1, "the front matter has no 'title' (or pass --title)")
+        raise ReleaseError(source, 1, "the front matter has no 'title', and no title was given", field="title")
     draft = ReleaseDraft(title=title, body="", source_format="markdown", language="")
     draft.subtitle = _text_value(values, "subtitle", source, limit=MAX_TITLE)
     draft.label = _text_value(values, "label", source, limit=200)

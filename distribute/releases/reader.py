@@ -31,7 +31,7 @@ from distribute.releases.markdown import parse_markdown
 from distribute.releases.trailer import Trailer
 
 __all__ = ["MAX_SUBTITLE", "MAX_TITLE", "LANGUAGE_TAG", "ReleaseDraft", "ReleaseError", "decode", "parse_text",
-           "read_release"]
+           "read_data", "read_file", "read_release"]
 
 
 class TextReader:
@@ -58,7 +58,8 @@ class TextReader:
         draft = self.draft
         draft.title = self.given_title or (head.title_line.text if head.title_line else "")
         if not draft.title:
-            self.error(rest[0][0].number, "the release has no title line before its first paragraph: pass --title \"…\"")
+            raise ReleaseError(self.source, rest[0][0].number,
+                               "the release has no title line before its first paragraph: give its title", field="title")
         if len(draft.title) > MAX_TITLE:
             self.error(head.title_line.number if head.title_line else None,
                        f"the title is {len(draft.title)} characters long; the limit is {MAX_TITLE}")
@@ -129,15 +130,25 @@ def decode(data: bytes, source: str) -> str:
         raise ReleaseError(source, line, f"byte 0x{data[exc.start]:02x} is neither UTF-8 nor Windows-1252 text") from None
 
 
+def read_file(path: Path) -> bytes:
+    """A release file's bytes; a path that is not a file is a ReleaseError like any other."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ReleaseError(str(path), None, "no such file") from None
+    except IsADirectoryError:
+        raise ReleaseError(str(path), None, "is a directory, not a release file") from None
+
+
 def read_release(path: Path, *, zone: ZoneInfo, title: str | None = None, fmt: str = "auto",
                  language: str | None = None) -> ReleaseDraft:
-    source = str(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ReleaseError(source, None, "no such file") from None
-    except IsADirectoryError:
-        raise ReleaseError(source, None, "is a directory, not a release file") from None
+    return read_data(read_file(path), str(path), zone=zone, title=title, fmt=fmt, language=language)
+
+
+def read_data(data: bytes, source: str, *, zone: ZoneInfo, title: str | None = None, fmt: str = "auto",
+              language: str | None = None) -> ReleaseDraft:
+    """Read a release from its bytes (a file, an upload, typed text); `source` names it in errors
+    and, by its suffix (.md), says it is Markdown when `fmt` is "auto"."""
     if not data.strip():
         raise ReleaseError(source, 1, "the file is empty")
     text = decode(data, source).replace("\r\n", "\n").replace("\r", "\n")
@@ -145,13 +156,14 @@ def read_release(path: Path, *, zone: ZoneInfo, title: str | None = None, fmt: s
     if title is not None:
         title = " ".join(title.split())
         if not title:
-            raise ReleaseError(source, None, "--title is empty")
+            raise ReleaseError(source, None, "the title given is empty", field="title")
     if language is not None:
         language = language.strip().lower().replace("_", "-")
         if not LANGUAGE_TAG.fullmatch(language):
-            raise ReleaseError(source, None, f"--language {language!r} is not a language tag such as en, fr or pt-br")
+            raise ReleaseError(source, None, f"the language {language!r} is not a language tag such as en, fr or pt-br",
+                               field="language")
     if fmt == "auto":
-        fmt = "markdown" if path.suffix.lower() in (".md", ".markdown") or text.startswith("---") else "text"
+        fmt = "markdown" if source.lower().endswith((".md", ".markdown")) or text.startswith("---") else "text"
     if fmt == "markdown":
         draft = parse_markdown(text, source, zone, title)
     else:

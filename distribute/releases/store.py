@@ -16,7 +16,7 @@ from slugify import slugify as make_slug
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from distribute.errors import UserError
+from distribute.errors import Conflict, NotFound, UserError
 from distribute.models import Campaign, Release, utcnow
 from distribute.releases.dates import parse_when
 from distribute.releases.reader import MAX_TITLE, ReleaseDraft, ReleaseError, decode, read_release
@@ -71,19 +71,19 @@ def save_release(session: Session, draft: ReleaseDraft, *, slug: str | None = No
     campaigns has started. Text identical to a stored release stores nothing."""
     if slug is not None and not (_SLUG.fullmatch(slug) and len(slug) <= 120):
         raise UserError(f"slug {slug!r}: use up to 120 lowercase letters, digits and single hyphens, "
-                        "e.g. aleppo-office-destroyed")
+                        "e.g. aleppo-office-destroyed", field="slug")
     digest = content_hash(draft)
     _hash_older_releases(session)
     identical = session.scalar(select(Release).where(Release.content_hash == digest).order_by(Release.id).limit(1))
     existing = session.scalar(select(Release).where(Release.slug == slug)) if slug else None
     if must_exist and existing is None:
-        raise UserError(f"no release with slug {slug!r} to update")
+        raise NotFound(f"no release with slug {slug!r} to update")
     if identical is not None and (existing is None or existing.id == identical.id):
         return Saved(identical, "identical")
     if existing is not None:
         started = first_started_campaign(session, existing)
         if started is not None:
-            raise UserError(
+            raise Conflict(
                 f"release {existing.slug} cannot be changed: campaign {started.id} started sending it on "
                 f"{started.started_at:%Y-%m-%d %H:%M} UTC, and its recipients have that text; "
                 "store the new text as a new release under another slug"
@@ -123,14 +123,14 @@ def remove_release(session: Session, release: Release) -> None:
     """Delete a release that was never sent, with its test sends and cancelled campaigns."""
     started = first_started_campaign(session, release)
     if started is not None:
-        raise UserError(f"release {release.slug} was sent (campaign {started.id}): a sent release is kept, "
+        raise Conflict(f"release {release.slug} was sent (campaign {started.id}): a sent release is kept, "
                         "with its deliveries and stats")
     pending = session.scalar(
         select(Campaign).where(Campaign.release_id == release.id, Campaign.is_test.is_(False),
                                Campaign.state != CANCELLED).limit(1)
     )
     if pending is not None:
-        raise UserError(f"release {release.slug} is in campaign {pending.id} ({pending.state}): cancel that campaign first")
+        raise Conflict(f"release {release.slug} is in campaign {pending.id} ({pending.state}): cancel that campaign first")
     session.execute(delete(Campaign).where(Campaign.release_id == release.id))  # deliveries and events cascade
     session.delete(release)
     session.flush()
@@ -145,6 +145,6 @@ def get_release(session: Session, ref: str) -> Release:
         release = session.scalar(select(Release).where(Release.slug == ref))
     if release is None:
         recent = session.scalars(select(Release.slug).order_by(Release.id.desc()).limit(5)).all()
-        hint = f"; recent releases: {', '.join(recent)}" if recent else "; add one with `distribute release add FILE`"
-        raise UserError(f"no release with id or slug {ref!r}{hint}")
+        hint = f"; recent releases: {', '.join(recent)}" if recent else "; there are no releases yet"
+        raise NotFound(f"no release with id or slug {ref!r}{hint}")
     return release

@@ -15,9 +15,10 @@ from distribute import states
 from distribute.audience import resolve
 from distribute.contacts.addresses import normalise
 from distribute.sending.checks import missing_for
+from distribute.sending.lookup import get_campaign  # noqa: F401 (callers find it here too)
 from distribute.config import Settings
 from distribute.deliveries import moves
-from distribute.errors import UserError
+from distribute.errors import Conflict, NotFound, UserError
 from distribute.models import Campaign, ContactList, Delivery, Event, Release, Segment, utcnow
 from distribute.releases.store import parse_when
 from distribute.releases.rendering import VARIANTS
@@ -48,7 +49,7 @@ class Audience:
 def resolve_targets(session: Session, names: list[str]) -> Audience:
     """`--to` names a saved segment or a static list; `segment:NAME` / `list:NAME` when both exist."""
     if not names:
-        raise UserError("choose who receives it: --to SEGMENT_OR_LIST (repeat --to for more)")
+        raise UserError("choose who receives it: a saved segment or a list", field="targets")
     found_segments, found_lists = [], []
     for raw in names:
         kind, _, name = raw.partition(":") if raw.startswith(("segment:", "list:")) else ("", "", raw)
@@ -60,25 +61,27 @@ def resolve_targets(session: Session, names: list[str]) -> Audience:
         elif kind == "list" and is_list or (not kind and is_list and not is_segment):
             found_lists.append(name)
         elif not kind and is_segment and is_list:
-            raise UserError(f"{name!r} is both a segment and a list: write --to segment:{name} or --to list:{name}")
+            raise UserError(f"{name!r} is both a segment and a list: name it segment:{name} or list:{name}",
+                            field="targets", code="ambiguous")
         else:
             known_segments = session.scalars(select(Segment.name).order_by(Segment.name)).all()
             known_lists = session.scalars(select(ContactList.name).order_by(ContactList.name)).all()
             raise UserError(
                 f"unknown segment or list {raw!r}; segments: {', '.join(known_segments) or '(none)'}; "
-                f"lists: {', '.join(known_lists) or '(none)'}"
+                f"lists: {', '.join(known_lists) or '(none)'}", field="targets", code="not_found"
             )
     return Audience(tuple(dict.fromkeys(found_segments)), tuple(dict.fromkeys(found_lists)))
 
 
 def parse_at(text: str, zone: ZoneInfo, now: dt.datetime) -> dt.datetime:
-    """`--at`: an ISO time with a zone, or a local time read in the configured zone."""
+    """When to send: an ISO time with a zone, or a local time read in the configured zone."""
     try:
         when = parse_when(text, zone)
     except ValueError as exc:
-        raise UserError(f"--at: {exc}") from None
+        raise UserError(str(exc), field="at") from None
     if when < now - PAST_GRACE:
-        raise UserError(f"--at {text!r} is in the past ({when:%Y-%m-%d %H:%M} UTC); leave --at out to send now")
+        raise UserError(f"{text!r} is in the past ({when:%Y-%m-%d %H:%M} UTC): leave the time out to send now",
+                        field="at", code="past")
     return max(when, now)
 
 
@@ -98,16 +101,15 @@ def create_campaign(
     """Validate everything, then store the campaign as scheduled. Nothing is queued here."""
     now = now or utcnow()
     if variant not in VARIANTS:
-        raise UserError(f"unknown variant {variant!r}: choose {' or '.join(VARIANTS)}")
+        raise UserError(f"unknown variant {variant!r}: choose {' or '.join(VARIANTS)}", field="variant")
     when = parse_at(at, zone, now) if at else now
     if variant == "supporter" and release.embargo_until and release.embargo_until > when:
         raise UserError(
             f"release {release.slug} is under embargo until {release.embargo_until:%Y-%m-%d %H:%M} UTC: "
-            "supporters may not get it before then (journalists may); use --at after the embargo"
-        )
+            "supporters may not get it before then (journalists may); choose a time after the embargo",
+            field="at", code="embargo")
     if missing := missing_for(release, variant):
-        raise UserError(f"release {release.slug} cannot be sent: {missing}; "
-                        f"run `distribute release check {release.slug} --variant {variant}`")
+        raise UserError(f"release {release.slug} cannot be sent: {missing}", field="release", code="not_ready")
     if test:
         keys = []
         for raw in test:
@@ -120,20 +122,18 @@ def create_campaign(
         if counts["recipients"] == 0:
             raise UserError(
                 f"the audience ({target.describe()}) is empty: {counts['matched']} matched, "
-                f"{counts['suppressed']} suppressed, {counts['inactive']} unsubscribed or bounced"
-            )
+                f"{counts['suppressed']} suppressed, {counts['inactive']} unsubscribed or bounced",
+                field="targets", code="empty_audience")
         if not again:
             previous = same_send(session, release, variant, target)
             if previous is not None:
-                raise UserError(
+                raise Conflict(
                     f"campaign {previous.id} ({previous.state}) already sends this release to {target.describe()}; "
-                    "nobody is mailed twice by accident: pass --again to send a second campaign anyway"
-                )
+                    "nobody is mailed twice by accident", field="again", code="already_sent")
             if counts["already_have"] == counts["recipients"]:
-                raise UserError(
+                raise Conflict(
                     f"all {counts['recipients']} recipients of {target.describe()} already have release {release.slug} "
-                    "from another campaign: one release, one copy per address (pass --again to send it to them again)"
-                )
+                    "from another campaign: one release, one copy per address", field="again", code="already_have")
     campaign = Campaign(
         ref=secrets.token_hex(6),
         release_id=release.id,
@@ -182,13 +182,6 @@ def dry_run(session: Session, release: Release, targets: list[str], sample: int 
 
 
 # --- control ---------------------------------------------------------------------------------
-
-def get_campaign(session: Session, campaign_id: int) -> Campaign:
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None:
-        raise UserError(f"no campaign {campaign_id}; see `distribute campaigns list`")
-    return campaign
-
 
 def move(session: Session, campaign: Campaign, target: str, reason: str | None = None) -> bool:
     """Move a campaign if its state (re-read under the same WHERE) allows it; False if not."""
@@ -259,7 +252,7 @@ def stop_for_relay_settings(db, campaign_id: int, reason: str) -> bool:
 def pause(session: Session, campaign_id: int, reason: str = "paused by an operator") -> Campaign:
     campaign = get_campaign(session, campaign_id)
     if not move(session, campaign, states.PAUSED, reason):
-        raise UserError(f"campaign {campaign_id} is {campaign.state}: only a scheduled or sending campaign can be paused")
+        raise Conflict(f"campaign {campaign_id} is {campaign.state}: only a scheduled or sending campaign can be paused")
     return campaign
 
 
@@ -267,7 +260,7 @@ def resume(session: Session, campaign_id: int) -> Campaign:
     """Continue from where it stopped: queued rows are put back on the broker by the sweep."""
     campaign = get_campaign(session, campaign_id)
     if campaign.state != states.PAUSED:
-        raise UserError(f"campaign {campaign_id} is {campaign.state}, not paused")
+        raise Conflict(f"campaign {campaign_id} is {campaign.state}, not paused")
     target = states.SENDING if campaign.fanned_out_at or campaign.started_at else states.SCHEDULED
     move(session, campaign, target, reason=None)
     campaign.state_reason = None
@@ -285,7 +278,7 @@ def cancel(session: Session, campaign_id: int) -> tuple[Campaign, int]:
     """Cancel: every delivery not yet sent ends `cancelled`. Workers stop before their next message."""
     campaign = get_campaign(session, campaign_id)
     if not move(session, campaign, states.CANCELLED, "cancelled by an operator"):
-        raise UserError(f"campaign {campaign_id} is {campaign.state}: it cannot be cancelled")
+        raise Conflict(f"campaign {campaign_id} is {campaign.state}: it cannot be cancelled")
     # Rows a worker holds (sending) are cancelled by that worker, or by the sweep if it died.
     open_states = [s for s in states.sources(states.DELIVERY_TRANSITIONS, states.DELIVERY_CANCELLED) if s != states.DELIVERY_SENDING]
     cancelled = moves.move(session, states.DELIVERY_CANCELLED, Delivery.campaign_id == campaign_id, sources=open_states,
@@ -305,9 +298,9 @@ def retry(session: Session, campaign_id: int, *, unknown: bool = False) -> tuple
     have been delivered already, so they are resent only on an operator's say-so)."""
     campaign = get_campaign(session, campaign_id)
     if campaign.state in (states.CANCELLED,):
-        raise UserError(f"campaign {campaign_id} is cancelled")
+        raise Conflict(f"campaign {campaign_id} is cancelled")
     if campaign.state in (states.SCHEDULED, states.PAUSED, states.DRAFT):
-        raise UserError(f"campaign {campaign_id} is {campaign.state}: resume it instead")
+        raise Conflict(f"campaign {campaign_id} is {campaign.state}: resume it instead")
     source = states.UNKNOWN if unknown else states.DELIVERY_FAILED
     ids = session.scalars(select(Delivery.id).where(Delivery.campaign_id == campaign_id, Delivery.state == source)).all()
     if not ids:
@@ -329,10 +322,12 @@ def retry(session: Session, campaign_id: int, *, unknown: bool = False) -> tuple
     return campaign, len(ids)
 
 
-def list_campaigns(session: Session, limit: int = 50) -> list[dict]:
-    rows = session.execute(
-        select(Campaign, Release.slug).join(Release, Release.id == Campaign.release_id).order_by(Campaign.id.desc()).limit(limit)
-    ).all()
+def list_campaigns(session: Session, limit: int = 50, before: int | None = None) -> list[dict]:
+    """The newest first; `before` (a campaign id) pages back."""
+    query = select(Campaign, Release.slug).join(Release, Release.id == Campaign.release_id)
+    if before is not None:
+        query = query.where(Campaign.id < before)
+    rows = session.execute(query.order_by(Campaign.id.desc()).limit(limit)).all()
     totals = dict(
         session.execute(
             select(Delivery.campaign_id, func.count()).where(Delivery.campaign_id.in_([c.id for c, _ in rows]))

@@ -63,9 +63,9 @@ def check_release(release: Release, settings: Settings, now: dt.datetime | None 
     title = " ".join(release.title.split())
     if (found := header(title)) is not None and found.kind in ("label", "immediate", "embargo"):
         add(WARNING, "title-is-label", f"the title {title!r} looks like a header label, not a headline: "
-            "put the headline on its own line under the label, or pass --title")
+            "put the headline on its own line under the label, or give the title apart")
     elif looks_like_date(title):
-        add(WARNING, "title-is-date", f"the title {title!r} looks like a date, not a headline: pass --title")
+        add(WARNING, "title-is-date", f"the title {title!r} looks like a date, not a headline: give the title apart")
     if len(release.title) > SUBJECT_WARN:
         add(WARNING, "long-subject", f"the title is {len(release.title)} characters: phones show about 40 of a subject line")
     if not email_words.has_words(release.language):

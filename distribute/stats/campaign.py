@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from distribute import states
 from distribute.deliveries import counters
 from distribute.deliveries.counters import BOUNCE_KINDS, bounced_name, link_name, state_name
-from distribute.errors import UserError
+from distribute.sending.lookup import get_campaign
 from distribute.models import DETAIL_SQL, ERROR_STATES_SQL, Campaign, Delivery, Event, Release
 
 TOP_DOMAINS = 20
@@ -38,10 +38,7 @@ LAST_ERRORS = 10
 
 
 def campaign_stats(session: Session, campaign_id: int, *, detail_limit: int = 200) -> dict:
-    # Not sending.campaigns.get_campaign: `distribute stats` starts without the sending pipeline.
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None:
-        raise UserError(f"no campaign {campaign_id}; see `distribute campaigns list`")
+    campaign = get_campaign(session, campaign_id)
     release = session.get(Release, campaign.release_id)
     totals = counters.totals(session, campaign_id)
     counts = {state: totals.get(state_name(state), 0) for state in states.DELIVERY_STATES}

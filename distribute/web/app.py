@@ -49,11 +49,12 @@ def create_app(settings: Settings | None = None, *, buffered: bool = True) -> Fl
         # hops than are really there, or a client could write its own X-Forwarded-For.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
 
-    from distribute.web.public import pages, tracking_views, webhook_views
+    from distribute.web.public import newsroom, pages, tracking_views, webhook_views
 
     app.register_blueprint(tracking_views.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(webhook_views.blueprint)
+    app.register_blueprint(newsroom.blueprint)
 
     @app.errorhandler(404)
     def not_found(_error):

@@ -18,10 +18,13 @@ def test_demo_runs_the_main_job_and_can_run_again(run_cli, tmp_path):
     assert len(recipients) == 12 and "maria.lopez@example.com" in recipients
     assert "p.nakamura@asiapacific-news.example" not in recipients  # tagged do-not-pitch
     assert "7 recipients: sent 7" in first.output and "5 recipients: sent 5" in first.output
+    # it ends pointing at the staff app, with an admin and the link where they set a password
+    assert "an admin admin@example.org was added: set their password at http://localhost:8001/reset/" in first.output
 
     again = run_cli("demo")
     assert again.exit_code == 0, again.output
     assert "contacts.csv: 0 imported, 0 updated, 10 unchanged" in again.output
     assert "already sent as campaign 1" in again.output
+    assert "/reset/" not in again.output and "distribute users reset EMAIL" in again.output
     assert len(list((tmp_path / "outbox").rglob("*.eml"))) == 12
     assert run_cli("release", "list", "--json").output.count('"slug"') == 1

@@ -47,6 +47,10 @@ def test_send_then_stats_and_list(ready, tmp_path):
     assert json.loads(ready("stats", "1", "--json").output)["counts"] == stats["counts"]
     again = ready("send", "1", "--to", "rights")
     assert again.exit_code == 1 and "already sends this release" in again.output
+    assert "(pass --again to send a second campaign anyway)" in again.output  # the CLI words its own hint
+    entries = json.loads(ready("audit", "--json").output)
+    assert [e["action"] for e in entries if e["action"].startswith("campaign.")] == ["campaign.create"]
+    assert entries[0]["actor"].startswith("operator:") and entries[0]["via"] == "cli"
 
 
 def test_test_send_goes_only_to_the_test_addresses(ready, tmp_path):
@@ -66,7 +70,7 @@ def test_scheduled_send_waits(ready):
 
 @pytest.mark.parametrize("args, message", [
     (["--to", "nope"], "unknown segment or list 'nope'"),
-    (["--to", "rights", "--at", "yesterday"], "--at: 'yesterday' is not a time"),
+    (["--to", "rights", "--at", "yesterday"], "'yesterday' is not a time: write it as"),
     (["--to", "rights", "--variant", "supporter", "--at", "2020-01-01T00:00:00Z"], "is in the past"),
 ])
 def test_bad_sends_are_refused(ready, args, message):

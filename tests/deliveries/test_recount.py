@@ -60,3 +60,17 @@ def test_beat_recounts(settings):
 
     app = create_celery(settings)
     assert app.conf.beat_schedule["recount"]["task"] == RECOUNT and RECOUNT in app.tasks
+
+
+def test_a_repair_of_many_counters_at_once(db, settings, sent):
+    # More domain counters than one statement's parameters can carry (the recount of a large
+    # campaign, or migration 0008 counting one): written in chunks.
+    from collections import Counter
+
+    with db.sessions.begin() as s:
+        counters.add(s, Counter(), Counter({(1, f"d{i}.example", "sent"): 1 for i in range(15_000)}))
+    with db.sessions.begin() as s:
+        from distribute.deliveries.recount import repair
+
+        assert len(repair(s, 1, log_fixes=False)) == 15_000
+        assert_counters_exact(s, 1)

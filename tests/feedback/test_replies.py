@@ -94,9 +94,28 @@ TABLE = [
     (550, "5.1.351 Remote server returned unknown recipient or mailbox unavailable -> 550 <jane@example.jp>: "
           "User unknown", B, True, "mailbox-unknown"),  # Exchange Online's own X.1 detail
     (550, "User not listed in public Name & Address Book", B, True, "mailbox-unknown"),  # Lotus Notes
+    # Exchange Online's directory-based edge blocking: the tenant has no such recipient (Microsoft's
+    # NDR 550 5.4.1 article); "access denied" there is to the address. Under X.7 it stays policy.
+    (550, "5.4.1 Recipient address rejected: Access denied. AS(201806281) "
+          "[DB5EUR03FT012.eop-EUR03.prod.protection.outlook.com]", B, True, "mailbox-unknown"),
+    (554, "5.4.4 Name service error for name=example.invalid type=MX: Malformed or unexpected name server "
+          "reply", B, True, "domain-unknown"),  # Postfix, a permanent DNS failure
+    (554, "The mail could not be delivered to the recipient because the domain is not reachable. Please "
+          "check the domain and try again", B, True, "domain-unknown"),  # Outlook.com
     (550, "ユーザーJane (jane@example.co.jp) は Domino ディレクトリには見つかりません。", B, True,
      "mailbox-unknown"),  # Domino, in Japanese: "not found in the Domino directory"
+    (550, "Sorry, no mailbox here by that name. (#5.1.1)", B, True, "mailbox-unknown"),  # qmail
+    (553, "sorry, your envelope recipient is in my badrcptto list (#5.7.1)", B, False, "policy"),  # X.7 stays
+    (550, "Requested action not taken: mailbox unavailable", B, True, "mailbox-unknown"),  # Exchange
+    (550, "<jane@example.com>: Utilisateur inconnu", B, True, "mailbox-unknown"),
+    (550, "Lo sentimos, no existe ese usuario en el sistema", B, True, "mailbox-unknown"),
+    (550, "vdeliver: Invalid or unknown virtual user 'jane'", B, True, "mailbox-unknown"),  # vpopmail
+    (550, "5.1.0 Sender address invalid", B, False, "policy"),
     # --- soft bounces: never suppress for these -----------------------------------------------------
+    # an account suspended or locked for now exists, whatever code or "unknown" comes with it
+    (550, "5.1.1 <jane@example.com>: user account suspended", B, False, "disabled"),
+    (550, "Recipient rejected: temporarily inactive", B, False, "disabled"),
+    (550, "vdelivermail: account is locked email bounced", B, False, "disabled"),
     (550, "5.2.1 <jane@example.com>: mailbox temporarily suspended", B, False, "disabled"),
     # X.2.1 may be temporary (RFC 3463): a disabled or inactive account may come back.
     (550, "5.2.1 The email account that you tried to reach is disabled. Learn more at\n5.2.1  "
@@ -144,8 +163,6 @@ TABLE = [
           "https://help.yahoo.com/kb/postmaster/SLN7253.html", B, False, "policy"),  # Yahoo
     (550, "5.7.1 Message rejected due to content restrictions", B, False, "policy"),  # Exchange
     (554, "5.7.1 <jane@example.com>: Recipient address rejected: Access denied", B, False, "policy"),  # Postfix
-    (550, "5.4.1 Recipient address rejected: Access denied. AS(201806281) "
-          "[DB5EUR03FT012.eop-EUR03.prod.protection.outlook.com]", B, False, "policy"),  # Office 365
     (550, "Administrative prohibition", B, False, "policy"),  # Exim
     (550, "Verification failed for <press@example.org>\nSender verify failed", B, False, "policy"),  # Exim
     (550, "5.1.8 Bad sender's system address", B, False, "policy"),

@@ -21,6 +21,8 @@ _DIAGNOSTIC_TYPE = re.compile(r"^\s*([A-Za-z][\w-]*)\s*;\s*")
 # (not part of an IP address, a time, a host name or an enhanced status).
 _BASIC_CODE = re.compile(r"(?<![\w.:/\[\]#=-])([245][0-5]\d)(?=[ -]|$)(?!-\d)")
 _CODE_AT_START = re.compile(r"^\s*([245][0-5]\d)(?:[ -]|$)")
+# RFC 3463 details that say the address is dead (bad mailbox, bad domain, moved, null MX).
+_DEAD_DETAIL = re.compile(r"^4\.1\.(?:1|2|6|10)$")
 
 # An MTA's own words (no reply, no status) for "retries ran out"; never about the address.
 _GAVE_UP = re.compile(r"expired|\b\d+\s+attempts\b|timed?\s*out|too\s+long|retry\s+time|"
@@ -81,9 +83,22 @@ def judge(diagnostic: str, status: str | None, *, action: str = "failed", stage:
         code = 250  # RFC 3464 2.3.3: these are successes, whatever text came with them
     elif action == "delayed" and code >= 500:
         code = 450  # a delay is never final, even if the last attempt got a 5xx
-    if status and not enhanced_status(text):
+    elif action == "failed" and 400 <= code < 500 and _DEAD_DETAIL.match(enhanced_status(text) or ""):
+        # The MTA gave up after its retries were all answered "4.1.1 user unknown" (Postfix's
+        # "450 4.1.1 ... User unknown in virtual alias table" while its owner tests a table): the
+        # report is final, and so is what every answer said.
+        code = 500 + code % 100
+    own = enhanced_status(text)
+    if status and not own:
         start = _CODE_AT_START.match(text)
-        text = f"{text[:start.end()]}{status} {text[start.end():]}" if start else f"{status} {text}"
+        verdict = classify_reply(code, f"{text[:start.end()]}{status} {text[start.end():]}" if start
+                                 else f"{status} {text}", stage=stage)
+        if verdict.category == "policy" and status[2:4] == "7." and _has_code(text):
+            # A security status the reporting MTA put on a reply that had none ("Status: 5.7.1"
+            # over "553 Invalid recipient"): the remote server's own words say more.
+            words = classify_reply(code, text, stage=stage)
+            return words if words.hard else verdict
+        return verdict
     return classify_reply(code, text, stage=stage)
 
 

@@ -57,6 +57,8 @@ from email.utils import getaddresses
 from distribute.feedback.bounces.classify import bounce_kind, judge, reply_text
 from distribute.feedback.bounces.sesmail import SesNotification, read_ses_json
 from distribute.feedback.bounces.textbounce import command_in, cut_copy, read_text_bounce, recipients_in_text
+from distribute.feedback.bounces.vendorfields import vendor_status
+from distribute.feedback.replies import enhanced_status
 from distribute.signing import DELIVERY_HEADER
 
 BOUNCE, DELAY, AUTOREPLY, COMPLAINT, OTHER = "bounce", "delay", "autoreply", "complaint", "other"
@@ -178,8 +180,10 @@ def _read(message: Message) -> Report:
 
     headers = "\n".join(f"{name}: {header_text(value)}" for name, value in message.items())
     failed = _addresses(message.get_all("X-Failed-Recipients"))
+    dsn = message.get_content_type() == "multipart/report" and \
+        (message.get_param("report-type") or "").lower() == "delivery-status"
     prose = read_text_bounce(text, subject=_header(message, "Subject"), sender=_header(message, "From"),
-                             headers=headers, failed_header=failed)
+                             headers=headers, failed_header=failed, dsn=dsn)
     if not (prose and prose.found):
         for original in originals:
             # A DSN forwarded whole by a gateway (virus scanners do): the report is the inner one.
@@ -230,7 +234,7 @@ def _read_dsn(message: Message, part: Message, text: str, common: dict) -> Repor
         command = (command_in(diagnostic) or (said.command if said else None)
                    or (command_in(text) if lone else None) or _stage_by_provider(reporting_mta))
         remote = _dsn_address(fields.get("remote-mta"))
-        recipient = _recipient(address, action, status, diagnostic, remote, command)
+        recipient = _recipient(address, action, status, diagnostic, remote, command, vendor_status(fields))
         if lone and recipient.hard:
             recipient = _own_statement(recipient, text, diagnostic) or recipient
         recipients.append(recipient)
@@ -291,11 +295,15 @@ def _own_statement(recipient: BounceRecipient, text: str, diagnostic: str) -> Bo
 
 
 def _recipient(address: str | None, action: str, status: str | None, diagnostic: str,
-               remote_mta: str | None, command: str | None = None) -> BounceRecipient:
-    verdict = judge(diagnostic or status or "", status, action=action, stage=command)
+               remote_mta: str | None, command: str | None = None, vendor: str | None = None) -> BounceRecipient:
+    """`vendor`: the RFC 3463 status of the reporting MTA's own category (vendorfields), judged
+    in front of the reply."""
+    judged = f"{vendor} {reply_text(diagnostic)}" if vendor else diagnostic or status or ""
+    verdict = judge(judged, status, action=action, stage=command)
     hard = verdict.hard and action == "failed"
     return BounceRecipient(
-        address=_normalise(address), action=action, status=verdict.status or status,
+        address=_normalise(address), action=action,
+        status=(enhanced_status(reply_text(diagnostic)) or status) if vendor else verdict.status or status,
         diagnostic=diagnostic, remote_mta=remote_mta, hard=hard,
         kind=bounce_kind(verdict),
         category=verdict.category, reason=verdict.reason,

@@ -59,7 +59,7 @@ BOUNCE_SUBJECT = _rx(
     r"mail system error", r"delivery error", r"delivery warning", r"unable to deliver", r"bounced?\b", r"\bNDR\b",
     r"permanent error", r"delivery unsuccessful", r"mail failure", r"rejected",
 )
-DAEMON_SENDER = _rx(r"mailer[-_]?daemon", r"\bpost_?master@", r"\bMAILER-DAEMON\b", r"^[ \t]*<>[ \t]*$",
+DAEMON_SENDER = _rx(r"mailer[-_]?daemon", r"\bmdaemon@", r"\bpost_?master@", r"\bMAILER-DAEMON\b", r"^[ \t]*<>[ \t]*$",
                     r"\bmail delivery (?:system|subsystem)", r"\bmail ?administrator")
 # A delivery still being tried: a warning, never a bounce (RFC 3464 Action "delayed").
 DELAY = _rx(
@@ -96,6 +96,10 @@ _INLINE = _rx(
     rf"(?:wasn't|was not|could ?not be|couldn't be|not be|been) (?:delivered|sent) to\s+<?({_ADDR})>?",
     rf"(?:message|mail) (?:to|for)\s+<?({_ADDR})>?\s+(?:could ?n[o']t|was not|has not|failed|bounced)",
     rf"(?:delivery|deliver(?:ing)? your (?:message|mail)) to\s+<?({_ADDR})>?", rf"recipient:?\s+<?({_ADDR})>?",
+    # SMTP32 "undeliverable to x@y", Demon "The following message, addressed to 'x@y', failed",
+    # Domino-like "(Originally addressed to x@y)", LLNL "The address to which your message was
+    # addressed, x@y, did not ..."
+    rf"undeliverable\s+to\s+<?({_ADDR})>?", rf"addressed(?: to)?,?\s+['\"<]?({_ADDR})['\">]?",
     rf"user\s+<?({_ADDR})>?\s+(?:does not|doesn't|is)", rf"\bSMTP=({_ADDR})", rf"mailbox\s+<?({_ADDR})>?\s+(?:is|does)", rf"<({_ADDR})>",
 )
 # Where the copy of the returned message starts: nothing after it is the report.
@@ -175,9 +179,11 @@ def recognise(text: str, *, subject: str, sender: str, headers: str) -> str | No
 
 
 def read_text_bounce(text: str, *, subject: str, sender: str, headers: str,
-                     failed_header: list[str]) -> TextBounce | None:
-    """The recipients and reasons of a prose bounce, or None when it is not one."""
-    label = recognise(text, subject=subject, sender=sender, headers=headers)
+                     failed_header: list[str], dsn: bool = False) -> TextBounce | None:
+    """The recipients and reasons of a prose bounce, or None when it is not one. `dsn`: the
+    message says by its type that it is a delivery report (RFC 6522 multipart/report;
+    report-type=delivery-status) whose fields could not be read, so its prose is read as one."""
+    label = recognise(text, subject=subject, sender=sender, headers=headers) or ("rfc3464" if dsn else None)
     if label is None:
         return None
     report = cut_copy(text)
@@ -185,7 +191,7 @@ def read_text_bounce(text: str, *, subject: str, sender: str, headers: str,
     found = _recipients(report, failed_header)
     if not found and label == "generic" and not DAEMON_SENDER.search(sender):
         return None  # a subject that merely sounds like a report, from a person
-    certain = label != "generic" or bool(DAEMON_SENDER.search(sender))
+    certain = label != "generic" or bool(DAEMON_SENDER.search(sender)) or dsn
     return TextBounce(mta=label, delayed=delayed, found=tuple(found), certain=certain)
 
 

@@ -2,7 +2,7 @@
 indexes the stats read through; existing campaigns are counted once
 
 Revision ID: 0008
-Revises: 0006 (0007 once the users and audit log land)
+Revises: 0007
 """
 
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
@@ -41,7 +41,7 @@ def upgrade() -> None:
                                 ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('campaign_id', 'domain', 'state', 'shard', name=op.f('pk_domain_counters')),
     )
-    op.create_index('ix_domain_counters_rank', 'domain_counters', ['campaign_id', 'state', sa.text('value DESC'), 'domain'])
+    op.create_index('ix_domain_counters_rank', 'domain_counters', ['campaign_id', 'state', 'value', 'domain'])
     op.create_index('ix_deliveries_campaign_sent_at', 'deliveries', ['campaign_id', 'sent_at'])
     op.create_index('ix_deliveries_campaign_errors', 'deliveries', ['campaign_id', 'updated_at', 'id'],
                     postgresql_where=sa.text(ERROR_STATES_SQL), sqlite_where=sa.text(ERROR_STATES_SQL))

@@ -11,14 +11,14 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, abort, render_template, request
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, select
 
-from distribute import states
 from distribute.releases import words as email_words
 from distribute.releases.content import body_html
 from distribute.feedback.events import Signal, find_delivery, record
-from distribute.models import Campaign, Contact, ContactTag, Delivery, Release, utcnow
+from distribute.models import Contact, ContactTag, Delivery, utcnow
 from distribute.releases.rendering import contacts_for, dateline_for
+from distribute.services import releases
 from distribute.web.public.state import state
 
 blueprint = Blueprint("pages", __name__)
@@ -110,21 +110,10 @@ def _save(session, contact: Contact, options: list[str], keep: list[str]) -> Non
 def web_version(slug: str):
     web = state()
     with web.sessions() as session:
-        release = session.scalar(select(Release).where(Release.slug == slug))
-        if release is None or not published(session, release):
+        release = releases.find_published(session, slug)
+        if release is None:
             abort(404)
         return _render("release.html", release=release, contacts=contacts_for(release),
                        words=email_words.words(release.language), direction=email_words.direction(release.language),
                        body=body_html(release.body, release.source_format, dateline_for(release)))
 
-
-def published(session, release: Release) -> bool:
-    """Public once a real campaign of it has started sending and its embargo (if any) has lifted;
-    before that the page is a 404, the same as for a release that does not exist."""
-    now = utcnow()
-    if release.embargo_until is not None and release.embargo_until > now:
-        return False
-    return bool(session.scalar(select(exists().where(
-        Campaign.release_id == release.id, Campaign.is_test.is_(False), Campaign.started_at.is_not(None),
-        Campaign.state.not_in((states.CANCELLED,)) | Campaign.fanned_out_at.is_not(None),
-    ))))

@@ -1,0 +1,249 @@
+"""How fast a large campaign's stats come back, against the old aggregate queries in the same run.
+
+Builds, in a PostgreSQL database of its own (dropped at the end), one campaign of 1,000,000
+deliveries over a few thousand domains (a few large ones, a long tail) and 3,000,000 events
+(opens, clicks on five links, bounces, deferrals), with INSERT … SELECT generate_series; counts it
+with the exact recount (timed: what beat does); then prints:
+- the old way: the aggregates over the deliveries and the events that `campaign_stats` ran
+  before the counters (kept below as the baseline), median of several calls;
+- `campaign_stats` now, median of several calls, and that both give the same answer;
+- `distribute stats ID --json` as a whole process (start-up included), and `distribute --help`.
+
+Run: .venv/bin/python bench/bench_stats.py [--deliveries 1000000] [--events 3000000] [--pg ADMIN_URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import case, create_engine, distinct, func, or_, select, text
+from sqlalchemy.engine import make_url
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from distribute import states  # noqa: E402
+from distribute.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
+from distribute.deliveries.recount import recount  # noqa: E402
+from distribute.models import Campaign, Delivery, Event, Release  # noqa: E402
+from distribute.stats.campaign import campaign_stats  # noqa: E402
+
+BIN = Path(sys.executable).parent
+LINKS = ["https://example.org/report", "https://example.org/data.csv", "https://example.org/photos",
+         "https://example.org/contact", "https://example.org/donate"]
+
+
+# --- the baseline: campaign_stats as it was before the counters ------------------------------------
+
+def old_campaign_stats(session, campaign_id: int, *, detail_limit: int = 200) -> dict:
+    campaign = session.get(Campaign, campaign_id)
+    release = session.get(Release, campaign.release_id)
+    counts = dict.fromkeys(states.DELIVERY_STATES, 0) | dict(session.execute(
+        select(Delivery.state, func.count()).where(Delivery.campaign_id == campaign_id).group_by(Delivery.state)).all())
+    first, last = session.execute(
+        select(func.min(Delivery.sent_at), func.max(Delivery.sent_at)).where(Delivery.campaign_id == campaign_id)).one()
+    rate = None
+    if first and last and last > first:
+        rate = round((counts[states.DELIVERED] + counts[states.COMPLAINED]) / (last - first).total_seconds(), 1)
+    domains: dict[str, dict] = {}
+    for domain, state, n in session.execute(
+            select(Delivery.domain, Delivery.state, func.count()).where(Delivery.campaign_id == campaign_id)
+            .group_by(Delivery.domain, Delivery.state)).all():
+        entry = domains.setdefault(domain, {"domain": domain, "total": 0})
+        entry[state] = n
+        entry["total"] += n
+    errors = session.execute(
+        select(Delivery.email, Delivery.state, Delivery.last_code, Delivery.last_reply, Delivery.updated_at)
+        .where(Delivery.campaign_id == campaign_id,
+               Delivery.state.in_((states.DEFERRED, states.BOUNCED, states.DELIVERY_FAILED, states.UNKNOWN)))
+        .order_by(Delivery.updated_at.desc(), Delivery.id.desc()).limit(10)).all()
+    d = Delivery
+    row = session.execute(select(
+        func.count(d.first_opened_at), func.count(d.first_human_open_at),
+        func.coalesce(func.sum(d.opens), 0), func.coalesce(func.sum(d.human_opens), 0),
+        func.count(d.first_clicked_at), func.coalesce(func.sum(d.clicks), 0),
+        func.count(d.unsubscribed_at), func.count(d.complained_at),
+        *(func.count(case((d.bounce_kind == kind, 1))) for kind in ("hard", "soft", "block")),
+    ).where(d.campaign_id == campaign_id)).one()
+    opened, human, opens, human_opens, clicked, clicks, unsubscribed, complained, hard, soft, block = (int(v) for v in row)
+    number = Event.data["link"].as_integer()
+    counted = {n: (c, p) for n, c, p in session.execute(
+        select(number, func.count(), func.count(distinct(Event.delivery_id)))
+        .where(Event.campaign_id == campaign_id, Event.type == "clicked").group_by(number))}
+    interesting = or_(d.opens > 0, d.clicks > 0, d.unsubscribed_at.is_not(None), d.complained_at.is_not(None),
+                      d.state.in_((states.BOUNCED, states.COMPLAINED, states.DELIVERY_FAILED, states.UNKNOWN)))
+    rows = session.scalars(select(d).where(d.campaign_id == campaign_id, interesting).order_by(d.id)
+                           .limit(detail_limit + 1)).all()
+    events: dict[int, list] = {}
+    for e in session.scalars(select(Event).where(Event.delivery_id.in_([r.id for r in rows[:detail_limit]]))
+                             .order_by(Event.at, Event.id)):
+        events.setdefault(e.delivery_id, []).append({"type": e.type, "source": e.source, "at": e.at.isoformat(),
+                                                     "data": e.data})
+    iso = lambda v: v.isoformat() if v else None  # noqa: E731
+    return {
+        "campaign": campaign.id, "release": release.slug, "variant": campaign.variant, "state": campaign.state,
+        "reason": campaign.state_reason, "waiting": None, "test": campaign.is_test,
+        "recipients": sum(counts.values()), "counts": counts,
+        "first_sent_at": iso(first), "last_sent_at": iso(last), "send_rate_per_second": rate,
+        "domains": sorted(domains.values(), key=lambda x: (-x["total"], x["domain"]))[:20],
+        "last_errors": [{"email": e.email, "state": e.state, "code": e.last_code, "reply": e.last_reply,
+                         "at": e.updated_at.isoformat()} for e in errors],
+        "tracked": campaign.track,
+        "feedback": {"opened": opened, "opened_human": human, "opened_machine_only": opened - human,
+                     "opens": opens, "opens_human": human_opens, "clicked": clicked, "clicks": clicks,
+                     "unsubscribed": unsubscribed, "complained": complained,
+                     "bounced": {"hard": hard, "soft": soft, "block": block}},
+        "links": [{"url": url, "clicks": counted.get(n, (0, 0))[0], "recipients": counted.get(n, (0, 0))[1]}
+                  for n, url in enumerate(campaign.compiled["links"])],
+        "recipients_detail": [
+            {"email": r.email, "state": r.state, "bounce": r.bounce_kind, "reply": r.last_reply, "opens": r.opens,
+             "human_opens": r.human_opens, "first_opened_at": iso(r.first_opened_at), "clicks": r.clicks,
+             "unsubscribed_at": iso(r.unsubscribed_at), "complained_at": iso(r.complained_at),
+             "events": events.get(r.id, [])} for r in rows[:detail_limit]],
+        "recipients_detail_truncated": len(rows) > detail_limit,
+    }
+
+
+# --- the data ---------------------------------------------------------------------------------------
+
+# Per delivery i: a domain from a long tail (power(random, 4) puts a few domains far ahead), a state
+# (mostly sent), and engagement consistent with the events made below.
+DELIVERIES = """
+INSERT INTO deliveries (campaign_id, ref, email, email_key, domain, state, attempts, updated_at, sent_at,
+                        last_code, last_reply, bounce_kind, opens, human_opens, clicks,
+                        first_opened_at, first_human_open_at, first_clicked_at, unsubscribed_at, complained_at)
+SELECT 1, substr(md5(i::text), 1, 24), 'r' || i || '@' || dom, 'r' || i || '@' || dom, dom, st, 1,
+       t0 + (i || ' milliseconds')::interval,
+       CASE WHEN st IN ('sent', 'complained', 'bounced') THEN t0 + (i || ' milliseconds')::interval END,
+       CASE st WHEN 'sent' THEN 250 WHEN 'bounced' THEN 550 WHEN 'deferred' THEN 451 WHEN 'failed' THEN 451 END,
+       CASE WHEN st IN ('bounced', 'deferred', 'failed') THEN 'mailbox unavailable' END,
+       CASE WHEN st = 'bounced' THEN (ARRAY['hard', 'soft', 'block'])[1 + i % 3] END,
+       CASE WHEN i % 3 = 0 THEN 3 ELSE 0 END, CASE WHEN i % 3 = 0 THEN 2 ELSE 0 END,
+       CASE WHEN i % 5 = 0 THEN 2 ELSE 0 END,
+       CASE WHEN i % 3 = 0 THEN t0 + interval '1 hour' END, CASE WHEN i % 3 = 0 THEN t0 + interval '2 hours' END,
+       CASE WHEN i % 5 = 0 THEN t0 + interval '3 hours' END,
+       CASE WHEN i % 400 = 0 THEN t0 + interval '4 hours' END,
+       CASE WHEN st = 'complained' THEN t0 + interval '5 hours' END
+FROM (SELECT i, timestamptz '2025-01-01 09:00:00+00' AS t0,
+             'outlet' || floor(power(random(), 4) * :domains)::int || '.example' AS dom,
+             CASE WHEN i % 100 < 90 THEN 'sent' WHEN i % 100 < 95 THEN 'bounced' WHEN i % 100 < 97 THEN 'deferred'
+                  WHEN i % 100 < 98 THEN 'failed' WHEN i % 100 < 99 THEN 'suppressed'
+                  WHEN i % 1000 < 995 THEN 'unknown' ELSE 'complained' END AS st
+      FROM generate_series(1, :n) AS i) AS g
+"""
+# Opens: 3 per delivery i % 3 = 0 (2 by people); clicks: 2 per delivery i % 5 = 0 on links i % 5
+# and (i + 1) % 5; the rest of the events: delays and bounces, as the sender records them.
+EVENTS = """
+INSERT INTO events (delivery_id, campaign_id, type, source, at, data)
+SELECT id, 1, type, source, timestamptz '2025-01-01 10:00:00+00' + (k || ' seconds')::interval, data::json
+FROM (
+  SELECT d.id, k, 'opened' AS type, 'pixel' AS source,
+         CASE WHEN k = 0 THEN '{"machine": "proxy"}' ELSE '{"machine": null}' END AS data
+  FROM deliveries d, generate_series(0, 2) AS k WHERE d.id % 3 = 0
+  UNION ALL
+  SELECT d.id, k, 'clicked', 'link', '{"url": "u", "link": ' || ((d.id + k) % 5) || '}'
+  FROM deliveries d, generate_series(0, 1) AS k WHERE d.id % 5 = 0
+  UNION ALL
+  SELECT d.id, k, 'deferred', 'smtp', '{"code": 451}'
+  FROM deliveries d, generate_series(0, 5) AS k WHERE d.id % 5 <> 0 AND d.id % 3 <> 0
+) AS e
+LIMIT :events
+"""
+
+
+def build(engine, deliveries: int, events: int, domains: int) -> None:
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO releases (slug, title, language, body, contacts, notes, source_format, created_at) "
+                          "VALUES ('big', 'Big', 'en', 'x', '[]', '[]', 'markdown', now())"))
+        conn.execute(text("INSERT INTO campaigns (ref, release_id, variant, state, audience, is_test, again, track, "
+                          "compiled, created_at) VALUES ('bench', 1, 'journalist', 'sent', '{}', false, false, true, "
+                          "CAST(:compiled AS json), now())"), {"compiled": json.dumps({"links": LINKS})})
+    t = time.perf_counter()
+    with engine.begin() as conn:
+        conn.execute(text(DELIVERIES), {"n": deliveries, "domains": domains})
+    print(f"  built {deliveries:,} deliveries in {time.perf_counter() - t:.0f} s", flush=True)
+    t = time.perf_counter()
+    with engine.begin() as conn:
+        conn.execute(text(EVENTS), {"events": events})
+        made = conn.scalar(text("SELECT count(*) FROM events"))
+    print(f"  built {made:,} events in {time.perf_counter() - t:.0f} s", flush=True)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+
+
+def timed(function, repeat: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--deliveries", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=3_000_000)
+    parser.add_argument("--domains", type=int, default=5_000, help="domains in the long tail")
+    parser.add_argument("--repeat", type=int, default=7, help="calls of each, the median printed")
+    parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--keep", action="store_true", help="keep the database (its name is printed)")
+    args = parser.parse_args()
+    name = f"distribute_bench_stats_{secrets.token_hex(3)}"
+    admin = create_engine(args.pg, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(args.pg).set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    try:
+        print(f"distribute stats benchmark: {args.deliveries:,} deliveries and {args.events:,} events in one campaign, "
+              f"PostgreSQL, {os.cpu_count()} cores", flush=True)
+        build(engine, args.deliveries, args.events, args.domains)
+        t = time.perf_counter()
+        recount(engine, [1])
+        print(f"  exact recount (what beat does, and migration 0008 once): {time.perf_counter() - t:.2f} s")
+        sessions = make_sessionmaker(engine)
+
+        def call(function):
+            with sessions() as s:
+                return function(s, 1)
+
+        old_time, old = timed(lambda: call(old_campaign_stats), args.repeat)
+        new_time, new = timed(lambda: call(campaign_stats), args.repeat)
+        print(f"  old aggregates   : {old_time * 1000:8.1f} ms (median of {args.repeat})")
+        print(f"  campaign_stats   : {new_time * 1000:8.1f} ms (median of {args.repeat}; goal < 50 ms), "
+              f"{'the same answer' if old == new else 'A DIFFERENT ANSWER'}")
+        if old != new:
+            for key in old:
+                if old[key] != new.get(key):
+                    print(f"    {key}: old {str(old[key])[:200]} / new {str(new.get(key))[:200]}")
+        env = {**os.environ, "DISTRIBUTE_DATABASE_URL": url, "DISTRIBUTE_SECRET_KEY": "bench-" + "k" * 30,
+               "DISTRIBUTE_BASE_URL": "https://press.example.org"}
+        env.pop("DISTRIBUTE_BROKER_URL", None)
+        command = [str(BIN / "distribute"), "stats", "1", "--json"]
+        cli_time, _ = timed(lambda: subprocess.run(command, env=env, check=True, capture_output=True), args.repeat)
+        help_time, _ = timed(lambda: subprocess.run([str(BIN / "distribute"), "--help"], env=env, check=True,
+                                                    capture_output=True), args.repeat)
+        print(f"  `distribute stats 1 --json`, whole process: {cli_time * 1000:6.0f} ms (goal < 300 ms)")
+        print(f"  `distribute --help`, whole process        : {help_time * 1000:6.0f} ms (goal < 300 ms)")
+    finally:
+        engine.dispose()
+        if args.keep:
+            print(f"  kept: {url}")
+        else:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

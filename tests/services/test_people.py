@@ -1,0 +1,85 @@
+"""One contact through the services: roles, unsubscribe as the link does, erase keeping the
+address suppressed, the data export; and an import job's report."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from distribute.errors import Forbidden, NotFound
+from distribute.models import AuditEntry, Contact, ContactTag, Suppression
+from distribute.services import contacts, imports, people
+from distribute.services.actor import ADMIN, COMMS, VIEWER, Actor
+
+VIEWER_ACTOR, COMMS_ACTOR, ADMIN_ACTOR = (Actor(f"{r}@example.org", r, via="web") for r in (VIEWER, COMMS, ADMIN))
+
+
+@pytest.fixture
+def ann(db):
+    with db.sessions.begin() as s:
+        contact = Contact(email="Ann@example.org", email_key="ann@example.org", kind="journalist", name="Ann Lee",
+                          outlet="Daily Post", language="en")
+        s.add(contact)
+        s.flush()
+        s.add(ContactTag(contact_id=contact.id, tag="climate"))
+        return contact.id
+
+
+def test_roles_for_one_contact(db, ann):
+    with db.sessions.begin() as s:
+        assert people.get(s, VIEWER_ACTOR, ann)["tags"] == ["climate"]
+        for call in (lambda: people.unsubscribe(s, VIEWER_ACTOR, ann),
+                     lambda: people.suppress(s, COMMS_ACTOR, ann, "r"),
+                     lambda: people.erase(s, COMMS_ACTOR, ann)):
+            with pytest.raises(Forbidden):
+                call()
+        with pytest.raises(NotFound):
+            people.get(s, VIEWER_ACTOR, ann + 1)
+
+
+def test_unsubscribe_then_erase_keeps_the_address_suppressed(db, ann):
+    with db.sessions.begin() as s:
+        assert people.unsubscribe(s, COMMS_ACTOR, ann) == {"id": ann, "status": "unsubscribed"}
+    with db.sessions.begin() as s:
+        exported = people.export(s, VIEWER_ACTOR, ann)
+    assert exported["contact"]["email"] == "Ann@example.org" and exported["contact"]["suppression"]["source"] == "unsubscribe"
+    with db.sessions.begin() as s:
+        assert people.erase(s, ADMIN_ACTOR, ann)["erased"]
+    with db.sessions() as s:
+        assert s.scalar(select(Contact.id)) is None and s.scalar(select(ContactTag.tag)) is None
+        assert s.scalars(select(Suppression.email_key)).all() == ["ann@example.org"]
+        actions = s.execute(select(AuditEntry.actor, AuditEntry.action)).all()
+    assert actions == [("comms@example.org", "contact.unsubscribe"), ("viewer@example.org", "contact.export"),
+                       ("admin@example.org", "contact.erase")]
+
+
+def test_browse_searches_prefixes_and_pages(db, ann):
+    with db.sessions.begin() as s:
+        for i in range(3):
+            s.add(Contact(email=f"x{i}@example.org", email_key=f"x{i}@example.org", kind="supporter", name="Daily 50%"))
+    with db.sessions() as s:
+        assert [c["id"] for c in contacts.browse(s, VIEWER_ACTOR, q="DAILY P")["contacts"]] == [ann]
+        assert len(contacts.browse(s, VIEWER_ACTOR, q="daily 50%")["contacts"]) == 3
+        assert contacts.browse(s, VIEWER_ACTOR, q="daily 5_")["contacts"] == []  # "_" is a character, not a wildcard
+        first = contacts.browse(s, VIEWER_ACTOR, kind="supporter", limit=2)
+        rest = contacts.browse(s, VIEWER_ACTOR, kind="supporter", limit=2, before=first["next"])
+        assert len(first["contacts"]) == 2 and len(rest["contacts"]) == 1 and rest["next"] is None
+        assert contacts.browse(s, VIEWER_ACTOR, tag="Climate", language="en")["contacts"][0]["id"] == ann
+
+
+def test_an_import_job_keeps_its_progress_and_report(db, tmp_path):
+    path = tmp_path / "up.csv"
+    path.write_bytes(b"email\na@example.org\nbroken\n")
+    job = imports.start(db.sessions, COMMS_ACTOR, str(path), file_name="up.csv", kind="journalist",
+                        run=lambda work: work())
+    assert job["state"] == "running" and not path.exists()
+    with db.sessions() as s:
+        done = imports.get(s, VIEWER_ACTOR, job["id"])
+    assert (done["state"], done["percent"], done["report"]["imported"]) == ("done", 100, 1)
+    assert done["report"]["skipped"][0]["line"] == 3
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"")
+    failed = imports.start(db.sessions, COMMS_ACTOR, str(bad), file_name="bad.csv", kind="journalist",
+                           run=lambda work: work())
+    with db.sessions() as s:
+        assert "empty" in imports.get(s, VIEWER_ACTOR, failed["id"])["error"]
