@@ -9,7 +9,10 @@ through a file of signed paths. After each tracked run the events table is polle
 growing (the buffer has drained), and again after the server is stopped with SIGTERM (the
 buffer's final flush), and compared with the requests wrk counted.
 
-Run: .venv/bin/python bench/bench_web.py [--seconds 10] [--connections 64] [--recipients 20000]
+Each run is repeated --runs times (default 3), round by round, and the medians reported; --against REF
+also serves the app as it was at git revision REF (a temporary worktree) in the same rounds.
+
+Run: .venv/bin/python bench/bench_web.py [--seconds 10] [--runs 3] [--against REF] [--connections 64] [--recipients 20000]
          [--workers 2] [--threads 8] [--wrk-threads 2] [--json] [--pg ADMIN_URL]
 """
 
@@ -22,6 +25,7 @@ import re
 import secrets
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -139,10 +143,10 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, label: str, argv: list[str], env: dict, port: int, log: Path):
+    def __init__(self, label: str, argv: list[str], env: dict, port: int, log: Path, cwd: Path = REPO):
         self.label, self.port, self.log_path = label, port, log
         self._log = log.open("w")
-        self.proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+        self.proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         deadline = time.monotonic() + 60
         while True:
@@ -176,9 +180,11 @@ class Server:
         return [line for line in self.log_path.read_text(errors="replace").splitlines() if keep.search(line)]
 
 
-def distribute_serve(env: dict, port: int, workers: int, threads: int, log: Path) -> Server:
+def distribute_serve(env: dict, port: int, workers: int, threads: int, log: Path, tree: Path = REPO) -> Server:
+    """`distribute serve` of this tree, or of another revision's (its code first on the path)."""
     return Server("distribute serve", [str(BIN / "distribute"), "serve", "--host", "127.0.0.1", "--port", str(port),
-                                       "--workers", str(workers), "--threads", str(threads)], env, port, log)
+                                       "--workers", str(workers), "--threads", str(threads)],
+                  {**env, "PYTHONPATH": str(tree)}, port, log, cwd=tree)
 
 
 def naive_serve(env: dict, port: int, workers: int, threads: int, log: Path) -> Server:
@@ -270,19 +276,16 @@ def log(message: str) -> None:
 def tracked_run(name: str, type_: str, server: Server, paths: Path, sessions, args, results: dict) -> None:
     """One wrk run of a tracked endpoint; its events are the rows of `type_` it added."""
     before = count_events(sessions, type_)
-    log(f"  {name}: wrk {args.seconds}s …")
     figures, raw = run_wrk(server.port, args, paths)
     ended = time.perf_counter()
     at_end = count_events(sessions, type_) - before
     total, drain = wait_drained(sessions, type_, ended, before + figures["requests"], args.drain_timeout)
     figures |= {"events_at_load_end": at_end, "events": total - before,
                 "drain_s": None if drain is None else round(drain, 2)}
-    if drain:
-        figures["drain_events_per_s"] = round((figures["events"] - at_end) / drain)
-    results[name] = figures
-    log(f"  {name}: {figures['rps']:,.0f} req/s, {figures['requests']:,} requests, {at_end:,} events written "
-        f"when the load stopped, {figures['events']:,} " + (f"{drain:.2f}s later" if drain is not None else
-                                                             f"after waiting {args.drain_timeout:.0f}s (not drained)"))
+    results.setdefault(name, []).append(figures)
+    log(f"  {name}: {figures['rps']:,.0f} req/s, p99 {figures['p99_ms']:.1f} ms, {figures['requests']:,} requests, "
+        f"{at_end:,} events written when the load stopped, {figures['events']:,} "
+        + (f"{drain:.2f}s later" if drain is not None else f"after waiting {args.drain_timeout:.0f}s (not drained)"))
     results.setdefault("_raw", {})[name] = raw
 
 
@@ -290,11 +293,14 @@ def tracked_run(name: str, type_: str, server: Server, paths: Path, sessions, ar
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
+    parser.add_argument("--runs", type=int, default=3, help="rounds of every run, interleaved; medians reported")
     parser.add_argument("--connections", type=int, default=64, help="wrk connections (-c)")
     parser.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (-t)")
     parser.add_argument("--recipients", type=int, default=20_000, help="deliveries of the campaign")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn processes")
     parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn process")
+    parser.add_argument("--against", metavar="REF", help="also serve the app as it was at this git revision")
+    parser.add_argument("--no-naive", action="store_true", help="leave out the write-per-request baseline")
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
                         help="an admin URL of the PostgreSQL server: a scratch database is made and dropped")
     parser.add_argument("--drain-timeout", type=float, default=90,
@@ -314,8 +320,9 @@ def main() -> None:
            "DISTRIBUTE_BASE_URL": BASE, "PYTHONPATH": str(REPO)}
     env.pop("DISTRIBUTE_BROKER_URL", None)
     settings = Settings(database_url=db_url, secret_key=SECRET, base_url=BASE)
-    servers: list[Server] = []
+    servers: dict[str, Server] = {}
     engine = None
+    tree = None
     tmp = Path(tempfile.mkdtemp(prefix="bench_web_"))
     results: dict = {}
     try:
@@ -325,38 +332,34 @@ def main() -> None:
         started = time.perf_counter()
         campaign_ref, refs, links = make_campaign(sessions, settings, args.recipients)
         pixel_paths, click_paths = write_paths(tmp, campaign_ref, refs, links)
-        log(f"setup: {len(refs):,} deliveries sent, {len(links)} tracked links, in {time.perf_counter() - started:.1f}s")
-
-        # distribute serve: pixel, click, ceiling; then SIGTERM and count again.
-        server = distribute_serve(env, free_port(), args.workers, args.threads, tmp / "serve.log")
-        servers.append(server)
-        tracked_run("pixel", "opened", server, pixel_paths, sessions, args, results)
-        tracked_run("click", "clicked", server, click_paths, sessions, args, results)
-        log(f"  healthz: wrk {args.seconds}s …")
         (tmp / "healthz.txt").write_text("/healthz\n")
-        results["healthz"], raw = run_wrk(server.port, args, tmp / "healthz.txt")
-        results["_raw"]["healthz"] = raw
-        stop_seconds = server.stop()
-        after = summary_counts(sessions)
-        results["pixel"]["events_after_stop"] = after["opened_events"]
-        results["click"]["events_after_stop"] = after["clicked_events"]
-        results["distribute_server"] = {"stop_s": round(stop_seconds, 2), "log": str(server.log_path),
-                                        "log_findings": server.log_findings(), **after}
-
-        # The naive baseline: its events are counted apart from the ones above.
-        naive = naive_serve(env, free_port(), args.workers, args.threads, tmp / "naive.log")
-        servers.append(naive)
-        tracked_run("naive pixel", "opened", naive, pixel_paths, sessions, args, results)
-        tracked_run("naive click", "clicked", naive, click_paths, sessions, args, results)
-        stop_seconds = naive.stop()
-        after_naive = summary_counts(sessions)
-        results["naive pixel"]["events_after_stop"] = after_naive["opened_events"] - after["opened_events"]
-        results["naive click"]["events_after_stop"] = after_naive["clicked_events"] - after["clicked_events"]
-        results["naive_server"] = {"stop_s": round(stop_seconds, 2), "log": str(naive.log_path),
-                                   "log_findings": naive.log_findings(), **after_naive}
+        log(f"setup: {len(refs):,} deliveries sent, {len(links)} tracked links, in {time.perf_counter() - started:.1f}s")
+        servers["distribute"] = distribute_serve(env, free_port(), args.workers, args.threads, tmp / "serve.log")
+        if args.against:
+            tree = Path(tempfile.mkdtemp(prefix="distribute-bench-")) / "tree"
+            subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), args.against],
+                           check=True, capture_output=True)
+            servers[f"@{args.against}"] = distribute_serve(env, free_port(), args.workers, args.threads,
+                                                           tmp / "old.log", tree=tree)
+        if not args.no_naive:
+            servers["naive"] = naive_serve(env, free_port(), args.workers, args.threads, tmp / "naive.log")
+        for run in range(args.runs):
+            log(f"round {run + 1}: load average {os.getloadavg()[0]:.2f}")
+            for label, server in servers.items():
+                tracked_run(f"{label} pixel", "opened", server, pixel_paths, sessions, args, results)
+                tracked_run(f"{label} click", "clicked", server, click_paths, sessions, args, results)
+            figures, raw = run_wrk(servers["distribute"].port, args, tmp / "healthz.txt")
+            results.setdefault("healthz", []).append(figures)
+            log(f"  healthz: {figures['rps']:,.0f} req/s, p99 {figures['p99_ms']:.1f} ms")
+        results["load_after"] = os.getloadavg()[0]
+        results["servers"] = {}
+        for label, server in servers.items():
+            results["servers"][label] = {"stop_s": round(server.stop(), 2), "log": str(server.log_path),
+                                         "log_findings": server.log_findings()}
+        results["after_stop"] = summary_counts(sessions)
         results["total_s"] = round(time.perf_counter() - started, 1)
     finally:
-        for server in servers:
+        for server in servers.values():
             server.stop()
         if engine is not None:
             engine.dispose()
@@ -365,13 +368,13 @@ def main() -> None:
         admin.dispose()
         for paths in tmp.glob("*.txt"):  # the signed paths; the server logs stay for a look
             paths.unlink()
+        if tree is not None:
+            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], capture_output=True)
 
     raw = results.pop("_raw", {})
     config = {"recipients": len(refs), "links": len(links), "seconds": args.seconds, "connections": args.connections,
-              "wrk_threads": args.wrk_threads, "workers": args.workers, "threads": args.threads,
+              "wrk_threads": args.wrk_threads, "workers": args.workers, "threads": args.threads, "runs": args.runs,
               "cpus": os.cpu_count(), "database": "PostgreSQL on 127.0.0.1", "drain_timeout": args.drain_timeout}
-    for key in ("pixel", "click", "naive pixel", "naive click"):
-        results[key]["lost"] = max(0, results[key]["requests"] - results[key]["events_after_stop"])
     if args.raw:
         for label, text_ in raw.items():
             log(f"--- wrk output: {label}\n{text_}")
@@ -381,63 +384,50 @@ def main() -> None:
     report(config, results)
 
 
-GRACEFUL_TIMEOUT = 10  # what distribute serve gives gunicorn: then the master SIGKILLs its workers
+GRACEFUL_TIMEOUT = 30  # what distribute serve gives gunicorn: then the master SIGKILLs its workers
+
+
+def _median(runs: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
 
 
 def report(config: dict, results: dict) -> None:
     print(f"distribute web benchmark: wrk -t{config['wrk_threads']} -c{config['connections']} "
-          f"-d{config['seconds']}s --latency, every request a different recipient ({config['recipients']:,} "
-          f"deliveries, {config['links']} links)")
-    print(f"  server: gunicorn gthread, {config['workers']} workers x {config['threads']} threads, PostgreSQL, "
+          f"-d{config['seconds']}s --latency, {config['runs']} interleaved rounds (medians, p99 spread), every "
+          f"request a different recipient ({config['recipients']:,} deliveries, {config['links']} links)")
+    print(f"  servers: gunicorn gthread, {config['workers']} workers x {config['threads']} threads, PostgreSQL, "
           f"all on 127.0.0.1 -- {config['cpus']} CPU cores shared by wrk, gunicorn and PostgreSQL")
-    header = (f"  {'run':<12}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'errors':>7}{'requests':>9}"
-              f"{'ev@end':>8}{'events':>8}{'drain s':>8}{'@stop':>8}{'lost':>7}")
+    header = f"  {'run':<22}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'p99 runs':>16}{'errors':>7}{'undrained':>10}"
     print(header)
     print("  " + "-" * (len(header) - 2))
-    for key in ("pixel", "click", "healthz", "naive pixel", "naive click"):
-        f = results[key]
-        errors = f["non_2xx_3xx"] + f["socket_errors"]
-        if "events" in f:
-            drain = "never" if f["drain_s"] is None else f"{f['drain_s']:.2f}"
-            events = (f"{f['events_at_load_end']:>8,}{f['events']:>8,}{drain:>8}{f['events_after_stop']:>8,}"
-                      f"{max(0, f['requests'] - f['events_after_stop']):>7,}")
-        else:
-            events = f"{'-':>8}{'-':>8}{'-':>8}{'-':>8}{'-':>7}"
-        print(f"  {key:<12}{f['rps']:>8,.0f}{f['p50_ms']:>8.1f}{f['p99_ms']:>8.1f}{f.get('max_ms', 0):>8.0f}"
-              f"{errors:>7,}{f['requests']:>9,}{events}")
-    print("  errors: non-2xx/3xx responses + socket errors. ev@end: events in the database when wrk stopped;\n"
-          "  events: once every request's event was there (or the drain timeout); drain: load end -> that moment;\n"
-          "  @stop: after SIGTERM to gunicorn and the workers' last flush; lost: requests - @stop (an event\n"
-          "  more than the requests is one answered after wrk stopped counting, at most -c).")
-    ceiling = results["healthz"]["rps"]
-    for key in ("pixel", "click"):
-        naive = results[f"naive {key}"]["rps"]
-        print(f"  => {key}: {results[key]['rps'] / ceiling:.0%} of the /healthz ceiling, "
-              f"{results[key]['rps'] / naive:.1f}x the naive per-request write ({naive:,.0f} req/s)")
-    for key in ("pixel", "click"):
-        f = results[key]
-        if f.get("drain_events_per_s"):
-            print(f"  {key}: {f['events_at_load_end'] / config['seconds']:,.0f} events/s written during the load, "
-                  f"{f['drain_events_per_s']:,} events/s once it stopped (both worker processes' writers together)")
-    for key in ("pixel", "click", "naive pixel", "naive click"):
-        f = results[key]
-        lost = f["requests"] - f["events_after_stop"]
-        if lost > 0:
-            print(f"  !! {key}: {lost:,} of {f['requests']:,} requests have no event after the server stopped")
-        elif f["drain_s"] is None:
-            print(f"  !! {key}: events still missing {config['drain_timeout']:.0f}s after the load "
-                  f"({f['events']:,} of {f['requests']:,}); complete only after the server's final flush")
-    for key in ("distribute_server", "naive_server"):
-        s = results[key]
-        consistent = s["delivery_opens"] == s["opened_events"] and s["delivery_clicks"] == s["clicked_events"]
+    for key, runs in results.items():
+        if not isinstance(runs, list):
+            continue
+        errors = sum(r["non_2xx_3xx"] + r["socket_errors"] for r in runs)
+        undrained = sum(1 for r in runs if "drain_s" in r and r["drain_s"] is None)
+        p99s = [r["p99_ms"] for r in runs]
+        print(f"  {key:<22}{_median(runs, 'rps'):>8,.0f}{_median(runs, 'p50_ms'):>8.1f}{_median(runs, 'p99_ms'):>8.1f}"
+              f"{f'{min(p99s):.0f}–{max(p99s):.0f}':>16}{errors:>7,}{undrained:>10}")
+    ceiling = _median(results["healthz"], "rps")
+    for key, runs in results.items():
+        if isinstance(runs, list) and key != "healthz":
+            print(f"  => {key}: {_median(runs, 'rps') / ceiling:.0%} of the /healthz rate, p99 "
+                  f"{_median(runs, 'p99_ms'):.1f} ms (goal: under 50 ms at the ceiling's rate)")
+    requests = {t: sum(r["requests"] for k, runs in results.items() if isinstance(runs, list) and k.endswith(t)
+                       for r in runs) for t in ("pixel", "click")}
+    after = results["after_stop"]
+    for kind, events in (("pixel", after["opened_events"]), ("click", after["clicked_events"])):
+        lost = requests[kind] - events
+        print(f"  {kind}: {requests[kind]:,} requests over every server and round, {events:,} events after the "
+              f"servers stopped" + (f" -- !! {lost:,} LOST" if lost > 0 else " (every request has its event)"))
+    consistent = after["delivery_opens"] == after["opened_events"] and after["delivery_clicks"] == after["clicked_events"]
+    print(f"  deliveries' counters {'match' if consistent else 'DO NOT match'} the events; load average at the end "
+          f"{results['load_after']:.2f}")
+    for label, s in results["servers"].items():
         killed = s["stop_s"] >= GRACEFUL_TIMEOUT
-        print(f"  {key.replace('_', ' ')}: SIGTERM -> exit in {s['stop_s']:.1f}s"
-              f"{' (graceful timeout: workers SIGKILLed)' if killed else ''}; deliveries' counters "
-              f"{'match' if consistent else 'DO NOT match'} the events "
-              f"(opens {s['delivery_opens']:,}/{s['opened_events']:,}, clicks {s['delivery_clicks']:,}/"
-              f"{s['clicked_events']:,}); {len(s['log_findings'])} warning/error lines in {s['log']}")
-        shown = [line for line in s["log_findings"] if not line.startswith(" ")]
-        for line in dict.fromkeys(shown[:8]):
+        print(f"  {label}: SIGTERM -> exit in {s['stop_s']:.1f}s{' (workers SIGKILLed)' if killed else ''}; "
+              f"{len(s['log_findings'])} warning/error lines in {s['log']}")
+        for line in dict.fromkeys([line for line in s["log_findings"] if not line.startswith(" ")][:5]):
             print(f"      {line[:160]}")
     print(f"  total {results['total_s']:.0f}s")
 

@@ -2,6 +2,7 @@
 
 The test server (tests/smtp_server.py) keeps every message and parses its headers, which is
 what tests need and not what a relay costs; the benchmark measures against this one instead.
+`reset()` starts a new round: the counts go back to zero and a recipient may be mailed again.
 """
 
 from __future__ import annotations
@@ -12,24 +13,31 @@ import time
 
 
 class _Handler:
-    def __init__(self, accepted, duplicates):
-        self.accepted, self.duplicates, self.seen = accepted, duplicates, set()
+    def __init__(self, accepted, duplicates, size, generation):
+        self.accepted, self.duplicates, self.size, self.generation = accepted, duplicates, size, generation
+        self.seen: set[str] = set()
+        self.seen_in = generation.value
 
     async def handle_DATA(self, server, session, envelope):
+        if self.generation.value != self.seen_in:  # a new round: the same recipients come again
+            self.seen.clear()
+            self.seen_in = self.generation.value
         for rcpt in envelope.rcpt_tos:
             if rcpt in self.seen:
                 with self.duplicates.get_lock():
                     self.duplicates.value += 1
             self.seen.add(rcpt)
+        with self.size.get_lock():
+            self.size.value += len(envelope.original_content or envelope.content)
         with self.accepted.get_lock():
             self.accepted.value += len(envelope.rcpt_tos)
         return "250 2.0.0 Ok: queued"
 
 
-def _serve(port, accepted, duplicates, ready):
+def _serve(port, counters, ready):
     from aiosmtpd.controller import Controller
 
-    controller = Controller(_Handler(accepted, duplicates), hostname="127.0.0.1", port=port)
+    controller = Controller(_Handler(*counters), hostname="127.0.0.1", port=port)
     controller.start()
     ready.set()
     while True:
@@ -42,14 +50,26 @@ class Sink:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         ctx = mp.get_context("spawn")
-        self.accepted, self.duplicates, ready = ctx.Value("q", 0), ctx.Value("q", 0), ctx.Event()
-        self.proc = ctx.Process(target=_serve, args=(self.port, self.accepted, self.duplicates, ready), daemon=True)
+        self.accepted, self.duplicates, self.size, self.generation = (ctx.Value("q", 0) for _ in range(4))
+        ready = ctx.Event()
+        counters = (self.accepted, self.duplicates, self.size, self.generation)
+        self.proc = ctx.Process(target=_serve, args=(self.port, counters, ready), daemon=True)
         self.proc.start()
         ready.wait(30)
 
     @property
     def url(self) -> str:
         return f"smtp://127.0.0.1:{self.port}"
+
+    def reset(self) -> None:
+        for value in (self.accepted, self.duplicates, self.size):
+            with value.get_lock():
+                value.value = 0
+        with self.generation.get_lock():
+            self.generation.value += 1
+
+    def mean_size(self) -> float:
+        return self.size.value / max(1, self.accepted.value)
 
     def wait_for(self, n: int, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -101,3 +102,45 @@ def migration_heads() -> set[str]:
         for key, value in _REVISION.findall(path.read_text()):
             (revisions if key == "revision" else revised).add(value)
     return revisions - revised
+
+
+class DriverStatement:
+    """A statement compiled once per dialect and handed to the driver as SQL text with its
+    parameters. For the few statements a worker runs for every message: for a large statement
+    (a move with its counters), SQLAlchemy's work per execution (walking the statement for its
+    cache key) costs more CPU than the database spends on it. Each parameter still goes through
+    its type's conversion, as SQLAlchemy would do."""
+
+    def __init__(self, statement):
+        self.statement = statement
+        self._compiled: dict[str, tuple[str, dict, dict]] = {}
+
+    def execute(self, conn, params: dict):
+        name = conn.dialect.name
+        compiled = self._compiled.get(name)
+        if compiled is None:
+            c = self.statement.compile(dialect=conn.dialect)
+            compiled = self._compiled[name] = (c.string, dict(c.params), dict(c._bind_processors))
+        sql, defaults, convert = compiled
+        values = defaults | params
+        for key, process in convert.items():
+            values[key] = process(values[key])
+        return conn.exec_driver_sql(sql, values)
+
+
+@contextmanager
+def transaction(conn):
+    """A transaction, also on a connection kept in autocommit (where each statement commits by
+    itself, in one round trip instead of BEGIN, the statement and COMMIT): for what must commit
+    together. The connection is back in autocommit afterwards."""
+    if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+        with conn.begin():
+            yield conn
+        return
+    conn.execution_options(isolation_level=conn.default_isolation_level)
+    try:
+        with conn.begin():
+            yield conn
+    finally:
+        if not conn.invalidated:
+            conn.execution_options(isolation_level="AUTOCOMMIT")

@@ -75,9 +75,20 @@ class Prepared:
         self.update = update(Delivery).where(Delivery.state == source, *where).values(state=target, **(values or {}))
         self._built: dict[str, Any] = {}
 
-    def run(self, db, params: dict[str, Any]) -> int:
+    def check(self, params: dict[str, Any]) -> None:
+        """Refuse a target outside the allowed set, before anything runs."""
         if self.target_key and params[self.target_key] not in self.targets:
             raise IllegalTransition(f"cannot go from {self.source} to {params[self.target_key]}")
+
+    def with_updates(self, *others) -> Any:
+        """PostgreSQL: this move with its counters and other UPDATEs of deliveries (which move no
+        state) as one statement, selecting how many rows the move moved, then how many rows each
+        other UPDATE changed. PostgreSQL runs every data-modifying part of a WITH to completion, in
+        the statement's one snapshot: they commit together. Run it after `check(params)`."""
+        return _counted(self.update, self.source, (), also=others)
+
+    def run(self, db, params: dict[str, Any]) -> int:
+        self.check(params)
         if _dialect(db) != "postgresql":
             return _run(db, self.update, self.source, (), params)
         stmt = self._built.get("postgresql")
@@ -125,9 +136,10 @@ def _row_domain_deltas(row, source: str | None):
     yield (row.campaign_id, row.domain, source or TOTAL), -1 if source else 1
 
 
-def _counted(stmt, source: str | None, returning: Sequence):
+def _counted(stmt, source: str | None, returning: Sequence, also: Sequence = ()):
     """PostgreSQL: WITH moved AS (the move … RETURNING), two upserts of counters from `moved`;
-    SELECT the moved rows' count (or their `returning` columns)."""
+    SELECT the moved rows' count (or their `returning` columns), then the count of the rows each
+    statement of `also` changed."""
     extra = [c for c in returning if c.key not in {k.key for k in _COUNTED}]
     moved = stmt.returning(*_COUNTED, *extra).cte("moved")
     m = moved.c
@@ -158,6 +170,10 @@ def _counted(stmt, source: str | None, returning: Sequence):
         final = select(*(m[c.key] for c in returning))
     else:
         final = select(func.count()).select_from(moved)
+    if also:
+        changed = [other.returning(Delivery.id).cte(f"also{i}") for i, other in enumerate(also)]
+        final = select(final.scalar_subquery(), *(select(func.count()).select_from(c).scalar_subquery() for c in changed))
+        upserts += changed
     return final.add_cte(*upserts)
 
 

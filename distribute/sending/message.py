@@ -35,6 +35,8 @@ _ESP_HEADERS = {
     "ses": "X-SES-MESSAGE-TAGS: distribute_delivery=%s\r\n",
 }
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_SPACE = re.compile(r"\s")
+_URL_SAFE = re.compile(r"[A-Za-z0-9._~-]*")
 
 
 @dataclass(frozen=True)
@@ -118,13 +120,14 @@ class MessageBuilder:
         self._content_type = f'Content-Type: multipart/alternative; boundary="{self._boundary}"\r\n'
         self._dkim = dkim.signer_for(settings)
 
-    def values(self, recipient: Recipient, ref: str) -> dict[str, str]:
-        """The recipient's placeholder values, as plain text."""
+    def values(self, recipient: Recipient, ref: str, token: str | None = None) -> dict[str, str]:
+        """The recipient's placeholder values, as plain text (`token`: the unsubscribe token, if
+        the caller has made it already)."""
         name = clean(recipient.name)
         outlet = clean(recipient.outlet)
         who = f"{name} ({recipient.email})" if name else recipient.email
         words = self._words
-        token = self._unsubscribe.sign(ref)
+        token = token or self._unsubscribe.sign(ref)
         return {
             "greeting": words["greeting"].format(name=name.split()[0]) if name else words["greeting_anonymous"],
             "recipient_line": words["sent_to_outlet" if outlet else "sent_to"].format(who=who, outlet=outlet),
@@ -150,19 +153,21 @@ class MessageBuilder:
     def unsubscribe_url(self, ref: str) -> str:
         return f"{self._base_url}/unsubscribe/{self._unsubscribe.sign(ref)}"
 
-    def personalise(self, recipient: Recipient, ref: str) -> tuple[str, str]:
+    def personalise(self, recipient: Recipient, ref: str, token: str | None = None) -> tuple[str, str]:
         """(text, html) for one recipient."""
-        values = self.values(recipient, ref)
+        values = self.values(recipient, ref, token)
         escaped = {key: html.escape(value) for key, value in values.items()}
         return _fill(self._text, values), _fill(self._html, escaped)
 
     def build(self, recipient: Recipient, ref: str) -> bytes:
         """The whole message, ready for SMTP (CRLF line ends, 7-bit clean)."""
-        if "@" not in recipient.email or any(c.isspace() for c in recipient.email):
+        if "@" not in recipient.email or _SPACE.search(recipient.email):
             raise ValueError(f"{recipient.email!r} is not an email address")
-        text, html_body = self.personalise(recipient, ref)
         token = self._unsubscribe.sign(ref)
-        mailto = f"mailto:{self._unsubscribe_mailbox}?subject={quote('unsubscribe ' + token)}"
+        text, html_body = self.personalise(recipient, ref, token)
+        # A token is URL-safe (a hex or base64url reference, ".", base64url): only the space needs quoting.
+        subject = f"unsubscribe%20{token}" if _URL_SAFE.fullmatch(token) else quote("unsubscribe " + token)
+        mailto = f"mailto:{self._unsubscribe_mailbox}?subject={subject}"
         head = (
             f"To: {_address(recipient.name, recipient.email)}\r\n"
             f"{self._fixed_headers}"

@@ -16,6 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from distribute.config import Settings, load_settings
 from distribute.paths import TEMPLATES_DIR
+from distribute.web.public.hot_paths import HotPaths
 from distribute.web.public.state import WebState
 
 log = logging.getLogger(__name__)
@@ -38,13 +39,15 @@ def create_app(settings: Settings | None = None, *, buffered: bool = True) -> Fl
     # Werkzeug refuses a larger Content-Length at once (413), so nothing reads 200 MB into memory
     # before a webhook's signature is even looked at; a body without one, see below.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    state = WebState(settings, buffered=buffered)
+    app.extensions["distribute"] = state
+    atexit.register(state.events.stop)  # write what is queued when the process ends
+    headers = security_headers(settings)
+    app.wsgi_app = HotPaths(app.wsgi_app, state, headers)  # the pixel and the redirect, before Flask
     if settings.proxy_hops:
         # The client's address and scheme as the trusted proxies in front saw them; never more
         # hops than are really there, or a client could write its own X-Forwarded-For.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
-    state = WebState(settings, buffered=buffered)
-    app.extensions["distribute"] = state
-    atexit.register(state.events.stop)  # write what is queued when the process ends
 
     from distribute.web.public import newsroom, pages, tracking_views, webhook_views
 
@@ -83,18 +86,20 @@ def create_app(settings: Settings | None = None, *, buffered: bool = True) -> Fl
     def health():
         return {"ok": True}
 
-    https = settings.base_url.startswith("https://")
-
     @app.after_request
-    def headers(response):
-        # Nothing here is meant to be framed, cached by a proxy, or to leak the token onward.
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Cache-Control", "no-store")
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        if https:  # the links are https: browsers keep to https for this host from then on
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    def add_headers(response):
+        for name, value in headers:
+            response.headers.setdefault(name, value)
         return response
 
     return app
+
+
+def security_headers(settings: Settings) -> list[tuple[str, str]]:
+    """What every answer carries unless it says otherwise."""
+    # Nothing here is meant to be framed, cached by a proxy, or to leak the token onward.
+    headers = [("Referrer-Policy", "no-referrer"), ("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
+               ("Cache-Control", "no-store"), ("Content-Security-Policy", CONTENT_SECURITY_POLICY)]
+    if settings.base_url.startswith("https://"):  # browsers keep to https for this host from then on
+        headers.append(("Strict-Transport-Security", "max-age=31536000"))
+    return headers

@@ -458,3 +458,32 @@ def test_untracked_campaign_leaves_links_alone(run_cli, tmp_path):
     assert "https://example.org/reports/clinic-water" in html
     stats = json.loads(run_cli("stats", "1", "--json").output)
     assert stats["tracked"] is False and stats["links"] == []
+
+
+def test_the_pixel_and_a_cached_click_are_answered_before_flask_exactly_as_its_views_answer(web, sent, db):
+    from werkzeug.test import Client
+
+    client, state = web
+    app = client.application
+    through_flask = []
+    app.before_request(lambda: through_flask.append(request_path()))
+    flask_only = Client(app.wsgi_app.app)  # the Flask app behind the hot paths
+    pixel, click = path(sent.pixel(JOURNALIST)), path(sent.clicks(JOURNALIST)[0])
+    flask_only.get(click)  # the campaign's links cached, as after its first click
+    state.events.flush()
+    through_flask.clear()
+    for url in (pixel, tamper(pixel), click):
+        fast, slow = client.get(url), flask_only.get(url)
+        assert (fast.status, fast.get_data(), sorted(fast.headers.items())) == \
+               (slow.status, slow.get_data(), sorted(slow.headers.items())), url
+    assert through_flask == [pixel, tamper(pixel), click]  # only the Flask-only client's requests
+    assert state.events.flush() == 4  # two opens and two clicks: each path recorded its own
+    client.head(click)
+    client.get(tamper(click))
+    assert through_flask[-2:] == [click, tamper(click)]  # a HEAD and a bad token: Flask's views
+
+
+def request_path() -> str:
+    from flask import request
+
+    return request.path
