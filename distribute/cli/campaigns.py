@@ -17,7 +17,9 @@ from distribute.services import campaigns as sends
 from distribute.services import stats as results
 from distribute.services.actor import operator
 
-CANCEL_SETTLE_SECONDS = 10.0  # workers stop within a second or two (sender.STATE_CHECK_SECONDS)
+# Workers stop within a second or two (sender.STATE_CHECK_SECONDS); on a loaded machine a worker
+# holding a message mid-reply can take longer, and the command returns as soon as none is in hand.
+CANCEL_SETTLE_SECONDS = 30.0
 
 
 def _progress_bar(quiet: bool) -> Progress:
