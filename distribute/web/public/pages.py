@@ -8,21 +8,18 @@ A GET never changes anything, because link scanners follow every link in a messa
 
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, abort, render_template, request
-from sqlalchemy import delete, select
 
 from distribute.releases import words as email_words
 from distribute.releases.content import body_html
 from distribute.feedback.events import Signal, find_delivery, record
-from distribute.models import Contact, ContactTag, Delivery, utcnow
+from distribute.models import utcnow
 from distribute.releases.rendering import contacts_for, dateline_for
+from distribute.services import preferences as preferences_service
 from distribute.services import releases
 from distribute.web.public.state import state
 
 blueprint = Blueprint("pages", __name__)
-_BEATS = re.compile(r"\s*[,;/|]\s*")
 
 
 def _render(name: str, status: int = 200, **context):
@@ -53,7 +50,7 @@ def unsubscribe(token: str):
     with web.sessions.begin() as session:
         delivery = _delivery_for(session, token)
         if request.method == "GET":
-            contact = session.get(Contact, _contact_id(session, delivery.id))
+            contact = preferences_service.contact_of(session, delivery.id)
             done = contact is not None and contact.status == "unsubscribed"
             return _render("unsubscribe.html", token=token, done=done, has_preferences=contact is not None)
         one_click = request.form.get("List-Unsubscribe") == "One-Click"
@@ -69,41 +66,19 @@ def preferences(token: str):
     web = state()
     with web.sessions.begin() as session:
         delivery = _delivery_for(session, token)
-        contact = session.get(Contact, _contact_id(session, delivery.id))
+        contact = preferences_service.contact_of(session, delivery.id)
         if contact is None:
             abort(404)
-        # Journalists choose their beats, supporters the interests (tags) they hear about.
-        options = _options(session, contact)
+        options = preferences_service.options(session, contact)
         saved = False
         if request.method == "POST":
             if request.form.get("all") == "unsubscribe":
                 _unsubscribe(session, delivery, "preferences")
                 return _render("unsubscribe.html", token=token, done=True, has_preferences=False)
-            keep = [o for o in options if o in request.form.getlist("keep")]
-            _save(session, contact, options, keep)
-            options, saved = _options(session, contact), True
+            options, saved = preferences_service.keep_only(session, contact, request.form.getlist("keep")), True
         return _render("preferences.html", token=token, contact=contact, options=options,
                        label="beats" if contact.kind == "journalist" else "interests", saved=saved,
                        unsubscribed=contact.status == "unsubscribed")
-
-
-def _contact_id(session, delivery_id: int) -> int | None:
-    return session.scalar(select(Delivery.contact_id).where(Delivery.id == delivery_id))
-
-
-def _options(session, contact: Contact) -> list[str]:
-    if contact.kind == "journalist":
-        return [b for b in _BEATS.split(contact.beat or "") if b]
-    return sorted(session.scalars(select(ContactTag.tag).where(ContactTag.contact_id == contact.id)))
-
-
-def _save(session, contact: Contact, options: list[str], keep: list[str]) -> None:
-    dropped = [o for o in options if o not in keep]
-    if contact.kind == "journalist":
-        contact.beat = ", ".join(keep) or None
-    elif dropped:
-        session.execute(delete(ContactTag).where(ContactTag.contact_id == contact.id, ContactTag.tag.in_(dropped)))
-    contact.updated_at = utcnow()
 
 
 @blueprint.get("/releases/<slug>")
