@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 
 STATE_CHECK_SECONDS = 1.0  # how soon a pause or cancel reaches a running batch
 BREAKER_EVERY = 50  # outcomes between circuit-breaker checks
+# What a batch's claim returns of each row it claimed: what sending it needs.
+_SENT_WITH = (Delivery.id, Delivery.ref, Delivery.email, Delivery.name, Delivery.outlet, Delivery.domain,
+              Delivery.attempts, Delivery.first_attempt_at)
 
 
 @dataclass
@@ -88,15 +91,11 @@ class Sender:
                 session.execute(update(Delivery).where(Delivery.id.in_(delivery_ids), Delivery.state == states.QUEUED)
                                 .values(lease_until=None))
                 return {"claimed": 0, "waiting": len(delivery_ids)}
-            claimed = [r.id for r in moves.move(
+            # The claim returns what sending needs: no second query for the rows.
+            rows = sorted(moves.move(
                 session, states.DELIVERY_SENDING, Delivery.id.in_(delivery_ids), Delivery.campaign_id == campaign_id,
                 sources=(states.QUEUED,), values={"claimed_by": token, "lease_until": self.lease(now), "updated_at": now},
-                returning=(Delivery.id,))]
-            rows = session.execute(
-                select(Delivery.id, Delivery.ref, Delivery.email, Delivery.name, Delivery.outlet, Delivery.domain,
-                       Delivery.attempts, Delivery.first_attempt_at)
-                .where(Delivery.id.in_(claimed)).order_by(Delivery.id)
-            ).all()
+                returning=_SENT_WITH), key=lambda row: row.id)
             builder = self.builder(campaign)
         if len(rows) < len(delivery_ids):
             # Normal when Celery delivers a task twice (visibility timeout, a restored message):
@@ -108,8 +107,9 @@ class Sender:
         with self.sessions.kw["bind"].connect() as conn:
             run = BatchRun(self, conn, campaign, builder, token)
             checked = time.monotonic()
+            unjudged = 0  # outcomes since the circuit breaker last looked
             try:
-                for index, row in enumerate(rows):
+                for row in rows:
                     if time.monotonic() - checked > STATE_CHECK_SECONDS:
                         checked = time.monotonic()
                         run.flush()
@@ -126,14 +126,17 @@ class Sender:
                         break
                     if outcome == "skipped":
                         checked = float("-inf")  # perhaps paused or cancelled: look before the next one
-                    if (index + 1) % BREAKER_EVERY == 0:
+                    unjudged += 1
+                    if unjudged == BREAKER_EVERY:
                         run.flush()
                         self.check_breaker(campaign_id)
+                        unjudged = 0
             finally:
                 run.flush()  # whatever happened, the last outcome is written (or left for the sweep)
-        self.check_breaker(campaign_id)
-        with self.sessions() as session, session.begin():
-            finish_if_done(session, campaign_id)
+            if unjudged:
+                self.check_breaker(campaign_id)
+            with transaction(conn):
+                finish_if_done(conn, campaign_id)
         return counts
 
     def lease(self, now: dt.datetime) -> dt.datetime:
