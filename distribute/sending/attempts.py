@@ -187,8 +187,8 @@ class BatchRun:
             outcome = pending["params"] if pending else _NOTHING
             _RECORD.check(outcome)
             with self.conn.begin():  # one statement, committed by itself (the connection is in autocommit)
-                _, marked = _RECORD_AND_MARK.execute(self.conn, outcome | {
-                    "b_token": self.token, "m_id": row.id, "m_now": now, "m_lease": lease, "m_renew": params["b_renew"]}).one()
+                _, marked = _RECORD_AND_MARK.one(self.conn, outcome | {
+                    "b_token": self.token, "m_id": row.id, "m_now": now, "m_lease": lease, "m_renew": params["b_renew"]})
             if not marked:
                 with transaction(self.conn):
                     self._unwanted(row, params)
