@@ -129,12 +129,12 @@ class Sender:
                     unjudged += 1
                     if unjudged == BREAKER_EVERY:
                         run.flush()
-                        self.check_breaker(campaign_id)
+                        self.check_breaker(conn, campaign_id)
                         unjudged = 0
             finally:
                 run.flush()  # whatever happened, the last outcome is written (or left for the sweep)
             if unjudged:
-                self.check_breaker(campaign_id)
+                self.check_breaker(conn, campaign_id)
             with transaction(conn):
                 finish_if_done(conn, campaign_id)
         return counts
@@ -154,35 +154,40 @@ class Sender:
 
     # --- circuit breaker ---------------------------------------------------------------------
 
-    def check_breaker(self, campaign_id: int) -> str | None:
-        """Pause the campaign if its bounce or error rate is over the threshold after the sample."""
-        s = self.settings
-        with self.sessions() as session, session.begin():
-            # Outcomes since the last resume only: an operator who resumed decided about the rest.
-            since = session.scalar(select(Campaign.resumed_at).where(Campaign.id == campaign_id))
-            if since is None:  # the whole campaign: its counters, without reading its deliveries
-                counts = counters.state_totals(session, [campaign_id])
-            else:
-                counts = dict(session.execute(
-                    select(Delivery.state, func.count()).where(Delivery.campaign_id == campaign_id,
-                                                               Delivery.updated_at >= since)
-                    .group_by(Delivery.state)
-                ).all())
-            bounced = counts.get(states.BOUNCED, 0)
-            errors = counts.get(states.DELIVERY_FAILED, 0) + counts.get(states.DEFERRED, 0)
-            attempted = counts.get(states.DELIVERED, 0) + counts.get(states.COMPLAINED, 0) + bounced + errors
-            if attempted < s.breaker_min_sample:
-                return None
-            reason = None
-            if bounced / attempted > s.breaker_bounce_rate:
-                reason = (f"circuit breaker: {bounced} of {attempted} attempted messages bounced "
-                          f"({bounced / attempted:.1%} > {s.breaker_bounce_rate:.0%}); check the list and the replies, then resume")
-            elif errors / attempted > s.breaker_error_rate:
-                reason = (f"circuit breaker: {errors} of {attempted} attempted messages failed or were deferred "
-                          f"({errors / attempted:.1%} > {s.breaker_error_rate:.0%}); check the relay, then resume")
-            if reason:
+    def check_breaker(self, conn, campaign_id: int) -> str | None:
+        """Pause the campaign if its bounce or error rate is over the threshold after the sample.
+        Read on the batch's connection (no pool checkout, no transaction of its own)."""
+        reason = self._breaker_reason(conn, campaign_id)
+        conn.rollback()  # ends the read (SQLite holds a read transaction until then)
+        if reason:
+            with self.sessions() as session, session.begin():
                 campaign = session.get(Campaign, campaign_id)
                 if campaign.state == states.SENDING and move(session, campaign, states.PAUSED, reason):
                     log.warning("campaign %s paused: %s", campaign_id, reason)
                     return reason
+        return None
+
+    def _breaker_reason(self, conn, campaign_id: int) -> str | None:
+        s = self.settings
+        # Outcomes since the last resume only: an operator who resumed decided about the rest.
+        since = conn.scalar(select(Campaign.resumed_at).where(Campaign.id == campaign_id))
+        if since is None:  # the whole campaign: its counters, without reading its deliveries
+            counts = counters.state_totals(conn, [campaign_id])
+        else:
+            counts = dict(conn.execute(
+                select(Delivery.state, func.count()).where(Delivery.campaign_id == campaign_id,
+                                                           Delivery.updated_at >= since)
+                .group_by(Delivery.state)
+            ).all())
+        bounced = counts.get(states.BOUNCED, 0)
+        errors = counts.get(states.DELIVERY_FAILED, 0) + counts.get(states.DEFERRED, 0)
+        attempted = counts.get(states.DELIVERED, 0) + counts.get(states.COMPLAINED, 0) + bounced + errors
+        if attempted < s.breaker_min_sample:
+            return None
+        if bounced / attempted > s.breaker_bounce_rate:
+            return (f"circuit breaker: {bounced} of {attempted} attempted messages bounced "
+                    f"({bounced / attempted:.1%} > {s.breaker_bounce_rate:.0%}); check the list and the replies, then resume")
+        if errors / attempted > s.breaker_error_rate:
+            return (f"circuit breaker: {errors} of {attempted} attempted messages failed or were deferred "
+                    f"({errors / attempted:.1%} > {s.breaker_error_rate:.0%}); check the relay, then resume")
         return None
