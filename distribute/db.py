@@ -123,18 +123,22 @@ class DriverStatement:
 
     def one(self, conn, params: dict) -> tuple:
         """The statement's one row, run with `params` (and the statement's own constants)."""
+        return self.all(conn, params)[0]
+
+    def all(self, conn, params: dict) -> list:
+        """The statement's rows (named tuples), run with `params` (and its own constants)."""
         compiled = self._compiled.get(conn.dialect.name)
         if compiled is None:
             compiled = self._compiled[conn.dialect.name] = _Compiled(self.statement, conn.dialect)
         values = compiled.values(params)
         if not compiled.numbered:
-            return tuple(conn.exec_driver_sql(compiled.sql, values).one())
+            return conn.exec_driver_sql(compiled.sql, values).all()
         raw = conn.connection.dbapi_connection
         cursor = None
         try:
-            cursor = _psycopg().RawCursor(raw)
+            cursor = _psycopg().RawCursor(raw, row_factory=_psycopg().rows.namedtuple_row)
             cursor.execute(compiled.sql, values, prepare=True)
-            return cursor.fetchone()
+            return cursor.fetchall()
         except _psycopg().Error as exc:
             gone = conn.dialect.is_disconnect(exc, raw, cursor)
             if gone:
@@ -145,6 +149,7 @@ class DriverStatement:
 
 def _psycopg():
     import psycopg
+    import psycopg.rows
 
     return psycopg
 

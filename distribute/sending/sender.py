@@ -20,12 +20,13 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from sqlalchemy import func, select, update
+from sqlalchemy import BigInteger, any_, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, sessionmaker
 
 from distribute import states
 from distribute.config import Settings
-from distribute.db import transaction
+from distribute.db import DriverStatement, transaction
 from distribute.deliveries import counters, moves
 from distribute.models import Campaign, Delivery, utcnow
 from distribute.releases.rendering import CompiledMessage
@@ -39,9 +40,25 @@ log = logging.getLogger(__name__)
 
 STATE_CHECK_SECONDS = 1.0  # how soon a pause or cancel reaches a running batch
 BREAKER_EVERY = 50  # outcomes between circuit-breaker checks
-# What a batch's claim returns of each row it claimed: what sending it needs.
+# What a batch's claim returns of each row it claimed: what sending it needs (no second query).
 _SENT_WITH = (Delivery.id, Delivery.ref, Delivery.email, Delivery.name, Delivery.outlet, Delivery.domain,
               Delivery.attempts, Delivery.first_attempt_at)
+_CLAIMED = dict(claimed_by=bindparam("b_token"), lease_until=bindparam("b_lease"), updated_at=bindparam("b_now"))
+# PostgreSQL: the claim built once, its ids one array parameter, run as a prepared statement.
+_CLAIM = DriverStatement(moves.Prepared(
+    states.QUEUED, states.DELIVERY_SENDING, Delivery.id == any_(bindparam("b_ids", type_=ARRAY(BigInteger))),
+    Delivery.campaign_id == bindparam("b_campaign"), values=_CLAIMED,
+).returning(*_SENT_WITH))
+
+
+def _claim(session: Session, campaign_id: int, ids: list[int], token: str, lease: dt.datetime, now: dt.datetime) -> list:
+    """queued → sending with our token, for those of `ids` still queued: the rows to send."""
+    params = {"b_ids": ids, "b_campaign": campaign_id, "b_token": token, "b_lease": lease, "b_now": now}
+    if session.get_bind().dialect.name == "postgresql":
+        return _CLAIM.all(session.connection(), params)
+    return moves.move(session, states.DELIVERY_SENDING, Delivery.id.in_(ids), Delivery.campaign_id == campaign_id,
+                      sources=(states.QUEUED,), values={"claimed_by": token, "lease_until": lease, "updated_at": now},
+                      returning=_SENT_WITH)
 
 
 @dataclass
@@ -91,11 +108,7 @@ class Sender:
                 session.execute(update(Delivery).where(Delivery.id.in_(delivery_ids), Delivery.state == states.QUEUED)
                                 .values(lease_until=None))
                 return {"claimed": 0, "waiting": len(delivery_ids)}
-            # The claim returns what sending needs: no second query for the rows.
-            rows = sorted(moves.move(
-                session, states.DELIVERY_SENDING, Delivery.id.in_(delivery_ids), Delivery.campaign_id == campaign_id,
-                sources=(states.QUEUED,), values={"claimed_by": token, "lease_until": self.lease(now), "updated_at": now},
-                returning=_SENT_WITH), key=lambda row: row.id)
+            rows = sorted(_claim(session, campaign_id, delivery_ids, token, self.lease(now), now), key=lambda row: row.id)
             builder = self.builder(campaign)
         if len(rows) < len(delivery_ids):
             # Normal when Celery delivers a task twice (visibility timeout, a restored message):
