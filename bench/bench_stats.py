@@ -10,6 +10,8 @@ with the exact recount (timed: what beat does); then prints:
 - `distribute stats ID --json` as a whole process (start-up included), and `distribute --help`.
 
 Run: .venv/bin/python bench/bench_stats.py [--deliveries 1000000] [--events 3000000] [--pg ADMIN_URL]
+Building takes minutes: `--keep` keeps the database and prints its name, `--reuse NAME` measures
+on it again without building (and keeps it), e.g. before and after a change.
 """
 
 from __future__ import annotations
@@ -197,20 +199,29 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7, help="calls of each, the median printed")
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--keep", action="store_true", help="keep the database (its name is printed)")
+    parser.add_argument("--reuse", metavar="NAME", help="measure on a database kept by --keep, without building it")
     args = parser.parse_args()
-    name = f"distribute_bench_stats_{secrets.token_hex(3)}"
+    args.keep = args.keep or bool(args.reuse)
+    name = args.reuse or f"distribute_bench_stats_{secrets.token_hex(3)}"
     admin = create_engine(args.pg, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    if not args.reuse:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(args.pg).set(database=name).render_as_string(hide_password=False)
     engine = make_engine(url)
     try:
-        print(f"distribute stats benchmark: {args.deliveries:,} deliveries and {args.events:,} events in one campaign, "
-              f"PostgreSQL, {os.cpu_count()} cores", flush=True)
-        build(engine, args.deliveries, args.events, args.domains)
-        t = time.perf_counter()
-        recount(engine, [1])
-        print(f"  exact recount (what beat does, and migration 0008 once): {time.perf_counter() - t:.2f} s")
+        if args.reuse:
+            with engine.connect() as conn:
+                made = conn.scalar(text("SELECT count(*) FROM deliveries")), conn.scalar(text("SELECT count(*) FROM events"))
+            print(f"distribute stats benchmark on {name}: {made[0]:,} deliveries and {made[1]:,} events in one "
+                  f"campaign, PostgreSQL, {os.cpu_count()} cores", flush=True)
+        else:
+            print(f"distribute stats benchmark: {args.deliveries:,} deliveries and {args.events:,} events in one "
+                  f"campaign, PostgreSQL, {os.cpu_count()} cores", flush=True)
+            build(engine, args.deliveries, args.events, args.domains)
+            t = time.perf_counter()
+            recount(engine, [1])
+            print(f"  exact recount (what beat does, and migration 0008 once): {time.perf_counter() - t:.2f} s")
         sessions = make_sessionmaker(engine)
 
         def call(function):
