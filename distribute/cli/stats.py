@@ -1,11 +1,13 @@
 """`distribute stats ID` (how a campaign did) and `distribute stats recount [ID]` (the counters
-against an exact recount). Only what these need is imported: the command starts fast."""
+against an exact recount). Only what these need is imported: the command starts fast, and with
+--json without rich (`common.console` loads it for the text)."""
 
 from __future__ import annotations
 
 import click
 
-from distribute.cli.common import App, console, json_option, pass_app, print_json
+from distribute.cli import common
+from distribute.cli.common import App, json_option, pass_app, print_json
 
 
 class _ShowByDefault(click.Group):
@@ -54,6 +56,7 @@ def recount(app: App, campaign_id: int | None) -> None:
 
     with app.session() as session:
         fixed = results.recount(session, operator(), app.engine, campaign_id)
+    console = common.console
     if not fixed:
         console.print("counters exact: nothing to repair")
     for cid, changes in fixed.items():
@@ -63,6 +66,7 @@ def recount(app: App, campaign_id: int | None) -> None:
 
 
 def print_stats(s: dict) -> None:
+    console = common.console
     console.print(f"[bold]campaign {s['campaign']}[/] {s['release']} ({s['variant']}{', test' if s['test'] else ''}): "
                   f"[bold]{s['state']}[/]" + (f" — {s['reason']}" if s["reason"] else ""))
     if s["waiting"]:
