@@ -8,6 +8,8 @@ import click
 
 from distribute.cli import common
 from distribute.cli.common import App, json_option, pass_app, print_json
+from distribute.services import stats as results
+from distribute.services.actor import operator
 
 
 class _ShowByDefault(click.Group):
@@ -34,9 +36,6 @@ def stats() -> None:
 def show(app: App, campaign_id: int, detail_limit: int, as_json: bool) -> None:
     """How a campaign did: counts per state, send rate, domains, last errors; opens (human and
     machine apart), clicks per link, unsubscribes, complaints and bounces, in totals and per recipient."""
-    from distribute.services import stats as results
-    from distribute.services.actor import operator
-
     with app.session() as session:
         data = results.campaign(session, operator(), campaign_id, detail_limit=detail_limit)
     if as_json:
@@ -51,9 +50,6 @@ def show(app: App, campaign_id: int, detail_limit: int, as_json: bool) -> None:
 def recount(app: App, campaign_id: int | None) -> None:
     """Count a campaign (or every campaign) again from its deliveries and events, and repair any
     drift of its counters (what beat does every few hours for recent campaigns)."""
-    from distribute.services import stats as results
-    from distribute.services.actor import operator
-
     with app.session() as session:
         fixed = results.recount(session, operator(), app.engine, campaign_id)
     console = common.console
