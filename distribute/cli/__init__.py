@@ -129,7 +129,7 @@ def main(args: list[str] | None = None):
     """The `distribute` console script, a process of its own. Starting a command makes some 70,000
     objects that live as long as the process (SQLAlchemy, pydantic, the models): the cyclic garbage
     collector would walk them over and over while they are made, and all once more at exit, for
-    about a quarter of `distribute stats ID --json`. So it is paused until the command and the
+    about a fifth of the time of `distribute stats ID --json`. So it is paused until the command and the
     settings are loaded, they are then frozen out of its reach (gc.freeze; with them the few
     hundred objects importing leaves in cycles, a few kB), and everything is at exit. (In-process
     callers of `cli`, the tests, keep their collector as it is.)"""
