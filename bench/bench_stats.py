@@ -7,9 +7,14 @@ with the exact recount (timed: what beat does); then prints:
 - the old way: the aggregates over the deliveries and the events that `campaign_stats` ran
   before the counters (kept below as the baseline), median of several calls;
 - `campaign_stats` now, median of several calls, and that both give the same answer;
-- `distribute stats ID --json` as a whole process (start-up included), and `distribute --help`.
+- `distribute stats ID --json` as a whole process (start-up included), and `distribute --help`:
+  wall time and the process's CPU time (which says more on a shared machine), medians.
+`--against REF` adds both as they were at git revision REF (a temporary worktree), measured in
+the same run, the processes in turn with this tree's, and checks that both print the same JSON.
 
-Run: .venv/bin/python bench/bench_stats.py [--deliveries 1000000] [--events 3000000] [--pg ADMIN_URL]
+Run: .venv/bin/python bench/bench_stats.py [--deliveries 1000000] [--events 3000000] [--against REF] [--pg ADMIN_URL]
+Building takes minutes: `--keep` keeps the database and prints its name, `--reuse NAME` measures
+on it again without building (and keeps it).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import secrets
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -189,6 +195,84 @@ def timed(function, repeat: int) -> tuple[float, object]:
     return statistics.median(times), result
 
 
+# campaign_stats of another revision, timed in a process of its own (its modules have our names).
+AT_REF = """
+import json, statistics, sys, time
+from distribute.db import make_engine, make_sessionmaker
+from distribute.stats.campaign import campaign_stats
+sessions, times = make_sessionmaker(make_engine(sys.argv[1])), []
+for _ in range(int(sys.argv[2])):
+    t = time.perf_counter()
+    with sessions() as s:
+        answer = campaign_stats(s, 1)
+    times.append(time.perf_counter() - t)
+print(json.dumps({"median": statistics.median(times), "answer": answer}, default=str))
+"""
+
+
+def old_tree(ref: str) -> Path:
+    path = Path(tempfile.mkdtemp(prefix="distribute-bench-")) / "tree"
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(path), ref], check=True,
+                   capture_output=True)
+    return path
+
+
+def run_process(command: list[str], env: dict) -> tuple[float, float, bytes]:
+    """(wall, CPU time of the process, its output): CPU time says more than wall time on a shared machine."""
+    t = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    assert status == 0, command
+    return time.perf_counter() - t, usage.ru_utime + usage.ru_stime, output
+
+
+def measure_calls(engine, url: str, args, tree: Path | None) -> None:
+    sessions = make_sessionmaker(engine)
+
+    def call(function):
+        with sessions() as s:
+            return function(s, 1)
+
+    old_time, old = timed(lambda: call(old_campaign_stats), args.repeat)
+    new_time, new = timed(lambda: call(campaign_stats), args.repeat)
+    print(f"  old aggregates   : {old_time * 1000:8.1f} ms (median of {args.repeat})")
+    if tree is not None:
+        done = subprocess.run([sys.executable, "-c", AT_REF, url, str(args.repeat)], cwd=tree, check=True,
+                              env={**os.environ, "PYTHONPATH": str(tree)}, capture_output=True, text=True)
+        at_ref = json.loads(done.stdout)
+        same = at_ref["answer"] == json.loads(json.dumps(new, default=str))
+        print(f"  campaign_stats at {args.against}: {at_ref['median'] * 1000:6.1f} ms (median of {args.repeat}), "
+              f"{'the same answer' if same else 'A DIFFERENT ANSWER'}")
+    print(f"  campaign_stats   : {new_time * 1000:8.1f} ms (median of {args.repeat}; goal < 50 ms), "
+          f"{'the same answer' if old == new else 'A DIFFERENT ANSWER'}")
+    if old != new:
+        for key in old:
+            if old[key] != new.get(key):
+                print(f"    {key}: old {str(old[key])[:200]} / new {str(new.get(key))[:200]}")
+
+
+def measure_processes(url: str, args, tree: Path | None) -> None:
+    """`distribute stats 1 --json` and `distribute --help`, of this tree and of --against, in turn."""
+    env = {**os.environ, "DISTRIBUTE_DATABASE_URL": url, "DISTRIBUTE_SECRET_KEY": "bench-" + "k" * 30,
+           "DISTRIBUTE_BASE_URL": "https://press.example.org"}
+    env.pop("DISTRIBUTE_BROKER_URL", None)
+    trees = {"": env} | ({f" at {args.against}": {**env, "PYTHONPATH": str(tree)}} if tree is not None else {})
+    runs: dict[str, list] = {}
+    for _ in range(args.repeat):
+        for suffix, tree_env in trees.items():
+            for what, command in (("`distribute stats 1 --json`", ["stats", "1", "--json"]),
+                                  ("`distribute --help`", ["--help"])):
+                runs.setdefault(what + suffix, []).append(run_process([str(BIN / "distribute"), *command], tree_env))
+    for label, measured in runs.items():
+        wall, cpu = (statistics.median(m[i] for m in measured) for i in (0, 1))
+        print(f"  {label + ', whole process':48}: {wall * 1000:5.0f} ms, CPU {cpu * 1000:4.0f} ms (median of "
+              f"{args.repeat}; goal < 300 ms)")
+    outputs = {label: measured[-1][2] for label, measured in runs.items() if "stats" in label}
+    if len(set(outputs.values())) > 1:
+        print("  THE PROCESSES PRINT DIFFERENT JSON")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--deliveries", type=int, default=1_000_000)
@@ -197,46 +281,42 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7, help="calls of each, the median printed")
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--keep", action="store_true", help="keep the database (its name is printed)")
+    parser.add_argument("--reuse", metavar="NAME", help="measure on a database kept by --keep, without building it")
+    parser.add_argument("--against", metavar="REF", help="also measure the stats at this git revision")
     args = parser.parse_args()
-    name = f"distribute_bench_stats_{secrets.token_hex(3)}"
+    args.keep = args.keep or bool(args.reuse)
+    name = args.reuse or f"distribute_bench_stats_{secrets.token_hex(3)}"
     admin = create_engine(args.pg, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    if not args.reuse:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(args.pg).set(database=name).render_as_string(hide_password=False)
     engine = make_engine(url)
+    tree = old_tree(args.against) if args.against else None
     try:
-        print(f"distribute stats benchmark: {args.deliveries:,} deliveries and {args.events:,} events in one campaign, "
-              f"PostgreSQL, {os.cpu_count()} cores", flush=True)
-        build(engine, args.deliveries, args.events, args.domains)
-        t = time.perf_counter()
-        recount(engine, [1])
-        print(f"  exact recount (what beat does, and migration 0008 once): {time.perf_counter() - t:.2f} s")
-        sessions = make_sessionmaker(engine)
-
-        def call(function):
-            with sessions() as s:
-                return function(s, 1)
-
-        old_time, old = timed(lambda: call(old_campaign_stats), args.repeat)
-        new_time, new = timed(lambda: call(campaign_stats), args.repeat)
-        print(f"  old aggregates   : {old_time * 1000:8.1f} ms (median of {args.repeat})")
-        print(f"  campaign_stats   : {new_time * 1000:8.1f} ms (median of {args.repeat}; goal < 50 ms), "
-              f"{'the same answer' if old == new else 'A DIFFERENT ANSWER'}")
-        if old != new:
-            for key in old:
-                if old[key] != new.get(key):
-                    print(f"    {key}: old {str(old[key])[:200]} / new {str(new.get(key))[:200]}")
-        env = {**os.environ, "DISTRIBUTE_DATABASE_URL": url, "DISTRIBUTE_SECRET_KEY": "bench-" + "k" * 30,
-               "DISTRIBUTE_BASE_URL": "https://press.example.org"}
-        env.pop("DISTRIBUTE_BROKER_URL", None)
-        command = [str(BIN / "distribute"), "stats", "1", "--json"]
-        cli_time, _ = timed(lambda: subprocess.run(command, env=env, check=True, capture_output=True), args.repeat)
-        help_time, _ = timed(lambda: subprocess.run([str(BIN / "distribute"), "--help"], env=env, check=True,
-                                                    capture_output=True), args.repeat)
-        print(f"  `distribute stats 1 --json`, whole process: {cli_time * 1000:6.0f} ms (goal < 300 ms)")
-        print(f"  `distribute --help`, whole process        : {help_time * 1000:6.0f} ms (goal < 300 ms)")
+        if args.reuse:
+            with engine.connect() as conn:
+                made = [conn.scalar(text(f"SELECT count(*) FROM {table}")) for table in ("deliveries", "events")]
+            print(f"distribute stats benchmark on {name}: {made[0]:,} deliveries and {made[1]:,} events in one "
+                  f"campaign, PostgreSQL, {os.cpu_count()} cores", flush=True)
+        else:
+            print(f"distribute stats benchmark: {args.deliveries:,} deliveries and {args.events:,} events in one "
+                  f"campaign, PostgreSQL, {os.cpu_count()} cores", flush=True)
+            build(engine, args.deliveries, args.events, args.domains)
+            t = time.perf_counter()
+            recount(engine, [1])
+            print(f"  exact recount (what beat does, and migration 0008 once): {time.perf_counter() - t:.2f} s")
+        print(f"  load average {os.getloadavg()[0]:.2f}", flush=True)
+        measure_calls(engine, url, args, tree)
+        measure_processes(url, args, tree)
+        print(f"  load average {os.getloadavg()[0]:.2f}")
     finally:
         engine.dispose()
+        if tree is not None:
+            removed = subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)],
+                                     capture_output=True, text=True)
+            if removed.returncode:
+                print(f"  the worktree {tree} is left: {removed.stderr.strip()}")
         if args.keep:
             print(f"  kept: {url}")
         else:

@@ -139,10 +139,11 @@ class Settings(BaseSettings):
     @field_validator("broker_url")
     @classmethod
     def _broker_url(cls, value: str | None) -> str | None:
-        scheme = (value or "").partition("://")[0].lower()
+        if value is None:  # BaseSettings validates the defaults too: unset, kombu is not loaded
+            return None
         from kombu.transport import TRANSPORT_ALIASES  # here: a command that needs no broker starts without kombu
 
-        if value is not None and scheme not in TRANSPORT_ALIASES:
+        if value.partition("://")[0].lower() not in TRANSPORT_ALIASES:
             raise ValueError("expected a Celery broker URL such as redis://host:6379/0")
         return value
 
@@ -184,27 +185,31 @@ class Settings(BaseSettings):
     @field_validator("dkim_selector", "dkim_domain")
     @classmethod
     def _dkim_name(cls, value: str | None, info) -> str | None:
+        if value is None:  # unset (the defaults are validated too): the signer and cryptography are not loaded
+            return None
         from distribute.transport.dkim import dns_name
 
-        return dns_name(value, info.field_name.removeprefix("dkim_")) if value is not None else None
+        return dns_name(value, info.field_name.removeprefix("dkim_"))
 
     @field_validator("dkim_private_key", "dkim_private_key_file")
     @classmethod
     def _dkim_key(cls, value: str | Path | None) -> str | Path | None:
+        if value is None:
+            return None
         from distribute.transport.dkim import load_key, load_key_file  # it raises a ValueError saying what is wrong
 
-        if value is not None:
-            load_key_file(value) if isinstance(value, Path) else load_key(value)
+        load_key_file(value) if isinstance(value, Path) else load_key(value)
         return value
 
     def check_runnable(self) -> None:
         """Refuse what cannot work anywhere it would run: production without a secret, or with
         one that everybody knows, or half a DKIM configuration. (Formats are checked as the
         settings are read.)"""
-        from distribute.transport.dkim import settings_problem
+        if self.dkim_selector or self.dkim_domain or self.dkim_private_key or self.dkim_private_key_file:
+            from distribute.transport.dkim import settings_problem  # with cryptography: only when DKIM is set
 
-        if problem := settings_problem(self):
-            raise ConfigError(problem)
+            if problem := settings_problem(self):
+                raise ConfigError(problem)
         key = (self.secret_key or "").strip()
         if key and (key.lower() in PLACEHOLDER_SECRETS or "change-me" in key.lower()):
             raise ConfigError(f"{ENV_PREFIX}SECRET_KEY is a placeholder ({key!r}): anyone could forge links signed "

@@ -305,6 +305,35 @@ class DomainCounter(Base):
     value: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class OutletCounter(Base):
+    """A campaign's deliveries per outlet (the recipient's publication, where known), kept like
+    DomainCounter: `name` is a delivery state, `total` (shard 0 only, for the ranking's index), or
+    `opened` / `clicked` (recipients who did, added by the event writer)."""
+
+    __tablename__ = "outlet_counters"
+    __table_args__ = (Index("ix_outlet_counters_rank", "campaign_id", "name", "value", "outlet"),)
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    outlet: Mapped[str] = mapped_column(String(300), primary_key=True)
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    shard: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class HourCounter(Base):
+    """A campaign's messages sent, opens and clicks per hour (UTC): the results page's time chart.
+    `name` is `sent` (deliveries by the hour of their sent_at), `opened` or `clicked` (events by
+    the hour they happened). Sharded like CampaignCounter."""
+
+    __tablename__ = "hour_counters"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    hour: Mapped[dt.datetime] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    shard: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class WebhookToken(Base):
     """A webhook signature token already used, kept until its timestamp could no longer pass
     (Mailgun signs a token, not the event: distribute.feedback.webhooks.mailgun, distribute.web.public.replay).

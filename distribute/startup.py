@@ -4,16 +4,22 @@ stops at once with one line saying why, rather than starting and failing every t
 
 from __future__ import annotations
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from distribute.config import ENV_PREFIX, ConfigError, Settings, load_settings
 from distribute.db import make_engine, schema_is_current
 
+CONNECT_TIMEOUT = 10  # seconds an unreachable database server may take to say so
 
-def check_database(settings: Settings, *, schema: bool = True) -> None:
+
+def check_database(settings: Settings, *, schema: bool = True, engine: Engine | None = None) -> None:
     """The database answers and (unless schema=False) its schema is this version's; a
-    ConfigError otherwise."""
-    engine = make_engine(settings.database_url, connect_timeout=10)
+    ConfigError otherwise. With the caller's `engine` (made with CONNECT_TIMEOUT), the connection
+    the check opens stays in its pool for the work that follows; by default the check makes its own."""
+    own = engine is None
+    if engine is None:
+        engine = make_engine(settings.database_url, connect_timeout=CONNECT_TIMEOUT)
     where = engine.url.render_as_string(hide_password=True)
     try:
         current = schema_is_current(engine)
@@ -21,7 +27,8 @@ def check_database(settings: Settings, *, schema: bool = True) -> None:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
         raise ConfigError(f"cannot reach the database {where} ({ENV_PREFIX}DATABASE_URL): {reason}") from None
     finally:
-        engine.dispose()
+        if own:
+            engine.dispose()
     if schema and not current:
         raise ConfigError(f"the database {where} has no schema or an older one: run `distribute init` first")
 

@@ -1,4 +1,7 @@
-"""What every command shares: settings, the database, JSON output, user-facing errors."""
+"""What every command shares: settings, the database, JSON output, user-facing errors.
+
+rich is loaded by the first use of `console` or `err_console` (the text output), not by a
+command that prints JSON: `distribute stats ID --json` starts without it (tests/cli/test_lazy.py)."""
 
 from __future__ import annotations
 
@@ -7,21 +10,32 @@ import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import click
-from rich.console import Console
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
-from distribute.config import Settings
 from distribute.db import make_engine, make_sessionmaker, schema_is_current, upgrade
-from distribute.errors import UserError
-from distribute.startup import check_database
+from distribute.startup import CONNECT_TIMEOUT, check_database
 
-# Human output goes to stderr-free stdout through rich; errors go to stderr.
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
+
+    from distribute.config import Settings
+
+console: Console
+err_console: Console
+
+
+def __getattr__(name: str) -> Console:
+    """`console` (human output, on stdout) and `err_console` (errors, on stderr), made on first use."""
+    if name not in ("console", "err_console"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from rich.console import Console
+
+    made = globals()[name] = Console(stderr=name == "err_console", highlight=False, soft_wrap=True)
+    return made
 
 
 @dataclass
@@ -32,9 +46,11 @@ class App:
     @cached_property
     def engine(self) -> Engine:
         if not self.settings.embedded:
-            # A shared production database is migrated on purpose, by one `distribute init`.
-            check_database(self.settings)
-            return make_engine(self.settings.database_url)
+            # A shared production database is migrated on purpose, by one `distribute init`. The
+            # check's connection is the one the command then uses: one connection, not two.
+            engine = make_engine(self.settings.database_url, connect_timeout=CONNECT_TIMEOUT)
+            check_database(self.settings, engine=engine)
+            return engine
         engine = make_engine(self.settings.database_url)
         if not schema_is_current(engine):
             upgrade(engine)  # the embedded SQLite file is ours: create or upgrade it in place

@@ -1,11 +1,15 @@
 """`distribute stats ID` (how a campaign did) and `distribute stats recount [ID]` (the counters
-against an exact recount). Only what these need is imported: the command starts fast."""
+against an exact recount). Only what these need is imported: the command starts fast, and with
+--json without rich (`common.console` loads it for the text)."""
 
 from __future__ import annotations
 
 import click
 
-from distribute.cli.common import App, console, json_option, pass_app, print_json
+from distribute.cli import common
+from distribute.cli.common import App, json_option, pass_app, print_json
+from distribute.services import stats as results
+from distribute.services.actor import operator
 
 
 class _ShowByDefault(click.Group):
@@ -32,9 +36,6 @@ def stats() -> None:
 def show(app: App, campaign_id: int, detail_limit: int, as_json: bool) -> None:
     """How a campaign did: counts per state, send rate, domains, last errors; opens (human and
     machine apart), clicks per link, unsubscribes, complaints and bounces, in totals and per recipient."""
-    from distribute.services import stats as results
-    from distribute.services.actor import operator
-
     with app.session() as session:
         data = results.campaign(session, operator(), campaign_id, detail_limit=detail_limit)
     if as_json:
@@ -49,11 +50,9 @@ def show(app: App, campaign_id: int, detail_limit: int, as_json: bool) -> None:
 def recount(app: App, campaign_id: int | None) -> None:
     """Count a campaign (or every campaign) again from its deliveries and events, and repair any
     drift of its counters (what beat does every few hours for recent campaigns)."""
-    from distribute.services import stats as results
-    from distribute.services.actor import operator
-
     with app.session() as session:
         fixed = results.recount(session, operator(), app.engine, campaign_id)
+    console = common.console
     if not fixed:
         console.print("counters exact: nothing to repair")
     for cid, changes in fixed.items():
@@ -63,6 +62,7 @@ def recount(app: App, campaign_id: int | None) -> None:
 
 
 def print_stats(s: dict) -> None:
+    console = common.console
     console.print(f"[bold]campaign {s['campaign']}[/] {s['release']} ({s['variant']}{', test' if s['test'] else ''}): "
                   f"[bold]{s['state']}[/]" + (f" — {s['reason']}" if s["reason"] else ""))
     if s["waiting"]:

@@ -8,7 +8,9 @@ Names in campaign_counters:
 - `bounced:<kind>`: bounced deliveries by kind (hard, soft, block);
 - `link:<n>:clicks`, `link:<n>:recipients`: clicks on the campaign's link number n, and by how
   many recipients.
-domain_counters holds deliveries per recipient domain and state, and per domain in all (`total`).
+domain_counters holds deliveries per recipient domain and state, and per domain in all (`total`);
+outlet_counters the same per outlet, with the recipients who `opened` and `clicked`;
+hour_counters the messages `sent`, and the `opened` and `clicked` events, per hour (UTC).
 
 Not a hot row: each database connection adds to its own shard (its backend's pid, modulo SHARDS),
 and a total is the sum of its shards. SQLite has one writer at a time: one shard.
@@ -16,12 +18,14 @@ and a total is the sum of its shards. SQLite has one writer at a time: one shard
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
+
 from sqlalchemy import func, literal, select
 
 from distribute import states
 from distribute.db import insert_for
-from distribute.models import CampaignCounter, DomainCounter
+from distribute.models import CampaignCounter, DomainCounter, HourCounter, OutletCounter
 
 SHARDS = 16
 REPAIR_SHARD = SHARDS  # written only by the recount (distribute.deliveries.recount)
@@ -29,9 +33,15 @@ TOTAL = "total"  # domain_counters: every delivery of the domain, whatever its s
 FEEDBACK = ("opened", "opened_human", "opens", "opens_human", "clicked", "clicks", "unsubscribed", "complained")
 BOUNCE_KINDS = ("hard", "soft", "block")
 
-# (campaign_id, name) → delta, and (campaign_id, domain, state) → delta
+HOURLY = ("sent", "opened", "clicked")  # hour_counters' names
+SENT_STATES = (states.DELIVERED, states.COMPLAINED)  # a complaint comes after the message was sent
+
+# (campaign_id, name) → delta; (campaign_id, domain, state), (campaign_id, outlet, name) and
+# (campaign_id, hour, name) → delta
 Deltas = Counter
 DomainDeltas = Counter
+OutletDeltas = Counter
+HourDeltas = Counter
 
 
 def state_name(state: str) -> str:
@@ -53,17 +63,43 @@ def shard(db):
     return literal(0)
 
 
-def add(db, deltas: Deltas, domain_deltas: DomainDeltas | None = None, *, to_shard=None) -> None:
+def hour_of(value: dt.datetime) -> dt.datetime:
+    """The hour (UTC) a time falls in: the key of hour_counters."""
+    return value.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def add(db, deltas: Deltas, domain_deltas: DomainDeltas | None = None, *, outlets: OutletDeltas | None = None,
+        hours: HourDeltas | None = None, to_shard=None) -> None:
     """Add to the counters in the caller's transaction: one upsert per table, rows in key order
     (two transactions lock the rows of one shard in the same order, so they cannot deadlock)."""
     target = shard(db) if to_shard is None else literal(to_shard)
     rows = [{"campaign_id": c, "name": n, "shard": target, "value": v} for (c, n), v in sorted(deltas.items()) if v]
-    _upsert(db, CampaignCounter, rows, ("campaign_id", "name", "shard"))
+    _upsert(db, CampaignCounter, rows)
+    # A domain's or an outlet's total is always in shard 0: one row each, so the ranking reads an index.
     if domain_deltas:
-        # A domain's total is always in shard 0: one row per domain, so the ranking reads an index.
-        rows = [{"campaign_id": c, "domain": d, "state": s, "value": v, "shard": literal(0) if s == TOTAL else target}
-                for (c, d, s), v in sorted(domain_deltas.items()) if v]
-        _upsert(db, DomainCounter, rows, ("campaign_id", "domain", "state", "shard"))
+        _upsert(db, DomainCounter, [{"campaign_id": c, "domain": d, "state": s, "value": v,
+                                     "shard": literal(0) if s == TOTAL else target}
+                                    for (c, d, s), v in sorted(domain_deltas.items()) if v])
+    if outlets:
+        _upsert(db, OutletCounter, [{"campaign_id": c, "outlet": o, "name": n, "value": v,
+                                     "shard": literal(0) if n == TOTAL else target}
+                                    for (c, o, n), v in sorted(outlets.items()) if v])
+    if hours:
+        _upsert(db, HourCounter, [{"campaign_id": c, "hour": h, "name": n, "value": v, "shard": target}
+                                  for (c, h, n), v in sorted(hours.items()) if v])
+
+
+def outlets_cleared(db, rows) -> None:
+    """Take deliveries out of their outlets' counters before their outlet is cleared (a person's
+    data erased): rows of (campaign_id, outlet, state, first_opened_at, first_clicked_at), read
+    locked by the caller."""
+    deltas: Counter = Counter()
+    for campaign_id, outlet, state, opened_at, clicked_at in rows:
+        if outlet:
+            for name, counted in ((state, True), (TOTAL, True), ("opened", opened_at), ("clicked", clicked_at)):
+                if counted:
+                    deltas[campaign_id, outlet, name] -= 1
+    add(db, Counter(), outlets=deltas)
 
 
 def adding(stmt, table):
@@ -75,7 +111,7 @@ def adding(stmt, table):
 CHUNK = 2000  # rows per upsert: five parameters a row stays far below PostgreSQL's 65,535
 
 
-def _upsert(db, table, rows: list[dict], keys: tuple[str, ...]) -> None:
+def _upsert(db, table, rows: list[dict]) -> None:
     for start in range(0, len(rows), CHUNK):
         db.execute(adding(insert_for(db, table).values(rows[start:start + CHUNK]), table))
 
@@ -113,12 +149,59 @@ def top_domains(db, campaign_id: int, limit: int) -> list[dict]:
     return list(entries.values())
 
 
-def domain_totals(db, campaign_id: int) -> dict[tuple[str, str], int]:
-    """Every (domain, state) counter of the campaign, summed over its shards (the recount compares them)."""
-    d = DomainCounter
-    rows = db.execute(select(d.domain, d.state, func.sum(d.value)).where(d.campaign_id == campaign_id)
-                      .group_by(d.domain, d.state)).all()
-    return {(domain, state): int(n) for domain, state, n in rows}
+def states_by_campaign(db, campaign_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Deliveries per state of each of these campaigns (those with none left out)."""
+    names = [state_name(s) for s in states.DELIVERY_STATES]
+    per: dict[int, dict[str, int]] = {}
+    for campaign_id, name, n in db.execute(
+            select(CampaignCounter.campaign_id, CampaignCounter.name, func.sum(CampaignCounter.value))
+            .where(CampaignCounter.campaign_id.in_(campaign_ids), CampaignCounter.name.in_(names))
+            .group_by(CampaignCounter.campaign_id, CampaignCounter.name)):
+        if n:
+            per.setdefault(campaign_id, {})[name.partition(":")[2]] = int(n)
+    return per
+
+
+def top_outlets(db, campaign_id: int, limit: int) -> list[dict]:
+    """The `limit` outlets with the most deliveries, each with its count per state and its
+    recipients who opened and clicked (those with none left out), like `top_domains`."""
+    o = OutletCounter
+    ranked = db.execute(select(o.outlet, o.value).where(o.campaign_id == campaign_id, o.name == TOTAL)
+                        .order_by(o.value.desc(), o.outlet).limit(limit)).all()
+    entries = {outlet: {"outlet": outlet, "total": int(total)} for outlet, total in ranked if total}
+    if entries:
+        for outlet, name, n in db.execute(
+                select(o.outlet, o.name, func.sum(o.value))
+                .where(o.campaign_id == campaign_id, o.outlet.in_(list(entries)), o.name != TOTAL)
+                .group_by(o.outlet, o.name)):
+            if n:
+                entries[outlet][name] = int(n)
+    return list(entries.values())
+
+
+def hourly(db, campaign_id: int) -> dict[dt.datetime, dict[str, int]]:
+    """hour → {sent, opened, clicked}, the hours with none left out."""
+    h = HourCounter
+    out: dict[dt.datetime, dict[str, int]] = {}
+    for hour, name, n in db.execute(select(h.hour, h.name, func.sum(h.value)).where(h.campaign_id == campaign_id)
+                                    .group_by(h.hour, h.name)):
+        if n:
+            out.setdefault(hour_of(hour), {})[name] = int(n)
+    return out
+
+
+GROUPED = {"domains": (DomainCounter, DomainCounter.domain, DomainCounter.state),
+           "outlets": (OutletCounter, OutletCounter.outlet, OutletCounter.name),
+           "hours": (HourCounter, HourCounter.hour, HourCounter.name)}
+
+
+def grouped_totals(db, campaign_id: int, kind: str) -> dict[tuple, int]:
+    """Every counter of the campaign in one of the GROUPED tables, summed over its shards (what
+    the recount compares): (domain, state), (outlet, name) or (hour, name) → n."""
+    table, group, name = GROUPED[kind]
+    rows = db.execute(select(group, name, func.sum(table.value)).where(table.campaign_id == campaign_id)
+                      .group_by(group, name))
+    return {(hour_of(g) if kind == "hours" else g, n): int(v) for g, n, v in rows}
 
 
 def _dialect(db) -> str:

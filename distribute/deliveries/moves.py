@@ -22,19 +22,20 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import BindParameter, case, func, literal, select, union_all, update
+from sqlalchemy import BindParameter, case, func, literal, literal_column, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from distribute import states
 from distribute.deliveries import counters
-from distribute.deliveries.counters import TOTAL, bounced_name, state_name
-from distribute.models import CampaignCounter, Delivery, DomainCounter
+from distribute.deliveries.counters import TOTAL, bounced_name, hour_of, state_name
+from distribute.models import CampaignCounter, Delivery, DomainCounter, HourCounter, OutletCounter
 
 IllegalTransition = states.IllegalTransition
 TABLE = states.DELIVERY_TRANSITIONS
 # What a move returns for counting, before the columns the caller asks for.
-_COUNTED = (Delivery.campaign_id, Delivery.state, Delivery.domain, Delivery.bounce_kind)
+_COUNTED = (Delivery.campaign_id, Delivery.state, Delivery.domain, Delivery.bounce_kind, Delivery.outlet,
+            Delivery.sent_at)
 
 
 def move(db, target: str, *where, sources: Iterable[str] | None = None, values: dict[str, Any] | None = None,
@@ -117,13 +118,18 @@ def _run(db, stmt, source: str | None, returning: Sequence, params: dict | None 
         return moved
     extra = [c for c in returning if c.key not in {k.key for k in _COUNTED}]
     rows = db.execute(stmt.returning(*_COUNTED, *extra), params or {}).all()
-    deltas, domain_deltas = Counter(), Counter()
+    deltas, domain_deltas, outlets, hours = Counter(), Counter(), Counter(), Counter()
     for row in rows:
         for (campaign_id, name), delta in _row_deltas(row, source):
             deltas[campaign_id, name] += delta
-        for key, delta in _row_domain_deltas(row, source):
+        for key, delta in _row_grouped_deltas(row, row.domain, source):
             domain_deltas[key] += delta
-    counters.add(db, deltas, domain_deltas)
+        if row.outlet:
+            for key, delta in _row_grouped_deltas(row, row.outlet, source):
+                outlets[key] += delta
+        if row.state == states.DELIVERED and row.sent_at is not None:
+            hours[row.campaign_id, hour_of(row.sent_at), "sent"] += 1
+    counters.add(db, deltas, domain_deltas, outlets=outlets, hours=hours)
     _expire_deliveries(db)
     return rows if returning else len(rows)
 
@@ -136,13 +142,14 @@ def _row_deltas(row, source: str | None):
         yield (row.campaign_id, bounced_name(row.bounce_kind)), 1
 
 
-def _row_domain_deltas(row, source: str | None):
-    yield (row.campaign_id, row.domain, row.state), 1
-    yield (row.campaign_id, row.domain, source or TOTAL), -1 if source else 1
+def _row_grouped_deltas(row, group: str, source: str | None):
+    """A moved row's deltas in a table of counters per group (its domain, its outlet)."""
+    yield (row.campaign_id, group, row.state), 1
+    yield (row.campaign_id, group, source or TOTAL), -1 if source else 1
 
 
 def _counted(stmt, source: str | None, returning: Sequence, also: Sequence = ()):
-    """PostgreSQL: WITH moved AS (the move … RETURNING), two upserts of counters from `moved`;
+    """PostgreSQL: WITH moved AS (the move … RETURNING), the upserts of counters from `moved`;
     SELECT the moved rows' count (or their `returning` columns), then the count of the rows each
     statement of `also` changed."""
     extra = [c for c in returning if c.key not in {k.key for k in _COUNTED}]
@@ -158,18 +165,21 @@ def _counted(stmt, source: str | None, returning: Sequence, also: Sequence = ())
     shard = func.pg_backend_pid() % counters.SHARDS
     by_name = (select(flat.c.campaign_id, flat.c.name, shard, func.sum(flat.c.delta))
                .group_by(flat.c.campaign_id, flat.c.name).order_by(flat.c.campaign_id, flat.c.name))
-    domain_parts = [select(m.campaign_id, m.domain, m.state.label("state"), one.label("delta")),
-                    select(m.campaign_id, m.domain, literal(source or TOTAL), minus if source else one)]
-    dflat = union_all(*domain_parts).subquery()
-    by_domain = (select(dflat.c.campaign_id, dflat.c.domain, dflat.c.state,
-                        case((dflat.c.state == TOTAL, 0), else_=shard), func.sum(dflat.c.delta))
-                 .group_by(dflat.c.campaign_id, dflat.c.domain, dflat.c.state)
-                 .order_by(dflat.c.campaign_id, dflat.c.domain, dflat.c.state))
+    # The moved rows per domain and per outlet (where known), and the hour of each message sent
+    # (literal arguments, so that the SELECT's expression and the GROUP BY's render the same).
+    hour = func.date_trunc(literal_column("'hour'"), m.sent_at, literal_column("'UTC'"))
     upserts = [
         counters.adding(pg_insert(CampaignCounter).from_select(["campaign_id", "name", "shard", "value"], by_name),
                         CampaignCounter).cte("counted"),
-        counters.adding(pg_insert(DomainCounter).from_select(
-            ["campaign_id", "domain", "state", "shard", "value"], by_domain), DomainCounter).cte("counted_domains"),
+        _grouped_upsert(m, m.domain, DomainCounter, "state", source, shard).cte("counted_domains"),
+        _grouped_upsert(m, m.outlet, OutletCounter, "name", source, shard,
+                        m.outlet.is_not(None), m.outlet != "").cte("counted_outlets"),
+        counters.adding(pg_insert(HourCounter).from_select(
+            ["campaign_id", "hour", "name", "shard", "value"],
+            select(m.campaign_id, hour, literal("sent"), shard, func.count())
+            .where(m.state == states.DELIVERED, m.sent_at.is_not(None))
+            .group_by(m.campaign_id, hour).order_by(m.campaign_id, hour)),
+            HourCounter).cte("counted_hours"),
     ]
     if returning:
         final = select(*(m[c.key] for c in returning))
@@ -180,6 +190,21 @@ def _counted(stmt, source: str | None, returning: Sequence, also: Sequence = ())
         final = select(final.scalar_subquery(), *(select(func.count()).select_from(c).scalar_subquery() for c in changed))
         upserts += changed
     return final.add_cte(*upserts)
+
+
+def _grouped_upsert(m, group, table, name: str, source: str | None, shard, *where):
+    """INSERT … ON CONFLICT adding the moved rows `m` per group (domain or outlet) and state to
+    `table` (whose state column is `name`): +1 in the new state, −1 in the source (or +1 in the
+    total, shard 0, for new rows)."""
+    one, minus = literal(1), literal(-1)
+    flat = union_all(select(m.campaign_id, group.label("grp"), m.state.label("state"), one.label("delta")).where(*where),
+                     select(m.campaign_id, group, literal(source or TOTAL), minus if source else one).where(*where)
+                     ).subquery()
+    rows = (select(flat.c.campaign_id, flat.c.grp, flat.c.state, case((flat.c.state == TOTAL, 0), else_=shard),
+                   func.sum(flat.c.delta))
+            .group_by(flat.c.campaign_id, flat.c.grp, flat.c.state).order_by(flat.c.campaign_id, flat.c.grp, flat.c.state))
+    key = "domain" if table is DomainCounter else "outlet"
+    return counters.adding(pg_insert(table).from_select(["campaign_id", key, name, "shard", "value"], rows), table)
 
 
 def _expire_deliveries(db) -> None:

@@ -18,7 +18,7 @@ import datetime as dt
 import logging
 from collections import Counter
 
-from sqlalchemy import Engine, case, distinct, func, or_, select
+from sqlalchemy import Engine, case, distinct, func, literal, literal_column, or_, select
 
 from distribute.deliveries import counters
 from distribute.deliveries.counters import (BOUNCE_KINDS, REPAIR_SHARD, TOTAL, bounced_name, link_name,
@@ -31,8 +31,17 @@ RECOUNT_DAYS = 30  # opens and clicks still come in weeks after sending
 RECOUNT_SECONDS = 6 * 3600.0  # how often beat recounts
 
 
-def exact(db, campaign_id: int) -> tuple[dict[str, int], dict[tuple[str, str], int]]:
-    """The campaign counters and the domain counters as the rows say they must be."""
+KINDS = ("campaign", "domains", "outlets", "hours")  # campaign_counters, then the grouped tables
+
+
+def exact(db, campaign_id: int, kinds: tuple[str, ...] = KINDS) -> dict[str, dict]:
+    """The campaign's counters of these kinds as the rows say they must be: {"campaign": {name: n},
+    "domains": {(domain, state): n}, "outlets": {(outlet, name): n}, "hours": {(hour, name): n}}."""
+    read = {"campaign": _campaign, "domains": _domains, "outlets": _outlets, "hours": _hours}
+    return {kind: read[kind](db, campaign_id) for kind in kinds}
+
+
+def _campaign(db, campaign_id: int) -> dict[str, int]:
     d = Delivery
     names: dict[str, int] = {}
     for state, n in db.execute(select(d.state, func.count()).where(d.campaign_id == campaign_id).group_by(d.state)):
@@ -53,19 +62,71 @@ def exact(db, campaign_id: int) -> tuple[dict[str, int], dict[tuple[str, str], i
         if n is not None:
             names[link_name(n, "clicks")] = clicks
             names[link_name(n, "recipients")] = people
+    return names
+
+
+def _domains(db, campaign_id: int) -> dict[tuple[str, str], int]:
+    d = Delivery
     domains: Counter = Counter()
     for domain, state, n in db.execute(select(d.domain, d.state, func.count()).where(d.campaign_id == campaign_id)
                                        .group_by(d.domain, d.state)):
         domains[domain, state] += n
         domains[domain, TOTAL] += n
-    return names, dict(domains)
+    return dict(domains)
 
 
-def drift(db, campaign_id: int) -> tuple[dict[str, tuple[int, int]], dict[tuple[str, str], tuple[int, int]]]:
-    """What differs: name → (counted, exact), and (domain, state) → (counted, exact)."""
-    want, want_domains = exact(db, campaign_id)
-    have, have_domains = counters.totals(db, campaign_id), counters.domain_totals(db, campaign_id)
-    return _differences(have, want), _differences(have_domains, want_domains)
+def _outlets(db, campaign_id: int) -> dict[tuple[str, str], int]:
+    d = Delivery
+    outlets: Counter = Counter()
+    for outlet, state, n, opened, clicked in db.execute(
+            select(d.outlet, d.state, func.count(), func.count(d.first_opened_at), func.count(d.first_clicked_at))
+            .where(d.campaign_id == campaign_id, d.outlet.is_not(None), d.outlet != "").group_by(d.outlet, d.state)):
+        for name, value in ((state, n), (TOTAL, n), ("opened", opened), ("clicked", clicked)):
+            outlets[outlet, name] += value
+    return {key: n for key, n in outlets.items() if n}
+
+
+def _hours(db, campaign_id: int) -> dict[tuple[dt.datetime, str], int]:
+    """Messages sent per hour of their sent_at, opens and clicks per hour of their event."""
+    hours: Counter = Counter()
+    sent = _hour(db, Delivery.sent_at)
+    engaged = _hour(db, Event.at)
+    for query in (select(sent, literal("sent"), func.count()).where(Delivery.campaign_id == campaign_id,
+                                                                   Delivery.sent_at.is_not(None)).group_by(sent),
+                  select(engaged, Event.type, func.count()).where(Event.campaign_id == campaign_id,
+                                                                  Event.type.in_(("opened", "clicked")))
+                  .group_by(engaged, Event.type)):
+        for at, name, n in db.execute(query):
+            hours[_as_hour(at), name] += n
+    return dict(hours)
+
+
+def _hour(db, column):
+    """The hour (UTC) of a time column, in SQL; literal arguments, so that the SELECT's expression
+    and the GROUP BY's render the same."""
+    if _dialect(db) == "postgresql":
+        return func.date_trunc(literal_column("'hour'"), column, literal_column("'UTC'"))
+    return func.strftime(literal_column("'%Y-%m-%dT%H:00:00'"), column)
+
+
+def _as_hour(value) -> dt.datetime:
+    if isinstance(value, str):  # SQLite's strftime: a naive UTC time
+        value = dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+    return counters.hour_of(value)
+
+
+def _dialect(db) -> str:
+    bind = db.get_bind() if hasattr(db, "get_bind") else db
+    return bind.dialect.name
+
+
+def drift(db, campaign_id: int, kinds: tuple[str, ...] = KINDS) -> dict[str, dict]:
+    """What differs, per kind of counter: key → (counted, exact); kinds without a difference left out."""
+    want = exact(db, campaign_id, kinds)
+    have = {kind: counters.totals(db, campaign_id) if kind == "campaign" else counters.grouped_totals(db, campaign_id, kind)
+            for kind in kinds}
+    found = {kind: _differences(have[kind], want[kind]) for kind in kinds}
+    return {kind: differences for kind, differences in found.items() if differences}
 
 
 def _differences(have: dict, want: dict) -> dict:
@@ -73,14 +134,17 @@ def _differences(have: dict, want: dict) -> dict:
             if have.get(key, 0) != want.get(key, 0)}
 
 
-def repair(db, campaign_id: int, *, log_fixes: bool = True) -> dict[str, tuple[int, int]]:
-    """Make the counters exact in the caller's transaction; returns what was fixed (domain
-    counters as `domain:<domain>:<state>`)."""
-    names, domains = drift(db, campaign_id)
-    counters.add(db, Counter({(campaign_id, name): want - have for name, (have, want) in names.items()}),
-                 Counter({(campaign_id, dom, state): want - have for (dom, state), (have, want) in domains.items()}),
-                 to_shard=REPAIR_SHARD)
-    fixed = names | {f"domain:{dom}:{state}": pair for (dom, state), pair in domains.items()}
+def repair(db, campaign_id: int, *, log_fixes: bool = True, kinds: tuple[str, ...] = KINDS) -> dict[str, tuple[int, int]]:
+    """Make the counters exact in the caller's transaction; returns what was fixed, by name
+    (grouped counters as `domain:<domain>:<state>`, `outlet:<outlet>:<name>`, `hour:<iso>:<name>`)."""
+    found = drift(db, campaign_id, kinds)
+    fix = {kind: Counter({(campaign_id, *key) if kind != "campaign" else (campaign_id, key): want - have
+                          for key, (have, want) in found.get(kind, {}).items()}) for kind in KINDS}
+    counters.add(db, fix["campaign"], fix["domains"], outlets=fix["outlets"], hours=fix["hours"], to_shard=REPAIR_SHARD)
+    fixed = dict(found.get("campaign", {}))
+    for kind, prefix in (("domains", "domain"), ("outlets", "outlet"), ("hours", "hour")):
+        for (group, name), pair in found.get(kind, {}).items():
+            fixed[f"{prefix}:{group.isoformat() if kind == 'hours' else group}:{name}"] = pair
     if fixed and log_fixes:
         shown = dict(sorted(fixed.items())[:20])
         log.warning("campaign %s: counters had drifted from an exact recount; repaired %d (counted, exact): %s%s",
@@ -113,7 +177,8 @@ def recount(engine: Engine, campaign_ids: list[int] | None = None, *, days: floa
     return report
 
 
-def recount_all(conn, *, log_fixes: bool = True) -> None:
-    """Every campaign, in the caller's transaction (the migration that made the counters)."""
+def recount_all(conn, *, log_fixes: bool = True, kinds: tuple[str, ...] = KINDS) -> None:
+    """Every campaign, in the caller's transaction (the migrations that made the counters: each
+    counts the kinds whose tables exist by then)."""
     for campaign_id in conn.scalars(select(Campaign.id).order_by(Campaign.id)).all():
-        repair(conn, campaign_id, log_fixes=log_fixes)
+        repair(conn, campaign_id, log_fixes=log_fixes, kinds=kinds)

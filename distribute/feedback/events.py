@@ -68,9 +68,10 @@ class Signal:
 
 
 # What the event writer reads of a delivery: enough to move it, and to know whether a signal is
-# its recipient's first open or click (for the counters).
+# its recipient's first open or click, and its outlet (for the counters).
 _DELIVERY_COLUMNS = (Delivery.id, Delivery.campaign_id, Delivery.state, Delivery.email_key, Delivery.sent_at,
-                     Delivery.ref, Delivery.first_opened_at, Delivery.first_human_open_at, Delivery.first_clicked_at)
+                     Delivery.ref, Delivery.first_opened_at, Delivery.first_human_open_at, Delivery.first_clicked_at,
+                     Delivery.outlet)
 
 
 def find_delivery(db, *, delivery_id: int | None = None, ref: str | None = None, lock: bool = False):
@@ -114,6 +115,8 @@ def record(db, signal: Signal, settings: Settings) -> str:
             return DUPLICATE
     else:
         db.execute(insert(Event).values(values))
+    if signal.type in ENGAGEMENT:
+        _count_hours(db, [(delivery.campaign_id, signal.type, at)])
     if signal.type == "clicked":
         _count_links(db, [(delivery, data)])
     if signal.verified:
@@ -157,6 +160,7 @@ def record_engagement(db, signals: list[Signal], settings: Settings) -> int:
                        "user_agent": (signal.user_agent or "")[:500] or None, "ip": truncate_ip(signal.ip)})
     if events:
         _core(db).execute(insert(Event), events)
+        _count_hours(db, [(delivery.campaign_id, type_, at) for delivery, type_, _, at in engaged])
         _engage(db, engaged)
         _count_links(db, [(delivery, data) for delivery, type_, data, _ in engaged if type_ == "clicked"])
     return len(events)
@@ -172,6 +176,7 @@ def _engage(db, engaged: list[tuple[Any, str, dict, dt.datetime]]) -> None:
         _add(totals.setdefault(delivery.id, _totals(delivery.id)), type_, data, at)
         rows[delivery.id] = delivery
     deltas: Counter = Counter()
+    outlets: Counter = Counter()
     for delivery_id, t in totals.items():
         row = rows[delivery_id]
         for name, n, first_before in (("opened", t["b_opens"], row.first_opened_at),
@@ -179,11 +184,19 @@ def _engage(db, engaged: list[tuple[Any, str, dict, dt.datetime]]) -> None:
                                       ("clicked", t["b_clicks"], row.first_clicked_at)):
             if n and first_before is None:
                 deltas[row.campaign_id, name] += 1
+                if row.outlet and name != "opened_human":
+                    outlets[row.campaign_id, row.outlet, name] += 1
         deltas[row.campaign_id, "opens"] += t["b_opens"]
         deltas[row.campaign_id, "opens_human"] += t["b_human"]
         deltas[row.campaign_id, "clicks"] += t["b_clicks"]
     _core(db).execute(_ADD_ENGAGEMENT, sorted(totals.values(), key=lambda t: t["b_id"]))
-    counters.add(db, deltas)
+    counters.add(db, deltas, outlets=outlets)
+
+
+def _count_hours(db, engaged: list[tuple[int, str, dt.datetime]]) -> None:
+    """Add opens and clicks (their events written) to the time chart: (campaign, type, at) each."""
+    counters.add(db, Counter(), hours=Counter((campaign_id, counters.hour_of(at), type_)
+                                              for campaign_id, type_, at in engaged))
 
 
 def _count_links(db, clicks: list[tuple[Any, dict]]) -> None:

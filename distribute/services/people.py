@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from distribute.audience import suppression as suppressions
 from distribute.contacts.addresses import normalise
 from distribute.contacts.writing import tags_of
+from distribute.deliveries import counters
 from distribute.errors import NotFound, UserError
 from distribute.feedback.policy import suppress_address
 from distribute.models import Campaign, Contact, ContactList, Delivery, Event, ListMember, Release, Suppression, utcnow
@@ -138,6 +139,10 @@ def erase(session: Session, actor: Actor, contact_id: int, reason: str = "erased
     suppress_address(session, key, reason.strip() or "erased on request", "manual", "unsubscribed", utcnow())
     deliveries = select(Delivery.id).where(Delivery.contact_id == contact.id).scalar_subquery()
     session.execute(update(Event).where(Event.delivery_id.in_(deliveries)).values(user_agent=None, ip=None, raw=None))
+    d = Delivery
+    counters.outlets_cleared(session, session.execute(
+        select(d.campaign_id, d.outlet, d.state, d.first_opened_at, d.first_clicked_at)
+        .where(d.contact_id == contact.id).order_by(d.id).with_for_update()).all())
     session.execute(update(Delivery).where(Delivery.contact_id == contact.id)
                     .values(name=None, outlet=None, email=key, contact_id=None))
     session.execute(delete(Contact).where(Contact.id == contact.id))

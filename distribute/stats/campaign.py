@@ -99,17 +99,24 @@ def _links(totals: dict[str, int], links: list[str]) -> list[dict]:
 
 
 def _detail(session: Session, campaign_id: int, limit: int) -> dict:
-    d = Delivery
+    # Core selects of the columns shown: rows, not ORM entities (building and tracking 200 of
+    # them, each with every column, was about a third of the time of the stats).
+    d, e = Delivery.__table__.c, Event.__table__.c
     # The partial index of recipients with something to show, in id order: a page, not a scan.
-    rows = session.scalars(select(d).where(d.campaign_id == campaign_id, text(DETAIL_SQL))
-                           .order_by(d.id).limit(limit + 1)).all()
+    rows = session.execute(
+        select(d.id, d.email, d.state, d.bounce_kind, d.last_reply, d.opens, d.human_opens, d.first_opened_at,
+               d.clicks, d.unsubscribed_at, d.complained_at)
+        .where(d.campaign_id == campaign_id, text(DETAIL_SQL)).order_by(d.id).limit(limit + 1)
+    ).all()
     truncated = len(rows) > limit
     rows = rows[:limit]
     events: dict[int, list[dict]] = {}
     if rows:
-        for e in session.scalars(select(Event).where(Event.delivery_id.in_([r.id for r in rows])).order_by(Event.at, Event.id)):
-            events.setdefault(e.delivery_id, []).append(
-                {"type": e.type, "source": e.source, "at": e.at.isoformat(), "data": e.data})
+        for delivery_id, kind, source, at, data in session.execute(
+                select(e.delivery_id, e.type, e.source, e.at, e.data)
+                .where(e.delivery_id.in_([r.id for r in rows])).order_by(e.at, e.id)):
+            events.setdefault(delivery_id, []).append(
+                {"type": kind, "source": source, "at": at.isoformat(), "data": data})
 
     def iso(value):
         return value.isoformat() if value else None

@@ -2,23 +2,25 @@
 (campaign, address) index; paged by id), one recipient's events, the outlets, the time chart,
 and every row for a CSV export (keyset batches, never OFFSET).
 
-The totals are stats/campaign.py's; this module reads only what a page shows."""
+The totals are stats/campaign.py's, the outlets and the chart read their counters
+(distribute.deliveries.counters); this module reads only what a page shows."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from typing import Iterator
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from distribute import states
+from distribute.deliveries import counters
 from distribute.models import Delivery, Event
 
 PAGE = 50
 TOP_OUTLETS = 20
 EXPORT_BATCH = 2000
-CHART_EVENTS = ("opened", "clicked")  # with the sends (deliveries' sent_at), the chart's three lines
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -63,48 +65,21 @@ def recipient(session: Session, campaign_id: int, delivery_id: int) -> dict | No
 
 
 def outlets(session: Session, campaign_id: int, limit: int = TOP_OUTLETS) -> list[dict]:
-    """The outlets with the most recipients: sent, bounced, opened, clicked per outlet."""
-    d = Delivery
-    sent = func.count().filter(d.state.in_((states.DELIVERED, states.COMPLAINED)))
-    rows = session.execute(
-        select(d.outlet, func.count(), sent, func.count().filter(d.state == states.BOUNCED),
-               func.count(d.first_opened_at), func.count(d.first_clicked_at))
-        .where(d.campaign_id == campaign_id, d.outlet.is_not(None), d.outlet != "")
-        .group_by(d.outlet).order_by(func.count().desc(), d.outlet).limit(limit)
-    ).all()
-    return [{"outlet": o, "total": t, "sent": s, "bounced": b, "opened": op, "clicked": c} for o, t, s, b, op, c in rows]
-
-
-def _bucket(session: Session, column, unit: str):
-    if session.get_bind().dialect.name == "postgresql":
-        return func.date_trunc(unit, column, "UTC")  # in UTC whatever the session's time zone
-    return func.strftime("%Y-%m-%dT%H:00:00" if unit == "hour" else "%Y-%m-%dT00:00:00", column)
+    """The outlets with the most recipients: sent, bounced, opened, clicked per outlet (counters)."""
+    return [{"outlet": o["outlet"], "total": o["total"], "sent": sum(o.get(s, 0) for s in counters.SENT_STATES),
+             "bounced": o.get(states.BOUNCED, 0), "opened": o.get("opened", 0), "clicked": o.get("clicked", 0)}
+            for o in counters.top_outlets(session, campaign_id, limit)]
 
 
 def timeline(session: Session, campaign_id: int, unit: str = "hour") -> list[dict]:
-    """Sends, opens and clicks per hour (or day), oldest first, empty buckets left out."""
+    """Sends, opens and clicks per hour (or day, UTC), oldest first, empty buckets left out (counters)."""
     if unit not in ("hour", "day"):
         raise ValueError(f"unit: hour or day, not {unit!r}")
-    counts: dict[str, dict[str, int]] = {}
-    sent = _bucket(session, Delivery.sent_at, unit)
-    for at, n in session.execute(
-            select(sent, func.count()).where(Delivery.campaign_id == campaign_id, Delivery.sent_at.is_not(None))
-            .group_by(sent)):
-        counts.setdefault(_key(at), {})["sent"] = n
-    happened = _bucket(session, Event.at, unit)
-    for kind, at, n in session.execute(
-            select(Event.type, happened, func.count()).where(Event.campaign_id == campaign_id,
-                                                             Event.type.in_(CHART_EVENTS))
-            .group_by(Event.type, happened)):
-        counts.setdefault(_key(at), {})[kind] = n
-    return [{"at": at, "sent": c.get("sent", 0), "opened": c.get("opened", 0), "clicked": c.get("clicked", 0)}
-            for at, c in sorted(counts.items())]
-
-
-def _key(at) -> str:
-    if isinstance(at, dt.datetime):
-        return (at if at.tzinfo else at.replace(tzinfo=dt.UTC)).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:00:00Z")
-    return str(at)[:19] + "Z"
+    buckets: dict[dt.datetime, Counter] = {}
+    for hour, counts in counters.hourly(session, campaign_id).items():
+        buckets.setdefault(hour.replace(hour=0) if unit == "day" else hour, Counter()).update(counts)
+    return [{"at": at.strftime("%Y-%m-%dT%H:00:00Z"), **{name: c.get(name, 0) for name in counters.HOURLY}}
+            for at, c in sorted(buckets.items())]
 
 
 EXPORT_COLUMNS = ("email", "name", "outlet", "domain", "state", "bounce", "code", "reply", "attempts", "sent_at",

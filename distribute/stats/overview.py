@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from distribute import states
-from distribute.models import Campaign, Delivery, Release
+from distribute.deliveries import counters
+from distribute.models import Campaign, Release
 
 COMPLAINT_TARGET, COMPLAINT_LIMIT = 0.001, 0.003
 BOUNCE_WARNING, BOUNCE_LIMIT = 0.02, 0.05
@@ -53,13 +54,7 @@ def overview(session: Session, since: dt.datetime) -> dict:
         .where(Campaign.created_at >= since, Campaign.is_test.is_(False))
         .order_by(Campaign.id.desc()).limit(MAX_CAMPAIGNS)
     ).all()
-    ids = [c.id for c, _, _ in rows]
-    per: dict[int, dict[str, int]] = {}
-    if ids:
-        for campaign_id, state, n in session.execute(
-                select(Delivery.campaign_id, Delivery.state, func.count()).where(Delivery.campaign_id.in_(ids))
-                .group_by(Delivery.campaign_id, Delivery.state)):
-            per.setdefault(campaign_id, {})[state] = n
+    per = counters.states_by_campaign(session, [c.id for c, _, _ in rows]) if rows else {}
     campaigns, total = [], {}
     for c, slug, title in rows:
         counts = per.get(c.id, {})

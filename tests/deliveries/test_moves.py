@@ -104,3 +104,46 @@ def test_only_the_writer_writes_a_delivery_state():
     assert set(writers) == {"deliveries/moves.py"}, writers
     # The check itself finds what it looks for.
     assert _writes_delivery_state(ast.parse("update(Delivery).where(x).values(state='sent')")) == [1]
+
+
+def test_outlet_and_hour_counters_follow_sends_opens_clicks_and_an_erase(db, settings, sent):
+    """What the results page's outlets table and time chart read: kept by the sender's moves, by
+    both event writers (one signal, and a buffered batch), and by erasing a person's data."""
+    import datetime as dt
+
+    from distribute.feedback.events import Signal, record, record_engagement
+    from distribute.services import people
+    from distribute.services.actor import ADMIN, Actor
+    from distribute.stats import detail
+
+    at = dt.datetime(2026, 1, 5, 10, 15, tzinfo=dt.UTC)
+    with db.sessions() as s:
+        rows = s.execute(select(Delivery.id, Delivery.outlet, Delivery.contact_id).order_by(Delivery.id)).all()
+        outlets = detail.outlets(s, 1)
+        hours = detail.timeline(s, 1, "hour")
+    assert len(rows) == 4 and all(r.outlet for r in rows)
+    assert sorted(o["outlet"] for o in outlets) == sorted(r.outlet for r in rows)
+    assert all((o["total"], o["sent"], o["opened"], o["clicked"]) == (1, 1, 0, 0) for o in outlets)
+    assert sum(h["sent"] for h in hours) == 4 and not any(h["opened"] or h["clicked"] for h in hours)
+    first, second = rows[0], rows[1]
+    with db.sessions.begin() as s:
+        record(s, Signal("opened", "pixel", delivery_id=first.id, at=at), settings)
+        record_engagement(s, [Signal("opened", "pixel", delivery_id=first.id, at=at + dt.timedelta(minutes=30)),
+                              Signal("clicked", "link", delivery_id=first.id, at=at + dt.timedelta(hours=1),
+                                     data={"link": 0}),
+                              Signal("opened", "pixel", delivery_id=second.id, at=at)], settings)
+    with db.sessions() as s:
+        outlets = {o["outlet"]: o for o in detail.outlets(s, 1)}
+        hours = {h["at"]: h for h in detail.timeline(s, 1, "hour")}
+        days = {h["at"]: h for h in detail.timeline(s, 1, "day")}
+        assert_counters_exact(s, 1)
+    assert (outlets[first.outlet]["opened"], outlets[first.outlet]["clicked"]) == (1, 1)  # recipients, not times
+    assert (outlets[second.outlet]["opened"], outlets[second.outlet]["clicked"]) == (1, 0)
+    assert hours["2026-01-05T10:00:00Z"] == {"at": "2026-01-05T10:00:00Z", "sent": 0, "opened": 3, "clicked": 0}
+    assert hours["2026-01-05T11:00:00Z"]["clicked"] == 1
+    assert days["2026-01-05T00:00:00Z"] == {"at": "2026-01-05T00:00:00Z", "sent": 0, "opened": 3, "clicked": 1}
+    with db.sessions.begin() as s:
+        people.erase(s, Actor("admin@example.org", ADMIN, via="web"), first.contact_id)
+    with db.sessions() as s:
+        assert first.outlet not in {o["outlet"] for o in detail.outlets(s, 1)}  # the outlet was the person's data
+        assert_counters_exact(s, 1)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from counter_helpers import assert_counters_exact
 from distribute.deliveries import counters
-from distribute.models import CampaignCounter, Delivery, DomainCounter
+from distribute.models import CampaignCounter, Delivery, DomainCounter, HourCounter, OutletCounter
 from web_helpers import send_release
 
 
@@ -26,6 +26,8 @@ def test_recount_repairs_drift_and_logs_it(db, settings, sent, run_cli, caplog):
         s.execute(update(DomainCounter).where(DomainCounter.campaign_id == 1, DomainCounter.state == "sent")
                   .values(value=0))
         s.execute(update(Delivery).where(Delivery.campaign_id == 1).values(opens=3))
+        s.execute(delete(OutletCounter).where(OutletCounter.campaign_id == 1, OutletCounter.outlet == "Global Wire"))
+        s.execute(update(HourCounter).where(HourCounter.campaign_id == 1).values(value=HourCounter.value + 1))
     with db.sessions() as s:
         before = counters.totals(s, 1)
         assert before["state:sent"] == 9 and before.get("opens", 0) == 0
@@ -35,6 +37,7 @@ def test_recount_repairs_drift_and_logs_it(db, settings, sent, run_cli, caplog):
         result = run_cli("stats", "recount", "1")
     assert result.exit_code == 0, result.output
     assert "state:sent: 9 → 4" in result.output and "opens: 0 → 12" in result.output
+    assert "outlet:Global Wire:total: 0 → 1" in result.output and ":sent: 5 → 4" in result.output
     assert any("campaign 1: counters had drifted" in r.getMessage() and "'state:sent': (9, 4)" in r.getMessage()
                for r in caplog.records)
     with db.sessions() as s:
