@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -108,24 +109,89 @@ class DriverStatement:
     """A statement compiled once per dialect and handed to the driver as SQL text with its
     parameters. For the few statements a worker runs for every message: for a large statement
     (a move with its counters), SQLAlchemy's work per execution (walking the statement for its
-    cache key) costs more CPU than the database spends on it. Each parameter still goes through
-    its type's conversion, as SQLAlchemy would do."""
+    cache key, its execution context, its result) costs more CPU than the database spends on
+    it. Each parameter still goes through its type's conversion, as SQLAlchemy would do.
+
+    With psycopg the text is rewritten once with the server's own placeholders ($1 …) and run
+    by a raw cursor as a prepared statement: the driver neither parses it nor maps names at each
+    run. A driver error is raised as SQLAlchemy raises it (OperationalError …), and a connection
+    that is gone is invalidated, so callers handle both paths alike."""
 
     def __init__(self, statement):
         self.statement = statement
-        self._compiled: dict[str, tuple[str, dict, dict]] = {}
+        self._compiled: dict[str, _Compiled] = {}
 
-    def execute(self, conn, params: dict):
-        name = conn.dialect.name
-        compiled = self._compiled.get(name)
+    def one(self, conn, params: dict) -> tuple:
+        """The statement's one row, run with `params` (and the statement's own constants)."""
+        return self.all(conn, params)[0]
+
+    def all(self, conn, params: dict) -> list:
+        """The statement's rows (named tuples), run with `params` (and its own constants)."""
+        compiled = self._compiled.get(conn.dialect.name)
         if compiled is None:
-            c = self.statement.compile(dialect=conn.dialect)
-            compiled = self._compiled[name] = (c.string, dict(c.params), dict(c._bind_processors))
-        sql, defaults, convert = compiled
-        values = defaults | params
-        for key, process in convert.items():
-            values[key] = process(values[key])
-        return conn.exec_driver_sql(sql, values)
+            compiled = self._compiled[conn.dialect.name] = _Compiled(self.statement, conn.dialect)
+        values = compiled.values(params)
+        if not compiled.numbered:
+            return conn.exec_driver_sql(compiled.sql, values).all()
+        raw = conn.connection.dbapi_connection
+        cursor = None
+        try:
+            cursor = _psycopg().RawCursor(raw, row_factory=_psycopg().rows.namedtuple_row)
+            cursor.execute(compiled.sql, values, prepare=True)
+            return cursor.fetchall()
+        except _psycopg().Error as exc:
+            gone = conn.dialect.is_disconnect(exc, raw, cursor)
+            if gone:
+                conn.invalidate(exc)
+            raise DBAPIError.instance(compiled.sql, values, exc, _psycopg().Error, connection_invalidated=gone,
+                                      dialect=conn.dialect) from exc
+
+
+def _psycopg():
+    import psycopg
+    import psycopg.rows
+
+    return psycopg
+
+
+_NAMED = re.compile(r"%\((\w+)\)s|%%")
+
+
+class _Compiled:
+    """A statement's SQL for one dialect, its parameters in order and its constants converted."""
+
+    def __init__(self, statement, dialect):
+        c = statement.compile(dialect=dialect)
+        self._convert = dict(c._bind_processors)
+        self._defaults = {key: self._convert[key](value) if key in self._convert else value
+                          for key, value in c.params.items()}
+        self.numbered = dialect.driver == "psycopg" and dialect.paramstyle == "pyformat"
+        if not self.numbered:
+            self.sql, self.order = c.string, None
+            return
+        order: list[str] = []
+
+        def number(match: re.Match) -> str:
+            if match.group(0) == "%%":
+                return "%"
+            if match.group(1) not in order:
+                order.append(match.group(1))
+            return f"${order.index(match.group(1)) + 1}"
+
+        self.sql, self.order = _NAMED.sub(number, c.string), order
+
+    def values(self, params: dict):
+        convert, defaults = self._convert, self._defaults
+
+        def value(key):
+            if key not in params:
+                return defaults[key]
+            process = convert.get(key)
+            return process(params[key]) if process else params[key]
+
+        if self.order is None:
+            return {key: value(key) for key in defaults.keys() | params.keys()}
+        return [value(key) for key in self.order]
 
 
 @contextmanager

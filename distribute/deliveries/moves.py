@@ -88,6 +88,11 @@ class Prepared:
         the statement's one snapshot: they commit together. Run it after `check(params)`."""
         return _counted(self.update, self.source, (), also=others)
 
+    def returning(self, *columns) -> Any:
+        """PostgreSQL: this move with its counters as one statement selecting the moved rows'
+        `columns`. Run it after `check(params)`."""
+        return _counted(self.update, self.source, columns)
+
     def run(self, db, params: dict[str, Any]) -> int:
         self.check(params)
         if _dialect(db) != "postgresql":

@@ -13,14 +13,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Protocol
 
-from sqlalchemy import String, and_, case, cast, func, literal, or_, select, update
+from sqlalchemy import String, case, cast, exists, func, literal, not_, or_, select, update
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.expression import FunctionElement
 
 from distribute import states
 from distribute.audience import resolve
-from distribute.sending.campaigns import Audience
+from distribute.sending.campaigns import Audience, waiting
 from distribute.config import Settings
 from distribute.deliveries import moves
 from distribute.db import insert_for
@@ -158,56 +158,49 @@ def enqueue_pending(sessions: sessionmaker[Session], settings: Settings, broker:
                     now: dt.datetime | None = None) -> int:
     """Top up the campaign's work on the broker: queued deliveries that are not on it (no live
     lease) go on in keyset batches, until `batches_in_flight` batches are there. The lease says
-    how long the broker has to hand a row to a worker before the sweep puts it on again."""
+    how long the broker has to hand a row to a worker before the sweep puts it on again.
+
+    A worker runs this after every batch: one connection, each statement committed by itself,
+    and a batch is chosen and leased by one UPDATE."""
     now = now or utcnow()
     lease_until = now + dt.timedelta(seconds=settings.lease_seconds)
+    free = or_(Delivery.lease_until.is_(None), Delivery.lease_until < now)
+    # Not paused, cancelled, or waiting for the relay: the sweep comes back for those.
+    sending = exists(select(Campaign.id).where(Campaign.id == campaign_id, Campaign.state == states.SENDING,
+                                               not_(waiting(now))))
     last_id, total = 0, 0
-    with sessions() as session:
+    with sessions.kw["bind"].connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
         # Rows on the broker now: a range scan of the (state, lease_until) index.
-        on_broker = session.scalar(select(func.count()).select_from(Delivery).where(
-            Delivery.state == states.QUEUED, Delivery.lease_until >= now, Delivery.campaign_id == campaign_id))
-    room = settings.batch_size * settings.batches_in_flight - on_broker
-    while room > 0:
-        with sessions() as session, session.begin():
-            state, wait_until = session.execute(
-                select(Campaign.state, Campaign.wait_until).where(Campaign.id == campaign_id)).one()
-            if state != states.SENDING or (wait_until and wait_until > now):
-                return total  # paused, cancelled, or waiting for the relay: the sweep comes back
-            ids = session.scalars(
-                select(Delivery.id).where(
-                    Delivery.campaign_id == campaign_id, Delivery.state == states.QUEUED, Delivery.id > last_id,
-                    or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
-                ).order_by(Delivery.id).limit(min(settings.batch_size, room))
-            ).all()
-            if not ids:
-                return total
-            last_id = ids[-1]
-            # Only rows still free: two top-ups at once (two workers finishing) never share a row.
-            taken = session.scalars(
-                update(Delivery).where(Delivery.id.in_(ids), Delivery.state == states.QUEUED,
-                                       or_(Delivery.lease_until.is_(None), Delivery.lease_until < now))
+        room = settings.batch_size * settings.batches_in_flight - conn.scalar(
+            select(func.count()).select_from(Delivery).where(
+                Delivery.state == states.QUEUED, Delivery.lease_until >= now, Delivery.campaign_id == campaign_id))
+        while room > 0:
+            batch = select(Delivery.id).where(
+                Delivery.campaign_id == campaign_id, Delivery.state == states.QUEUED, Delivery.id > last_id, free,
+            ).order_by(Delivery.id).limit(min(settings.batch_size, room))
+            # Only rows still free (checked again under the row lock): two top-ups at once (two
+            # workers finishing) never share a row.
+            taken = conn.scalars(
+                update(Delivery).where(Delivery.id.in_(batch), Delivery.state == states.QUEUED, free, sending)
                 .values(lease_until=lease_until, claimed_by=None).returning(Delivery.id)
             ).all()
-        if taken:
+            if not taken:
+                return total
             broker.enqueue(campaign_id, sorted(taken))  # after commit: a worker never looks for an uncommitted row
-        total += len(taken)
-        room -= len(taken)
+            last_id = max(taken)
+            total += len(taken)
+            room -= len(taken)
     return total
 
 
-def unfinished(session: Session, campaign_id: int) -> int:
-    return session.scalar(
-        select(func.count()).select_from(Delivery).where(
-            and_(Delivery.campaign_id == campaign_id, Delivery.state.in_(states.UNFINISHED))
-        )
-    )
-
-
-def finish_if_done(session: Session, campaign_id: int) -> bool:
-    """A sending campaign with nothing left to send is `sent`."""
-    if unfinished(session, campaign_id):
-        return False
-    return bool(session.execute(
-        update(Campaign).where(Campaign.id == campaign_id, Campaign.state == states.SENDING, Campaign.fanned_out_at.is_not(None))
+def finish_if_done(db, campaign_id: int) -> bool:
+    """A sending campaign with nothing left to send is `sent`. One statement: a worker asks after
+    every batch, and while rows are left the index finds the first one at once (a count would
+    read every unfinished row: the whole campaign, at its start)."""
+    left = exists(select(Delivery.id).where(Delivery.campaign_id == campaign_id, Delivery.state.in_(states.UNFINISHED)))
+    return bool(db.execute(
+        update(Campaign).where(Campaign.id == campaign_id, Campaign.state == states.SENDING, Campaign.fanned_out_at.is_not(None),
+                               ~left)
         .values(state=states.SENT, finished_at=utcnow())
     ).rowcount)

@@ -1,11 +1,13 @@
 """Per-recipient messages: the cheap pass a worker runs for every delivery.
 
 A MessageBuilder is made once per campaign from the CompiledMessage: it encodes the fixed
-headers once and splits each body at its placeholders. For a recipient it joins the pieces
-with that recipient's values, quoted-printable encodes the two parts (binascii, in C) and
-writes an RFC 5322 message with CRLF line ends. The standard library's email package would
-re-fold and re-encode everything per message, several times slower; the tests parse what
-this writes with that package to prove it is well formed.
+headers once, splits each body at its placeholders and quoted-printable encodes the pieces
+between them (binascii, in C). For a recipient it encodes only that recipient's values and
+joins them with the encoded pieces, each value between two soft line breaks (RFC 2045 §6.7
+rule 5: "=" at a line's end, removed by the decoder), so no line passes 76 characters
+whatever the value's length; it writes an RFC 5322 message with CRLF line ends. The standard
+library's email package would re-fold and re-encode everything per message, several times
+slower; the tests parse what this writes with that package to prove it is well formed.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import binascii
 import html
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import formataddr, formatdate
@@ -79,8 +82,47 @@ def _split(template: str, marker: str) -> tuple[list[str], list[str]]:
     return pieces[0::2], [name.lower() for name in pieces[1::2]]
 
 
+_date: tuple[int, str] = (0, "")
+
+
+def _date_now() -> str:
+    """The Date header's value, written once a second: formatdate costs more than the rest of
+    the headers together."""
+    global _date
+    second = int(time.time())
+    if _date[0] != second:
+        _date = (second, formatdate(second, usegmt=True))  # one tuple: a thread sees old or new, whole
+    return _date[1]
+
+
 def _qp(text: str) -> bytes:
     return binascii.b2a_qp(text.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
+
+
+_SOFT_BREAK = b"=\r\n"
+
+
+def _encoded(split: tuple[list[str], list[str]]) -> tuple[list[bytes], list[str]]:
+    """The static pieces, quoted-printable, each that a value follows ending on a soft break."""
+    pieces, names = split
+    encoded = [_qp(piece) for piece in pieces]
+    for i in range(len(encoded) - 1):
+        if not encoded[i].endswith(b"\n"):
+            encoded[i] += _SOFT_BREAK
+    return encoded, names
+
+
+def _fill_encoded(encoded: tuple[list[bytes], list[str]], values: dict[str, str]) -> bytes:
+    """The part's body for these values: only the values are encoded here."""
+    pieces, names = encoded
+    out = [pieces[0]]
+    for name, piece in zip(names, pieces[1:]):
+        value = values[name]
+        if value:
+            out.append(_qp(value))
+            out.append(_SOFT_BREAK)
+        out.append(piece)
+    return b"".join(out)
 
 
 class MessageBuilder:
@@ -96,6 +138,8 @@ class MessageBuilder:
         self._unsubscribe_mailbox = f"unsubscribe@{self._domain}"
         self._html = _split(compiled.html, compiled.marker)
         self._text = _split(compiled.text, compiled.marker)
+        self._html_qp = _encoded(self._html)
+        self._text_qp = _encoded(self._text)
         # Tracking placeholders, when the campaign's message has them: (name, link number).
         names = set(self._html[1]) | set(self._text[1])
         self._clicks = [(name, click_index(name)) for name in sorted(names) if click_index(name) is not None]
@@ -164,14 +208,16 @@ class MessageBuilder:
         if "@" not in recipient.email or _SPACE.search(recipient.email):
             raise ValueError(f"{recipient.email!r} is not an email address")
         token = self._unsubscribe.sign(ref)
-        text, html_body = self.personalise(recipient, ref, token)
+        values = self.values(recipient, ref, token)
+        text = _fill_encoded(self._text_qp, values)
+        html_body = _fill_encoded(self._html_qp, {key: html.escape(value) for key, value in values.items()})
         # A token is URL-safe (a hex or base64url reference, ".", base64url): only the space needs quoting.
         subject = f"unsubscribe%20{token}" if _URL_SAFE.fullmatch(token) else quote("unsubscribe " + token)
         mailto = f"mailto:{self._unsubscribe_mailbox}?subject={subject}"
         head = (
             f"To: {_address(recipient.name, recipient.email)}\r\n"
             f"{self._fixed_headers}"
-            f"Date: {formatdate(usegmt=True)}\r\n"
+            f"Date: {_date_now()}\r\n"
             f"Message-ID: <{ref}@{self._domain}>\r\n"
             f"List-Unsubscribe: <{mailto}>,\r\n <{self._base_url}/unsubscribe/{token}>\r\n"
             f"{DELIVERY_HEADER}: {ref}\r\n"
@@ -183,8 +229,8 @@ class MessageBuilder:
         part = b'Content-Type: text/%s; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
         message = b"".join((
             head.encode("utf-8"),
-            b"--", boundary, b"\r\n", part % b"plain", _qp(text), b"\r\n",
-            b"--", boundary, b"\r\n", part % b"html", _qp(html_body), b"\r\n",
+            b"--", boundary, b"\r\n", part % b"plain", text, b"\r\n",
+            b"--", boundary, b"\r\n", part % b"html", html_body, b"\r\n",
             b"--", boundary, b"--\r\n",
         ))
         # Signed last, over the bytes that go out: To and the links differ for every recipient.

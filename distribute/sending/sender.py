@@ -20,12 +20,13 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from sqlalchemy import func, select, update
+from sqlalchemy import BigInteger, any_, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, sessionmaker
 
 from distribute import states
 from distribute.config import Settings
-from distribute.db import transaction
+from distribute.db import DriverStatement, transaction
 from distribute.deliveries import counters, moves
 from distribute.models import Campaign, Delivery, utcnow
 from distribute.releases.rendering import CompiledMessage
@@ -39,6 +40,25 @@ log = logging.getLogger(__name__)
 
 STATE_CHECK_SECONDS = 1.0  # how soon a pause or cancel reaches a running batch
 BREAKER_EVERY = 50  # outcomes between circuit-breaker checks
+# What a batch's claim returns of each row it claimed: what sending it needs (no second query).
+_SENT_WITH = (Delivery.id, Delivery.ref, Delivery.email, Delivery.name, Delivery.outlet, Delivery.domain,
+              Delivery.attempts, Delivery.first_attempt_at)
+_CLAIMED = dict(claimed_by=bindparam("b_token"), lease_until=bindparam("b_lease"), updated_at=bindparam("b_now"))
+# PostgreSQL: the claim built once, its ids one array parameter, run as a prepared statement.
+_CLAIM = DriverStatement(moves.Prepared(
+    states.QUEUED, states.DELIVERY_SENDING, Delivery.id == any_(bindparam("b_ids", type_=ARRAY(BigInteger))),
+    Delivery.campaign_id == bindparam("b_campaign"), values=_CLAIMED,
+).returning(*_SENT_WITH))
+
+
+def _claim(session: Session, campaign_id: int, ids: list[int], token: str, lease: dt.datetime, now: dt.datetime) -> list:
+    """queued → sending with our token, for those of `ids` still queued: the rows to send."""
+    params = {"b_ids": ids, "b_campaign": campaign_id, "b_token": token, "b_lease": lease, "b_now": now}
+    if session.get_bind().dialect.name == "postgresql":
+        return _CLAIM.all(session.connection(), params)
+    return moves.move(session, states.DELIVERY_SENDING, Delivery.id.in_(ids), Delivery.campaign_id == campaign_id,
+                      sources=(states.QUEUED,), values={"claimed_by": token, "lease_until": lease, "updated_at": now},
+                      returning=_SENT_WITH)
 
 
 @dataclass
@@ -88,15 +108,7 @@ class Sender:
                 session.execute(update(Delivery).where(Delivery.id.in_(delivery_ids), Delivery.state == states.QUEUED)
                                 .values(lease_until=None))
                 return {"claimed": 0, "waiting": len(delivery_ids)}
-            claimed = [r.id for r in moves.move(
-                session, states.DELIVERY_SENDING, Delivery.id.in_(delivery_ids), Delivery.campaign_id == campaign_id,
-                sources=(states.QUEUED,), values={"claimed_by": token, "lease_until": self.lease(now), "updated_at": now},
-                returning=(Delivery.id,))]
-            rows = session.execute(
-                select(Delivery.id, Delivery.ref, Delivery.email, Delivery.name, Delivery.outlet, Delivery.domain,
-                       Delivery.attempts, Delivery.first_attempt_at)
-                .where(Delivery.id.in_(claimed)).order_by(Delivery.id)
-            ).all()
+            rows = sorted(_claim(session, campaign_id, delivery_ids, token, self.lease(now), now), key=lambda row: row.id)
             builder = self.builder(campaign)
         if len(rows) < len(delivery_ids):
             # Normal when Celery delivers a task twice (visibility timeout, a restored message):
@@ -108,8 +120,9 @@ class Sender:
         with self.sessions.kw["bind"].connect() as conn:
             run = BatchRun(self, conn, campaign, builder, token)
             checked = time.monotonic()
+            unjudged = 0  # outcomes since the circuit breaker last looked
             try:
-                for index, row in enumerate(rows):
+                for row in rows:
                     if time.monotonic() - checked > STATE_CHECK_SECONDS:
                         checked = time.monotonic()
                         run.flush()
@@ -126,14 +139,17 @@ class Sender:
                         break
                     if outcome == "skipped":
                         checked = float("-inf")  # perhaps paused or cancelled: look before the next one
-                    if (index + 1) % BREAKER_EVERY == 0:
+                    unjudged += 1
+                    if unjudged == BREAKER_EVERY:
                         run.flush()
-                        self.check_breaker(campaign_id)
+                        self.check_breaker(conn, campaign_id)
+                        unjudged = 0
             finally:
                 run.flush()  # whatever happened, the last outcome is written (or left for the sweep)
-        self.check_breaker(campaign_id)
-        with self.sessions() as session, session.begin():
-            finish_if_done(session, campaign_id)
+            if unjudged:
+                self.check_breaker(conn, campaign_id)
+            with transaction(conn):
+                finish_if_done(conn, campaign_id)
         return counts
 
     def lease(self, now: dt.datetime) -> dt.datetime:
@@ -151,35 +167,40 @@ class Sender:
 
     # --- circuit breaker ---------------------------------------------------------------------
 
-    def check_breaker(self, campaign_id: int) -> str | None:
-        """Pause the campaign if its bounce or error rate is over the threshold after the sample."""
-        s = self.settings
-        with self.sessions() as session, session.begin():
-            # Outcomes since the last resume only: an operator who resumed decided about the rest.
-            since = session.scalar(select(Campaign.resumed_at).where(Campaign.id == campaign_id))
-            if since is None:  # the whole campaign: its counters, without reading its deliveries
-                counts = counters.state_totals(session, [campaign_id])
-            else:
-                counts = dict(session.execute(
-                    select(Delivery.state, func.count()).where(Delivery.campaign_id == campaign_id,
-                                                               Delivery.updated_at >= since)
-                    .group_by(Delivery.state)
-                ).all())
-            bounced = counts.get(states.BOUNCED, 0)
-            errors = counts.get(states.DELIVERY_FAILED, 0) + counts.get(states.DEFERRED, 0)
-            attempted = counts.get(states.DELIVERED, 0) + counts.get(states.COMPLAINED, 0) + bounced + errors
-            if attempted < s.breaker_min_sample:
-                return None
-            reason = None
-            if bounced / attempted > s.breaker_bounce_rate:
-                reason = (f"circuit breaker: {bounced} of {attempted} attempted messages bounced "
-                          f"({bounced / attempted:.1%} > {s.breaker_bounce_rate:.0%}); check the list and the replies, then resume")
-            elif errors / attempted > s.breaker_error_rate:
-                reason = (f"circuit breaker: {errors} of {attempted} attempted messages failed or were deferred "
-                          f"({errors / attempted:.1%} > {s.breaker_error_rate:.0%}); check the relay, then resume")
-            if reason:
+    def check_breaker(self, conn, campaign_id: int) -> str | None:
+        """Pause the campaign if its bounce or error rate is over the threshold after the sample.
+        Read on the batch's connection (no pool checkout, no transaction of its own)."""
+        reason = self._breaker_reason(conn, campaign_id)
+        conn.rollback()  # ends the read (SQLite holds a read transaction until then)
+        if reason:
+            with self.sessions() as session, session.begin():
                 campaign = session.get(Campaign, campaign_id)
                 if campaign.state == states.SENDING and move(session, campaign, states.PAUSED, reason):
                     log.warning("campaign %s paused: %s", campaign_id, reason)
                     return reason
+        return None
+
+    def _breaker_reason(self, conn, campaign_id: int) -> str | None:
+        s = self.settings
+        # Outcomes since the last resume only: an operator who resumed decided about the rest.
+        since = conn.scalar(select(Campaign.resumed_at).where(Campaign.id == campaign_id))
+        if since is None:  # the whole campaign: its counters, without reading its deliveries
+            counts = counters.state_totals(conn, [campaign_id])
+        else:
+            counts = dict(conn.execute(
+                select(Delivery.state, func.count()).where(Delivery.campaign_id == campaign_id,
+                                                           Delivery.updated_at >= since)
+                .group_by(Delivery.state)
+            ).all())
+        bounced = counts.get(states.BOUNCED, 0)
+        errors = counts.get(states.DELIVERY_FAILED, 0) + counts.get(states.DEFERRED, 0)
+        attempted = counts.get(states.DELIVERED, 0) + counts.get(states.COMPLAINED, 0) + bounced + errors
+        if attempted < s.breaker_min_sample:
+            return None
+        if bounced / attempted > s.breaker_bounce_rate:
+            return (f"circuit breaker: {bounced} of {attempted} attempted messages bounced "
+                    f"({bounced / attempted:.1%} > {s.breaker_bounce_rate:.0%}); check the list and the replies, then resume")
+        if errors / attempted > s.breaker_error_rate:
+            return (f"circuit breaker: {errors} of {attempted} attempted messages failed or were deferred "
+                    f"({errors / attempted:.1%} > {s.breaker_error_rate:.0%}); check the relay, then resume")
         return None

@@ -36,12 +36,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import idna
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
+# cryptography (OpenSSL, ~12 MB of a worker's memory) is imported where a key is read, made or
+# used: a worker with no DKIM key configured never loads it.
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
     from distribute.config import Settings
 
 # Named once more than they appear (absent: once), so none can be added after signing.
@@ -69,7 +69,11 @@ class DkimKey:
 
     def sign_digest(self, digest: bytes) -> bytes:
         """The b= signature of a SHA-256 digest of the signed header fields."""
-        if isinstance(self.private_key, rsa.RSAPrivateKey):
+        if self.kind == "rsa":
+            from cryptography.hazmat.primitives import hashes
+            from cryptography.hazmat.primitives.asymmetric import padding
+            from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+
             # RSASSA-PKCS1-v1_5 (RFC 6376 §3.3.1); deterministic, so the same as dkimpy's.
             return self.private_key.sign(digest, padding.PKCS1v15(), Prehashed(hashes.SHA256()))
         # RFC 8463 §3: PureEdDSA over the SHA-256 digest, not over the data itself.
@@ -85,6 +89,10 @@ class DkimKey:
 
 def load_key(pem: str | bytes) -> DkimKey:
     """A private key in PEM (PKCS#8 or PKCS#1), or a ValueError that says what is wrong."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
     data = pem.encode() if isinstance(pem, str) else pem
     # A PEM kept in one environment variable often has its line breaks written as \n (an .env
     # file holds one line per variable).
@@ -121,6 +129,9 @@ def load_key_file(path: Path) -> DkimKey:
 
 def generate_key(*, ed25519_key: bool = False, bits: int = DEFAULT_RSA_BITS) -> bytes:
     """A new private key, PKCS#8 PEM."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
     key = ed25519.Ed25519PrivateKey.generate() if ed25519_key else rsa.generate_private_key(65537, bits)
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption())

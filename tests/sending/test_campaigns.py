@@ -334,3 +334,29 @@ def test_dry_run_and_counts_say_how_many_already_have_it(world, settings):
         release = s.scalar(select(Release))
         result = ops.dry_run(s, release, ["press", "fans"])
     assert result["recipients"] == 32 and result["already_have"] == 27
+
+
+def test_the_attempt_mark_is_a_hot_update_on_postgresql(world, settings):
+    """The mark written before every message changes no indexed column, so PostgreSQL writes
+    the new row version beside the old one with no new entry in each index (a HOT update)."""
+    from sqlalchemy import text
+
+    from distribute.sending.attempts import _MARK
+
+    if world.backend != "postgresql":
+        pytest.skip("HOT updates are PostgreSQL's")
+    with world.sessions() as s, s.begin():
+        campaign_id = ops.create_campaign(s, s.scalars(select(Release)).one(), targets=["press"], variant="journalist",
+                                          zone=UTC, now=NOW).id
+    start_campaign(world.sessions, settings, RecordingBroker(), campaign_id, NOW)
+    hot = text("SELECT pg_stat_get_xact_tuples_hot_updated('deliveries'::regclass)")
+    with world.engine.connect() as conn, conn.begin():  # rolled back: the claim below skips the counters
+        row = conn.scalar(select(Delivery.id).where(Delivery.campaign_id == campaign_id, Delivery.state == "queued")
+                          .order_by(Delivery.id).limit(1))
+        lease = NOW + dt.timedelta(seconds=settings.lease_seconds)
+        conn.execute(update(Delivery).where(Delivery.id == row).values(state="sending", claimed_by="t", lease_until=lease))
+        before = conn.scalar(hot)
+        marked = conn.execute(_MARK, {"b_id": row, "b_token": "t", "b_now": NOW, "b_lease": lease,
+                                      "b_renew": NOW + (lease - NOW) / 2}).rowcount
+        assert marked == 1 and conn.scalar(hot) - before == 1
+        conn.rollback()

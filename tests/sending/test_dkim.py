@@ -9,6 +9,7 @@ import random
 import re
 import stat
 import subprocess
+import sys
 from email import policy
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -369,3 +370,22 @@ def test_the_demo_sends_messages_that_verify(run_cli, tmp_path, monkeypatch, pem
         message = path.read_bytes()
         assert verifies(message, published(pem)), path.name
         assert ONE_CLICK <= set(signed_headers(message))
+
+
+def test_a_worker_with_no_key_never_loads_cryptography():
+    """cryptography is a tenth of a worker's memory: only a process that signs imports it."""
+    code = (
+        "import sys\n"
+        "from distribute.config import Settings\n"
+        "from distribute.sending import sender, sweeper, tasks\n"
+        "from distribute.transport import smtp\n"
+        "from distribute.sending.message import MessageBuilder, Recipient\n"
+        "from release_helpers import SETTINGS, compiled\n"
+        "MessageBuilder(compiled('<p>Hello DXfeed42__GREETING__DX</p>', 'Hello'), SETTINGS).build(Recipient('a@b.example'), 'r1')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'cryptography'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          cwd=REPO, env=os.environ | {"PYTHONPATH": str(REPO / "tests")})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
