@@ -7,7 +7,9 @@ import re
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from typing import Any
+
+from sqlalchemy import Engine, bindparam, cast, create_engine, event, func
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.dialects import postgresql, sqlite
@@ -55,6 +57,26 @@ def insert_for(db, table):
     or a Connection): the project runs on PostgreSQL and SQLite, which both have it."""
     bind = db.get_bind() if hasattr(db, "get_bind") else db
     return (postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def unnested(name: str, columns: dict[str, Any]):
+    """PostgreSQL: `unnest(CAST(:name_col AS type[]), …) AS name(col, …)`, rows bound as one array
+    per column (`as_arrays`). A statement over it has one shape however many rows it carries: it
+    is compiled once and sent as one, where a multi-row VALUES is compiled again for every size
+    and an executemany sends a statement per row."""
+    return func.unnest(*(cast(bindparam(f"{name}_{col}"), postgresql.ARRAY(type_)) for col, type_ in columns.items())
+                       ).table_valued(*columns).render_derived(name=name)
+
+
+def as_arrays(name: str, columns, rows: list[dict]) -> dict[str, list]:
+    """The parameters of `unnested(name, columns)` for these rows (dicts with every column)."""
+    return {f"{name}_{col}": [row[col] for row in rows] for col in columns}
+
+
+def core(db):
+    """The Core Connection of a Session (or the Connection itself): many rows of parameters are
+    then a plain executemany, not the ORM's bulk machinery."""
+    return db.connection() if isinstance(db, Session) else db
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

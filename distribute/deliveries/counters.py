@@ -19,12 +19,14 @@ and a total is the sum of its shards. SQLite has one writer at a time: one shard
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from distribute import states
-from distribute.db import insert_for
+from distribute.db import as_arrays, core, insert_for, unnested
 from distribute.models import CampaignCounter, DomainCounter, HourCounter, OutletCounter
 
 SHARDS = 16
@@ -56,36 +58,30 @@ def link_name(number: int, what: str) -> str:
     return f"link:{number}:{what}"  # what: clicks | recipients
 
 
-def shard(db):
-    """The shard this connection adds to, as SQL: the server evaluates it, so it costs no round trip."""
-    if _dialect(db) == "postgresql":
-        return func.pg_backend_pid() % SHARDS
-    return literal(0)
-
-
 def hour_of(value: dt.datetime) -> dt.datetime:
     """The hour (UTC) a time falls in: the key of hour_counters."""
     return value.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def add(db, deltas: Deltas, domain_deltas: DomainDeltas | None = None, *, outlets: OutletDeltas | None = None,
-        hours: HourDeltas | None = None, to_shard=None) -> None:
+        hours: HourDeltas | None = None, to_shard: int | None = None) -> None:
     """Add to the counters in the caller's transaction: one upsert per table, rows in key order
-    (two transactions lock the rows of one shard in the same order, so they cannot deadlock)."""
-    target = shard(db) if to_shard is None else literal(to_shard)
-    rows = [{"campaign_id": c, "name": n, "shard": target, "value": v} for (c, n), v in sorted(deltas.items()) if v]
-    _upsert(db, CampaignCounter, rows)
+    (two transactions lock the rows of one shard in the same order, so they cannot deadlock).
+    `to_shard`: that shard rather than the connection's own (the recount's)."""
+    mine = to_shard  # None: the connection's own shard, chosen by the server
+    _upsert(db, CampaignCounter, [{"campaign_id": c, "name": n, "shard": mine, "value": v}
+                                  for (c, n), v in sorted(deltas.items()) if v])
     # A domain's or an outlet's total is always in shard 0: one row each, so the ranking reads an index.
     if domain_deltas:
         _upsert(db, DomainCounter, [{"campaign_id": c, "domain": d, "state": s, "value": v,
-                                     "shard": literal(0) if s == TOTAL else target}
+                                     "shard": 0 if s == TOTAL else mine}
                                     for (c, d, s), v in sorted(domain_deltas.items()) if v])
     if outlets:
         _upsert(db, OutletCounter, [{"campaign_id": c, "outlet": o, "name": n, "value": v,
-                                     "shard": literal(0) if n == TOTAL else target}
+                                     "shard": 0 if n == TOTAL else mine}
                                     for (c, o, n), v in sorted(outlets.items()) if v])
     if hours:
-        _upsert(db, HourCounter, [{"campaign_id": c, "hour": h, "name": n, "value": v, "shard": target}
+        _upsert(db, HourCounter, [{"campaign_id": c, "hour": h, "name": n, "value": v, "shard": mine}
                                   for (c, h, n), v in sorted(hours.items()) if v])
 
 
@@ -108,12 +104,34 @@ def adding(stmt, table):
     return stmt.on_conflict_do_update(index_elements=keys, set_={"value": table.value + stmt.excluded.value})
 
 
-CHUNK = 2000  # rows per upsert: five parameters a row stays far below PostgreSQL's 65,535
+CHUNK = 2000  # rows per upsert on SQLite: a few parameters a row stays far below its limit
 
 
 def _upsert(db, table, rows: list[dict]) -> None:
+    """Add `rows` (shard None: the connection's own) to `table`, on the Core connection (the ORM's
+    bulk machinery has nothing to add here). PostgreSQL: one statement of the same shape whatever
+    the number of rows, its columns bound as arrays and unnested (compiled once; a multi-row
+    VALUES is compiled again for every size, which cost the event writer more than its queries)."""
+    if not rows:
+        return
+    conn = core(db)
+    if _dialect(db) == "postgresql":
+        conn.execute(_array_upsert(table), as_arrays("u", rows[0], rows))
+        return
+    rows = [row | {"shard": 0 if row["shard"] is None else row["shard"]} for row in rows]  # SQLite: one shard
     for start in range(0, len(rows), CHUNK):
-        db.execute(adding(insert_for(db, table).values(rows[start:start + CHUNK]), table))
+        conn.execute(adding(insert_for(conn, table).values(rows[start:start + CHUNK]), table))
+
+
+@functools.cache
+def _array_upsert(table):
+    """INSERT INTO table SELECT … FROM unnest(:col1, :col2, …) ON CONFLICT adding the values; a
+    NULL shard is the connection's own."""
+    columns = table.__table__.columns
+    arrays = unnested("u", {c.name: c.type for c in columns})
+    values = [func.coalesce(arrays.c.shard, func.pg_backend_pid() % SHARDS) if c.name == "shard" else arrays.c[c.name]
+              for c in columns]
+    return adding(pg_insert(table).from_select([c.name for c in columns], select(*values)), table)
 
 
 def totals(db, campaign_id: int) -> dict[str, int]:

@@ -23,15 +23,16 @@ same policy inside its transaction.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, insert, null, or_, select, update
+from sqlalchemy import JSON, BigInteger, Integer, Text, bindparam, cast, case, func, insert, null, or_, select, update
 
 from distribute import states
 from distribute.config import Settings
-from distribute.db import insert_for
+from distribute.db import as_arrays, core, insert_for, unnested
 from distribute.deliveries import counters, moves
 from distribute.deliveries.counters import link_name
 from distribute.feedback.engagement import machine_open, truncate_ip, truncate_ips
@@ -159,7 +160,11 @@ def record_engagement(db, signals: list[Signal], settings: Settings) -> int:
                        "source": signal.source, "at": at, "data": data,
                        "user_agent": (signal.user_agent or "")[:500] or None, "ip": truncate_ip(signal.ip)})
     if events:
-        _core(db).execute(insert(Event), events)
+        if _dialect(db) == "postgresql":
+            core(db).execute(_INSERT_EVENTS, as_arrays("e", _EVENT_COLUMNS, [
+                e | {"data": json.dumps(e["data"])} for e in events]))
+        else:
+            core(db).execute(insert(Event), events)
         _count_hours(db, [(delivery.campaign_id, type_, at) for delivery, type_, _, at in engaged])
         _engage(db, engaged)
         _count_links(db, [(delivery, data) for delivery, type_, data, _ in engaged if type_ == "clicked"])
@@ -189,7 +194,11 @@ def _engage(db, engaged: list[tuple[Any, str, dict, dt.datetime]]) -> None:
         deltas[row.campaign_id, "opens"] += t["b_opens"]
         deltas[row.campaign_id, "opens_human"] += t["b_human"]
         deltas[row.campaign_id, "clicks"] += t["b_clicks"]
-    _core(db).execute(_ADD_ENGAGEMENT, sorted(totals.values(), key=lambda t: t["b_id"]))
+    added = sorted(totals.values(), key=lambda t: t["b_id"])
+    if _dialect(db) == "postgresql":
+        core(db).execute(_ADD_ENGAGEMENT, as_arrays("b", _ENGAGEMENT_COLUMNS, added))
+    else:
+        core(db).execute(_ADD_ENGAGEMENT_EACH, added)
     counters.add(db, deltas, outlets=outlets)
 
 
@@ -253,17 +262,33 @@ def _first(column, value):
     return case((column.is_(None), value), (value.is_(None), column), (value < column, value), else_=column)
 
 
-_ADD_ENGAGEMENT = (
-    update(Delivery).where(Delivery.id == bindparam("b_id")).values(
-        opens=Delivery.opens + bindparam("b_opens"),
-        human_opens=Delivery.human_opens + bindparam("b_human"),
-        clicks=Delivery.clicks + bindparam("b_clicks"),
-        first_opened_at=_first(Delivery.first_opened_at, bindparam("b_open_at", type_=Delivery.first_opened_at.type)),
-        first_human_open_at=_first(Delivery.first_human_open_at,
-                                   bindparam("b_human_at", type_=Delivery.first_human_open_at.type)),
-        first_clicked_at=_first(Delivery.first_clicked_at, bindparam("b_click_at", type_=Delivery.first_clicked_at.type)),
-    )
-)
+# What _engage adds to each delivery: its id, its opens, human opens and clicks, and the times of
+# the first of each in the batch (None: none in it).
+_ENGAGEMENT_COLUMNS = {"b_id": BigInteger(), "b_opens": Integer(), "b_human": Integer(), "b_clicks": Integer(),
+                       "b_open_at": Delivery.first_opened_at.type, "b_human_at": Delivery.first_human_open_at.type,
+                       "b_click_at": Delivery.first_clicked_at.type}
+
+
+def _adding_engagement(b) -> Any:
+    """UPDATE deliveries adding `b`'s totals (bound parameters, or the columns of a table of them)."""
+    return update(Delivery).where(Delivery.id == b["b_id"]).values(
+        opens=Delivery.opens + b["b_opens"], human_opens=Delivery.human_opens + b["b_human"],
+        clicks=Delivery.clicks + b["b_clicks"],
+        first_opened_at=_first(Delivery.first_opened_at, b["b_open_at"]),
+        first_human_open_at=_first(Delivery.first_human_open_at, b["b_human_at"]),
+        first_clicked_at=_first(Delivery.first_clicked_at, b["b_click_at"]))
+
+
+# PostgreSQL: one UPDATE … FROM unnest(…) for the batch; SQLite: an executemany of one per delivery.
+_ADD_ENGAGEMENT = _adding_engagement(unnested("b", _ENGAGEMENT_COLUMNS).c)
+_ADD_ENGAGEMENT_EACH = _adding_engagement({name: bindparam(name, type_=type_) for name, type_ in _ENGAGEMENT_COLUMNS.items()})
+
+# The event columns record_engagement writes: one INSERT … SELECT FROM unnest(…) on PostgreSQL.
+_EVENT_COLUMNS = ("delivery_id", "campaign_id", "type", "source", "at", "data", "user_agent", "ip")
+# (`data` goes as JSON text: an array of dicts has no adapter.)
+_EVENTS = unnested("e", {name: Text() if name == "data" else Event.__table__.c[name].type for name in _EVENT_COLUMNS})
+_INSERT_EVENTS = insert(Event).from_select(list(_EVENT_COLUMNS), select(
+    *(cast(_EVENTS.c.data, JSON) if name == "data" else _EVENTS.c[name] for name in _EVENT_COLUMNS)))
 
 
 def _summarise(db, delivery, signal: Signal, data: dict, at: dt.datetime, settings: Settings) -> None:
@@ -295,10 +320,9 @@ def _summarise(db, delivery, signal: Signal, data: dict, at: dt.datetime, settin
         apply_bounce_policy(db, delivery.email_key, signal.bounce_kind, signal.reason, settings, at)
 
 
-def _core(db):
-    """The Connection under a Session: a list of parameters is then a Core executemany, not an
-    ORM bulk operation (which would not take this UPDATE's WHERE)."""
-    return db.connection() if hasattr(db, "connection") else db
+def _dialect(db) -> str:
+    bind = db.get_bind() if hasattr(db, "get_bind") else db
+    return bind.dialect.name
 
 
 def retention_cutoff(settings: Settings, now: dt.datetime | None = None) -> dt.datetime:

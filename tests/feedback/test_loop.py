@@ -18,7 +18,7 @@ from distribute.config import Settings
 from distribute.models import Delivery, Suppression
 from distribute.web import create_app
 from web_helpers import BASE, Sent, path
-from counter_helpers import counters_exact_after  # noqa: F401  (autouse: counters equal a recount after each test)
+from counter_helpers import counters_exact_after, forced  # noqa: F401  (autouse: counters equal a recount after each test)
 
 OPENER = "j.okafor@globalwire.example"      # opens (person and Gmail's proxy), clicks, unsubscribes
 REFUSED = "sofia.reyes@eldiario-sur.example"  # 550 5.1.1 in the SMTP session
@@ -77,7 +77,8 @@ def test_feedback_from_every_source_reaches_stats(db, smtp_server, tmp_path, mon
 
     # Opens and clicks a while after delivery (a scanner fetches within seconds).
     with db.sessions.begin() as s:
-        s.execute(update(Delivery).values(sent_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)))
+        forced(s, update(Delivery).where(Delivery.sent_at.is_not(None))
+               .values(sent_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)))
     settings = Settings(database_url=db.url, secret_key="test-secret-key-for-distribute-tests", base_url=BASE)
     app = create_app(settings, buffered=False)
     state = app.extensions["distribute"]
