@@ -543,8 +543,9 @@ def test_memory_does_not_grow_with_the_file(db, tmp_path, monkeypatch):
     peak(warm)  # imports, compiled statements, caches
     small_peak, large_peak = peak(small), peak(large)
     # Four times the rows, the same memory: a few chunks at a time, not the file. Keeping even
-    # just the 6,000 extra addresses would add ~500 kB.
-    assert large_peak < small_peak * 1.1 + 150_000, (small_peak, large_peak)
+    # just the 6,000 extra addresses would add ~500 kB. What does grow (caches warming, 150-250 kB
+    # across revisions that import alike) stays under the allowance.
+    assert large_peak < small_peak * 1.1 + 250_000, (small_peak, large_peak)
     assert large_peak < 10_000_000
 
 

@@ -360,3 +360,28 @@ def test_the_attempt_mark_is_a_hot_update_on_postgresql(world, settings):
                                       "b_renew": NOW + (lease - NOW) / 2}).rowcount
         assert marked == 1 and conn.scalar(hot) - before == 1
         conn.rollback()
+
+
+def test_a_marked_row_keeps_most_of_its_lease(world, settings):
+    """The mark leaves a lease that still has most of its time alone (no indexed column changed),
+    and renews one that has lost more than a tenth: the SMTP transaction and the database
+    retries after it always have nine tenths of the lease, never half."""
+    from distribute.sending.attempts import _MARK, renewal
+
+    with world.sessions() as s, s.begin():
+        campaign_id = ops.create_campaign(s, s.scalars(select(Release)).one(), targets=["press"], variant="journalist",
+                                          zone=UTC, now=NOW).id
+    start_campaign(world.sessions, settings, RecordingBroker(), campaign_id, NOW)
+    full = dt.timedelta(seconds=settings.lease_seconds)
+    with world.engine.connect() as conn, conn.begin():
+        fresh, worn = conn.scalars(select(Delivery.id).where(Delivery.campaign_id == campaign_id)
+                                   .order_by(Delivery.id).limit(2)).all()
+        for row, left in ((fresh, full * 0.95), (worn, full * 0.5)):
+            conn.execute(update(Delivery).where(Delivery.id == row).values(state="sending", claimed_by="t",
+                                                                          lease_until=NOW + left))
+            marked = conn.execute(_MARK, {"b_id": row, "b_token": "t", "b_now": NOW, "b_lease": NOW + full,
+                                          "b_renew": renewal(NOW, NOW + full)}).rowcount
+            assert marked == 1
+        leases = dict(conn.execute(select(Delivery.id, Delivery.lease_until).where(Delivery.id.in_((fresh, worn)))).all())
+        assert leases == {fresh: NOW + full * 0.95, worn: NOW + full}
+        conn.rollback()
