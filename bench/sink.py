@@ -18,6 +18,11 @@ class _Handler:
         self.seen: set[str] = set()
         self.seen_in = generation.value
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        # As a relay does (Postfix, Exim): aiosmtpd reads pipelined commands in order anyway.
+        session.host_name = hostname
+        return responses[:-1] + ["250-PIPELINING", responses[-1]]
+
     async def handle_DATA(self, server, session, envelope):
         if self.generation.value != self.seen_in:  # a new round: the same recipients come again
             self.seen.clear()

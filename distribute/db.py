@@ -18,9 +18,11 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def make_engine(url: str, *, connect_timeout: float | None = None) -> Engine:
+def make_engine(url: str, *, connect_timeout: float | None = None, pool_size: int = 5) -> Engine:
     """An engine for the URL; `connect_timeout` bounds how long an unreachable server may take
-    to say so (a startup check), otherwise the driver's default applies."""
+    to say so (a startup check), otherwise the driver's default applies. `pool_size`: the
+    connections kept open between uses (opened as needed): as many as the threads that use
+    them, or each batch of a thread beyond it opens and closes a connection of its own."""
     if url.startswith("sqlite"):
         _create_private(make_url(url).database)
         engine = create_engine(url, connect_args={"timeout": 30})
@@ -36,7 +38,7 @@ def make_engine(url: str, *, connect_timeout: float | None = None) -> Engine:
 
         return engine
     connect_args = {"connect_timeout": max(1, round(connect_timeout))} if connect_timeout else {}
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, connect_args=connect_args)
 
 
 def _create_private(database: str | None) -> None:

@@ -146,6 +146,8 @@ class _Handler:
         session.host_name = hostname
         if self.owner.auth is None:  # advertise AUTH only when it is configured
             responses = [line for line in responses if not line[4:].upper().startswith("AUTH")]
+        if self.owner.pipelining:
+            responses = [*responses[:-1], "250-PIPELINING", responses[-1]]
         return responses
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
@@ -215,6 +217,8 @@ class SMTPTestServer:
     implicit_tls=True to speak TLS from the first byte (smtps://). With TLS, AUTH is offered
     only after STARTTLS, as a real relay does.
     smtputf8: advertise SMTPUTF8 (RFC 6531).
+    pipelining: advertise PIPELINING (RFC 2920), as Postfix and Exim do; aiosmtpd reads the
+    commands of a pipelined write one by one, in order, as a relay does.
     """
 
     def __init__(
@@ -225,11 +229,13 @@ class SMTPTestServer:
         tls_context: ssl.SSLContext | None = None,
         implicit_tls: bool = False,
         smtputf8: bool = True,
+        pipelining: bool = True,
         hostname: str = "mx.test.invalid",
     ):
         if implicit_tls and tls_context is None:
             raise ValueError("implicit_tls needs a tls_context")
         self.auth = auth
+        self.pipelining = pipelining
         self.tls_context = tls_context
         self.implicit_tls = implicit_tls
         self.port = 0

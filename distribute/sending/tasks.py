@@ -43,6 +43,9 @@ class CeleryBroker:
         self.app.send_task(START, args=[campaign_id])
 
 
+WORKER_THREADS = 16
+
+
 @dataclass
 class Runtime:
     """One per process, made on first use (after a prefork worker has forked)."""
@@ -52,7 +55,8 @@ class Runtime:
 
     @cached_property
     def engine(self):
-        return make_engine(self.settings.database_url)
+        # A thread pool of up to WORKER_THREADS (the compose file runs 8) each keeps its connection.
+        return make_engine(self.settings.database_url, pool_size=WORKER_THREADS)
 
     @cached_property
     def sessions(self):

@@ -67,6 +67,33 @@ def outcomes(transport, refs_and_recipients) -> list:
     return out
 
 
+@pytest.fixture(params=["pipelining", "one command at a time"])
+def smtp_server(request):
+    """Every test here against a relay that pipelines (RFC 2920, as Postfix does: the transport
+    then sends MAIL, RCPT and DATA in one write) and against one that does not."""
+    with SMTPTestServer(pipelining=request.param == "pipelining") as server:
+        yield server
+
+
+def test_pipelining_sends_mail_rcpt_and_data_in_one_write(smtp_server):
+    """Two round trips a message where the relay pipelines, four where it does not: the server
+    sees the same commands in the same order either way."""
+    with SMTPTransport(smtp_server.url, timeout=5) as t:
+        send(t, "p1")
+        smtp = t._smtp
+        written = []
+        real = smtp.send
+        smtp.send = lambda data: (written.append(data.encode() if isinstance(data, str) else data), real(data))[1]
+        send(t, "p2")
+        assert smtp.has_extn("pipelining") == smtp_server.pipelining
+    commands = [w for w in written if not w.startswith(b"From:") and not w.startswith(b"\r\n")]
+    if smtp_server.pipelining:
+        assert commands[0] == b"mail from:<bounces@press.example.org>\r\nrcpt to:<p2@example.com>\r\nDATA\r\n"
+    else:
+        assert commands[0] == b"mail from:<bounces@press.example.org>\r\n"
+    assert [r.recipients for r in smtp_server.received] == [("p1@example.com",), ("p2@example.com",)]
+
+
 # -- TLS material made for the test (trustme) --------------------------------------------------------
 
 @pytest.fixture(scope="module")
