@@ -45,6 +45,11 @@ DomainDeltas = Counter
 OutletDeltas = Counter
 HourDeltas = Counter
 
+# The counters per group of deliveries: kind → (table, the group's column, the name's column).
+GROUPED = {"domains": (DomainCounter, DomainCounter.domain, DomainCounter.state),
+           "outlets": (OutletCounter, OutletCounter.outlet, OutletCounter.name),
+           "hours": (HourCounter, HourCounter.hour, HourCounter.name)}
+
 
 def state_name(state: str) -> str:
     return f"state:{state}"
@@ -72,17 +77,11 @@ def add(db, deltas: Deltas, domain_deltas: DomainDeltas | None = None, *, outlet
     _upsert(db, CampaignCounter, [{"campaign_id": c, "name": n, "shard": mine, "value": v}
                                   for (c, n), v in sorted(deltas.items()) if v])
     # A domain's or an outlet's total is always in shard 0: one row each, so the ranking reads an index.
-    if domain_deltas:
-        _upsert(db, DomainCounter, [{"campaign_id": c, "domain": d, "state": s, "value": v,
-                                     "shard": 0 if s == TOTAL else mine}
-                                    for (c, d, s), v in sorted(domain_deltas.items()) if v])
-    if outlets:
-        _upsert(db, OutletCounter, [{"campaign_id": c, "outlet": o, "name": n, "value": v,
-                                     "shard": 0 if n == TOTAL else mine}
-                                    for (c, o, n), v in sorted(outlets.items()) if v])
-    if hours:
-        _upsert(db, HourCounter, [{"campaign_id": c, "hour": h, "name": n, "value": v, "shard": mine}
-                                  for (c, h, n), v in sorted(hours.items()) if v])
+    for kind, grouped in (("domains", domain_deltas), ("outlets", outlets), ("hours", hours)):
+        if grouped:
+            table, group, name = GROUPED[kind]
+            _upsert(db, table, [{"campaign_id": c, group.key: g, name.key: n, "value": v,
+                                 "shard": 0 if n == TOTAL else mine} for (c, g, n), v in sorted(grouped.items()) if v])
 
 
 def outlets_cleared(db, rows) -> None:
@@ -142,28 +141,38 @@ def totals(db, campaign_id: int) -> dict[str, int]:
 
 
 def state_totals(db, campaign_ids: list[int]) -> dict[str, int]:
-    """Deliveries per state over these campaigns."""
-    names = [state_name(s) for s in states.DELIVERY_STATES]
-    rows = db.execute(select(CampaignCounter.name, func.sum(CampaignCounter.value))
-                      .where(CampaignCounter.campaign_id.in_(campaign_ids), CampaignCounter.name.in_(names))
-                      .group_by(CampaignCounter.name)).all()
-    return {name.partition(":")[2]: int(value) for name, value in rows}
+    """Deliveries per state over these campaigns (states with none left out)."""
+    total: Counter = Counter()
+    for per in states_by_campaign(db, campaign_ids).values():
+        total.update(per)
+    return dict(total)
 
 
 def top_domains(db, campaign_id: int, limit: int) -> list[dict]:
     """The `limit` domains with the most deliveries, each with its count per state (states with
-    none left out): the ranking from the index on the totals, then only those domains' rows."""
-    d = DomainCounter
-    ranked = db.execute(select(d.domain, d.value).where(d.campaign_id == campaign_id, d.state == TOTAL)
-                        .order_by(d.value.desc(), d.domain).limit(limit)).all()
-    entries = {domain: {"domain": domain, "total": int(total)} for domain, total in ranked}
+    none left out)."""
+    return _top(db, "domains", "domain", campaign_id, limit)
+
+
+def top_outlets(db, campaign_id: int, limit: int) -> list[dict]:
+    """The `limit` outlets with the most deliveries, each with its count per state and its
+    recipients who `opened` and `clicked` (those with none left out)."""
+    return _top(db, "outlets", "outlet", campaign_id, limit)
+
+
+def _top(db, kind: str, label: str, campaign_id: int, limit: int) -> list[dict]:
+    """The ranking from the index on the totals, then only those groups' rows."""
+    table, group, name = GROUPED[kind]
+    ranked = db.execute(select(group, table.value).where(table.campaign_id == campaign_id, name == TOTAL)
+                        .order_by(table.value.desc(), group).limit(limit)).all()
+    entries = {g: {label: g, "total": int(total)} for g, total in ranked if total}
     if entries:
-        for domain, state, n in db.execute(
-                select(d.domain, d.state, func.sum(d.value))
-                .where(d.campaign_id == campaign_id, d.domain.in_(list(entries)), d.state != TOTAL)
-                .group_by(d.domain, d.state)):
-            if n:
-                entries[domain][state] = int(n)
+        for g, n, value in db.execute(
+                select(group, name, func.sum(table.value))
+                .where(table.campaign_id == campaign_id, group.in_(list(entries)), name != TOTAL)
+                .group_by(group, name)):
+            if value:
+                entries[g][n] = int(value)
     return list(entries.values())
 
 
@@ -180,23 +189,6 @@ def states_by_campaign(db, campaign_ids: list[int]) -> dict[int, dict[str, int]]
     return per
 
 
-def top_outlets(db, campaign_id: int, limit: int) -> list[dict]:
-    """The `limit` outlets with the most deliveries, each with its count per state and its
-    recipients who opened and clicked (those with none left out), like `top_domains`."""
-    o = OutletCounter
-    ranked = db.execute(select(o.outlet, o.value).where(o.campaign_id == campaign_id, o.name == TOTAL)
-                        .order_by(o.value.desc(), o.outlet).limit(limit)).all()
-    entries = {outlet: {"outlet": outlet, "total": int(total)} for outlet, total in ranked if total}
-    if entries:
-        for outlet, name, n in db.execute(
-                select(o.outlet, o.name, func.sum(o.value))
-                .where(o.campaign_id == campaign_id, o.outlet.in_(list(entries)), o.name != TOTAL)
-                .group_by(o.outlet, o.name)):
-            if n:
-                entries[outlet][name] = int(n)
-    return list(entries.values())
-
-
 def hourly(db, campaign_id: int) -> dict[dt.datetime, dict[str, int]]:
     """hour → {sent, opened, clicked}, the hours with none left out."""
     h = HourCounter
@@ -206,11 +198,6 @@ def hourly(db, campaign_id: int) -> dict[dt.datetime, dict[str, int]]:
         if n:
             out.setdefault(hour_of(hour), {})[name] = int(n)
     return out
-
-
-GROUPED = {"domains": (DomainCounter, DomainCounter.domain, DomainCounter.state),
-           "outlets": (OutletCounter, OutletCounter.outlet, OutletCounter.name),
-           "hours": (HourCounter, HourCounter.hour, HourCounter.name)}
 
 
 def grouped_totals(db, campaign_id: int, kind: str) -> dict[tuple, int]:

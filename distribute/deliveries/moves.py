@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from distribute import states
 from distribute.deliveries import counters
 from distribute.deliveries.counters import TOTAL, bounced_name, hour_of, state_name
-from distribute.models import CampaignCounter, Delivery, DomainCounter, HourCounter, OutletCounter
+from distribute.models import CampaignCounter, Delivery, HourCounter
 
 IllegalTransition = states.IllegalTransition
 TABLE = states.DELIVERY_TRANSITIONS
@@ -171,9 +171,8 @@ def _counted(stmt, source: str | None, returning: Sequence, also: Sequence = ())
     upserts = [
         counters.adding(pg_insert(CampaignCounter).from_select(["campaign_id", "name", "shard", "value"], by_name),
                         CampaignCounter).cte("counted"),
-        _grouped_upsert(m, m.domain, DomainCounter, "state", source, shard).cte("counted_domains"),
-        _grouped_upsert(m, m.outlet, OutletCounter, "name", source, shard,
-                        m.outlet.is_not(None), m.outlet != "").cte("counted_outlets"),
+        _grouped_upsert(m, "domains", source, shard).cte("counted_domains"),
+        _grouped_upsert(m, "outlets", source, shard, m.outlet.is_not(None), m.outlet != "").cte("counted_outlets"),
         counters.adding(pg_insert(HourCounter).from_select(
             ["campaign_id", "hour", "name", "shard", "value"],
             select(m.campaign_id, hour, literal("sent"), shard, func.count())
@@ -192,19 +191,21 @@ def _counted(stmt, source: str | None, returning: Sequence, also: Sequence = ())
     return final.add_cte(*upserts)
 
 
-def _grouped_upsert(m, group, table, name: str, source: str | None, shard, *where):
-    """INSERT … ON CONFLICT adding the moved rows `m` per group (domain or outlet) and state to
-    `table` (whose state column is `name`): +1 in the new state, −1 in the source (or +1 in the
-    total, shard 0, for new rows)."""
+def _grouped_upsert(m, kind: str, source: str | None, shard, *where):
+    """INSERT … ON CONFLICT adding the moved rows `m` per group (their domain or outlet) and state
+    to that kind's counters (counters.GROUPED): +1 in the new state, −1 in the source (or +1 in
+    the total, shard 0, for new rows)."""
+    table, group, name = counters.GROUPED[kind]
+    moved_group = m[group.key]
     one, minus = literal(1), literal(-1)
-    flat = union_all(select(m.campaign_id, group.label("grp"), m.state.label("state"), one.label("delta")).where(*where),
-                     select(m.campaign_id, group, literal(source or TOTAL), minus if source else one).where(*where)
+    flat = union_all(select(m.campaign_id, moved_group.label("grp"), m.state.label("state"), one.label("delta")).where(*where),
+                     select(m.campaign_id, moved_group, literal(source or TOTAL), minus if source else one).where(*where)
                      ).subquery()
     rows = (select(flat.c.campaign_id, flat.c.grp, flat.c.state, case((flat.c.state == TOTAL, 0), else_=shard),
                    func.sum(flat.c.delta))
             .group_by(flat.c.campaign_id, flat.c.grp, flat.c.state).order_by(flat.c.campaign_id, flat.c.grp, flat.c.state))
-    key = "domain" if table is DomainCounter else "outlet"
-    return counters.adding(pg_insert(table).from_select(["campaign_id", key, name, "shard", "value"], rows), table)
+    return counters.adding(pg_insert(table).from_select(["campaign_id", group.key, name.key, "shard", "value"], rows),
+                           table)
 
 
 def _expire_deliveries(db) -> None:
