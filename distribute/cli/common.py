@@ -112,3 +112,19 @@ def explain(exc: Exception) -> str:
         message = f"{message} ({flag})"
     hint = CODE_HINTS.get(getattr(exc, "code", None))
     return f"{message} ({hint})" if hint else message
+
+
+def serving_options(port: int):
+    """--host, --port, --workers and --threads of a command that serves a web app with gunicorn."""
+    options = [
+        click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 in a container)."),
+        click.option("--port", type=click.IntRange(1, 65535), default=port, show_default=True),
+        click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="Processes."),
+        click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True, help="Threads per process."),
+    ]
+
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+    return decorate

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import click
 
-from distribute.cli.common import App, console, pass_app
+from distribute.cli.common import App, console, pass_app, serving_options
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 in a container).")
-@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
-@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="Processes.")
-@click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True, help="Threads per process.")
+@serving_options(port=8000)
 @pass_app
 def serve(app: App, host: str, port: int, workers: int, threads: int) -> None:
     """Serve the public web app with gunicorn: open pixel, click redirect, unsubscribe and
