@@ -56,6 +56,11 @@ class App:
             upgrade(engine)  # the embedded SQLite file is ours: create or upgrade it in place
         return engine
 
+    def check_schema(self) -> None:
+        """For a command that forks web workers: the schema checked (created in the embedded
+        mode), and no connection left open for the workers to inherit and close under the master."""
+        self.engine.dispose()
+
     def close(self) -> None:
         """At the end of a command: give the database connections back."""
         if "engine" in self.__dict__:

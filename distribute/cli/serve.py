@@ -21,7 +21,7 @@ def serve(app: App, host: str, port: int, workers: int, threads: int) -> None:
 
     settings = app.settings
     settings.secret  # fail now, with the variable's name, rather than in every worker
-    app.engine  # the schema: created in the embedded mode, checked in production
+    app.check_schema()  # created in the embedded mode, checked in production
     console.print(f"serving on http://{host}:{port} (links in messages use {settings.base_url})")
     gunicorn_app.run(lambda: create_app(settings), host=host, port=port, workers=workers, threads=threads)
 

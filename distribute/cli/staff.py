@@ -24,7 +24,7 @@ def staff(app: App, host: str, port: int, workers: int, threads: int) -> None:
 
     settings = app.settings
     settings.secret  # fail now, with the variable's name, rather than in every worker
-    app.engine  # the schema: created in the embedded mode, checked in production
+    app.check_schema()  # created in the embedded mode, checked in production
     if workers > 1 and storage_uri(settings) == "memory://":
         err_console.print(f"note: without a Redis DISTRIBUTE_BROKER_URL each of the {workers} processes counts "
                           "failed sign-ins on its own (use --workers 1 to count them all together)")
