@@ -118,10 +118,11 @@ def record(db, signal: Signal, settings: Settings) -> str:
         db.execute(insert(Event).values(values))
     if signal.type in ENGAGEMENT:
         _count_hours(db, [(delivery.campaign_id, signal.type, at)])
-    if signal.type == "clicked":
-        _count_links(db, [(delivery, data)])
     if signal.verified:
         _summarise(db, delivery, signal, data, at, settings)
+    # After the summary, as record_engagement does: two writers add to the counters' rows in one order.
+    if signal.type == "clicked":
+        _count_links(db, [(delivery, data)])
     return RECORDED
 
 
