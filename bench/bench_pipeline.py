@@ -60,16 +60,18 @@ class Figures:
     rates: list[float] = field(default_factory=list)
     cpu_ms: list[float] = field(default_factory=list)
     sink_ms: list[float] = field(default_factory=list)
+    db_ms: list[float] = field(default_factory=list)
     rss_mb: list[float] = field(default_factory=list)
     size: list[float] = field(default_factory=list)
 
-    def add(self, rate: float, cpu_ms: float, sink_ms: float, rss_mb: list[float], size: float) -> str:
+    def add(self, rate: float, cpu_ms: float, sink_ms: float, db_ms: float, rss_mb: list[float], size: float) -> str:
         self.rates.append(rate)
         self.cpu_ms.append(cpu_ms)
         self.sink_ms.append(sink_ms)
+        self.db_ms.append(db_ms)
         self.rss_mb.extend(rss_mb)
         self.size.append(size)
-        return (f"{rate:8,.0f} msg/s  CPU {cpu_ms:.2f} ms/msg (sink {sink_ms:.2f})  "
+        return (f"{rate:8,.0f} msg/s  CPU {cpu_ms:.2f} ms/msg (sink {sink_ms:.2f}, PostgreSQL {db_ms:.2f})  "
                 f"peak RSS {', '.join(f'{m:.0f}' for m in rss_mb)} MB  {size / 1024:.1f} KB/msg")
 
 
@@ -77,6 +79,21 @@ def proc_cpu(pid: int) -> float:
     """User + system CPU seconds of a process so far (its threads included)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def database_cpu() -> float:
+    """CPU seconds of every PostgreSQL process on the machine so far, the ended backends included
+    (the postmaster's children). The server is shared: whatever else it serves meanwhile counts too."""
+    total = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if not Path(f"/proc/{pid}/comm").read_text().startswith("postgres"):
+                continue
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        total += sum(int(f) for f in fields[11:15])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -167,7 +184,8 @@ def old_tree(ref: str) -> Path:
 def summary(label: str, figures: Figures) -> str:
     r = figures.rates
     return (f"  {label:22} {statistics.median(r):8,.0f} msg/s (runs {min(r):,.0f}–{max(r):,.0f})  "
-            f"CPU {statistics.median(figures.cpu_ms):.2f} ms/msg, sink {statistics.median(figures.sink_ms):.2f}  "
+            f"CPU {statistics.median(figures.cpu_ms):.2f} ms/msg, sink {statistics.median(figures.sink_ms):.2f}, "
+            f"PostgreSQL {statistics.median(figures.db_ms):.2f}  "
             f"peak RSS {max(figures.rss_mb):.0f} MB/process  {statistics.median(figures.size) / 1024:.1f} KB/msg")
 
 
@@ -226,24 +244,27 @@ def main() -> None:
         for run in range(args.runs):
             print(f"round {run + 1}: load average {os.getloadavg()[0]:.2f}")
             for p in pipelines:
-                sink_before = proc_cpu(server.proc.pid)
+                sink_before, db_before = proc_cpu(server.proc.pid), database_cpu()
                 server.reset()
                 rate, cpu_ms, rss, campaign_id = p.send(sessions, release_id, server, n, again=sent_once)
                 sent_once = True
                 assert server.accepted.value == n and server.duplicates.value == 0, "a recipient was missed or mailed twice"
                 sink_ms = (proc_cpu(server.proc.pid) - sink_before) / n * 1000
-                print(f"  {p.label:22} " + figures[p.label].add(rate, cpu_ms, sink_ms, rss, server.mean_size()))
+                db_ms = (database_cpu() - db_before) / n * 1000
+                print(f"  {p.label:22} " + figures[p.label].add(rate, cpu_ms, sink_ms, db_ms, rss, server.mean_size()))
                 message = message or pipeline_message(sessions, p.settings, campaign_id)
             for label, kind in (("bare smtplib", "bare"), ("naive loop", "naive")):
                 if kind not in only:
                     continue
                 if message is None:  # no pipeline in this run: the message it would build
                     message = compiled_message(sessions, db_url, release_id)
-                sink_before = proc_cpu(server.proc.pid)
+                sink_before, db_before = proc_cpu(server.proc.pid), database_cpu()
                 server.reset()
                 m = baselines.run(kind, server.port, n, args.workers, args.concurrency, message)
                 sink_ms = (proc_cpu(server.proc.pid) - sink_before) / n * 1000
-                print(f"  {label:22} " + figures[label].add(m.rate, m.cpu_ms, sink_ms, m.rss_mb, server.mean_size()))
+                db_ms = (database_cpu() - db_before) / n * 1000
+                print(f"  {label:22} " + figures[label].add(m.rate, m.cpu_ms, sink_ms, db_ms, m.rss_mb,
+                                                             server.mean_size()))
         print(f"medians of {args.runs} (load average now {os.getloadavg()[0]:.2f}):")
         for label, f in figures.items():
             if f.rates:
