@@ -176,13 +176,18 @@ def enqueue_pending(sessions: sessionmaker[Session], settings: Settings, broker:
             select(func.count()).select_from(Delivery).where(
                 Delivery.state == states.QUEUED, Delivery.lease_until >= now, Delivery.campaign_id == campaign_id))
         while room > 0:
+            # Two top-ups at once (two workers finishing) never share a row, and neither waits for
+            # the other: PostgreSQL's SKIP LOCKED passes over the rows another one is leasing
+            # (waiting for them would find them leased, take nothing and stop, the broker short),
+            # and the UPDATE checks again under the row lock that each row is still free.
             batch = select(Delivery.id).where(
                 Delivery.campaign_id == campaign_id, Delivery.state == states.QUEUED, Delivery.id > last_id, free,
-            ).order_by(Delivery.id).limit(min(settings.batch_size, room))
-            # Only rows still free (checked again under the row lock): two top-ups at once (two
-            # workers finishing) never share a row.
+            ).order_by(Delivery.id).limit(min(settings.batch_size, room)).with_for_update(skip_locked=True)
+            # Chosen once (MATERIALIZED): a subquery that locks may be run again per row of the
+            # UPDATE, and each run would pass over the rows the last one locked: the whole campaign.
+            batch = batch.cte("batch").prefix_with("MATERIALIZED", dialect="postgresql")
             taken = conn.scalars(
-                update(Delivery).where(Delivery.id.in_(batch), Delivery.state == states.QUEUED, free, sending)
+                update(Delivery).where(Delivery.id.in_(select(batch.c.id)), Delivery.state == states.QUEUED, free, sending)
                 .values(lease_until=lease_until, claimed_by=None).returning(Delivery.id)
             ).all()
             if not taken:

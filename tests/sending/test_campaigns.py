@@ -226,6 +226,34 @@ def test_only_a_window_of_batches_is_on_the_broker_at_once(world, settings):
     assert len(set(broker.ids)) == len(broker.ids) == 12
 
 
+def test_a_top_up_that_meets_another_takes_the_rows_after_it(world, settings):
+    """Two workers finishing at once both top up: the second one passes over the rows the first
+    is leasing instead of waiting for them, and stopping there, with the broker left short."""
+    if world.engine.dialect.name != "postgresql":
+        pytest.skip("row locks: one SQLite writer at a time")
+    settings = settings.model_copy(update={"batch_size": 4, "batches_in_flight": 2})
+    campaign_id = create(world)
+    start_campaign(world.sessions, settings, RecordingBroker(), campaign_id, NOW)
+    with world.sessions() as s, s.begin():  # the first window is sent: room for two batches again
+        forced(s, update(Delivery).where(Delivery.campaign_id == campaign_id, Delivery.lease_until.is_not(None))
+               .values(state="sent"))
+        free = s.scalars(select(Delivery.id).where(Delivery.state == "queued").order_by(Delivery.id)).all()
+    broker = RecordingBroker()
+    with world.engine.connect() as other:  # the first top-up, between its lease and its commit
+        other.execute(update(Delivery).where(Delivery.id.in_(free[:4]))
+                      .values(lease_until=NOW + dt.timedelta(seconds=settings.lease_seconds)))
+        taken = []
+        second = threading.Thread(target=lambda: taken.append(
+            enqueue_pending(world.sessions, settings, broker, campaign_id, NOW)))
+        second.start()
+        second.join(timeout=10)
+        waited = second.is_alive()
+        other.commit()
+    second.join()
+    assert not waited, "the second top-up waited for the first one's rows"
+    assert taken == [8] and broker.ids == free[4:12]
+
+
 def test_the_sweep_finishes_what_races_leave_behind(world, settings):
     campaign_id = create(world)
     start_campaign(world.sessions, settings, RecordingBroker(), campaign_id, NOW)
