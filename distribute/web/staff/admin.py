@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectField, StringField
+from wtforms import EmailField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from distribute.errors import Forbidden, UserError
@@ -32,7 +32,7 @@ class AddUserForm(FlaskForm):
 class TokenForm(FlaskForm):
     email = SelectField("User", validators=[DataRequired()])
     name = StringField("What uses it", validators=[DataRequired(), Length(max=200)])
-    role = SelectField("Role", choices=[("", "the user's role")] + [(r, r) for r in ROLES], default="")
+    role = SelectField("Role", choices=[SelectChoice("", "the user's role"), *ROLES], default="")
 
 
 def _link(token: str) -> str:
@@ -104,7 +104,7 @@ def _tokens_page(form: TokenForm, created: dict | None = None, status: int = 200
         actor = current_actor()
         rows = users.list_tokens(db, actor)
         people = [u for u in users.list_users(db, actor) if u["active"]]
-    form.email.choices = [(u["email"], f"{u['email']} ({u['role']})") for u in people]
+    form.email.choices = [SelectChoice(u["email"], f"{u['email']} ({u['role']})") for u in people]
     return render_template("staff/admin/tokens.html", tokens=rows, form=form, created=created), status
 
 
@@ -116,7 +116,7 @@ def tokens():
 @blueprint.post("/tokens")
 def create_token():
     form = TokenForm()
-    form.email.choices = [(form.email.data, form.email.data)]  # any email: the service judges it
+    form.email.choices = [form.email.data or ""]  # any email: the service judges it
     if form.validate_on_submit():
         try:
             with unit_of_work() as db:

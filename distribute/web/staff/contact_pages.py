@@ -9,7 +9,7 @@ import tempfile
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import SelectField, StringField
+from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from distribute.errors import UserError
@@ -25,7 +25,7 @@ KIND_CHOICES = [("", "Any kind"), *((k, k.title()) for k in KINDS)]
 
 class ImportForm(FlaskForm):
     file = FileField("CSV file", validators=[FileRequired("Choose a CSV file.")])
-    kind = SelectField("The people in the file are", choices=[(k, k.title() + "s") for k in KINDS])
+    kind = SelectField("The people in the file are", choices=[SelectChoice(k, k.title() + "s") for k in KINDS])
     list_name = StringField("Also add them to the list", validators=[Optional(), Length(max=200)])
     tags = StringField("Tag them", validators=[Optional(), Length(max=500)])
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 
 from distribute.errors import Forbidden, UserError
 from distribute.releases.draft import ReleaseError
@@ -28,8 +28,9 @@ TYPED = "your text"  # how an error names typed text: "your text:12: …"
 # The preview frames: inline styles (every email has them) and images, no script, no form.
 PREVIEW_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data: https:; "
                   "frame-ancestors 'self'; sandbox")
-FORMATS = [("auto", "Recognise it"), ("markdown", "Markdown with front matter"), ("text", "Plain text as pasted")]
-VARIANT_CHOICES = [(v, f"{v.title()} variant") for v in VARIANTS]
+FORMATS = [SelectChoice("auto", "Recognise it"), SelectChoice("markdown", "Markdown with front matter"),
+           SelectChoice("text", "Plain text as pasted")]
+VARIANT_CHOICES = [SelectChoice(v, f"{v.title()} variant") for v in VARIANTS]
 
 
 class ReleaseForm(FlaskForm):

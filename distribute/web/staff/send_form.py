@@ -4,12 +4,12 @@ Its choices come from services.campaigns.send_options; the rules from the servic
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, RadioField, SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, HiddenField, RadioField, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from distribute.errors import UserError
 
-WHEN = (("now", "Now"), ("at", "At a time"), ("embargo", "When the embargo lifts"))
+WHEN = (SelectChoice("now", "Now"), SelectChoice("at", "At a time"), SelectChoice("embargo", "When the embargo lifts"))
 
 
 class Checkboxes(SelectMultipleField):
@@ -29,10 +29,10 @@ class SendForm(FlaskForm):
     step = HiddenField(default="review")
 
     def offer(self, options: dict) -> "SendForm":
-        self.release.choices = [(str(r["id"]), f"{r['title']} ({r['slug']})") for r in options["releases"]]
-        self.variant.choices = [(v, v.title()) for v in options["variants"]]
-        self.segments.choices = [(name, name) for name in options["segments"]]
-        self.lists.choices = [(name, name) for name in options["lists"]]
+        self.release.choices = [SelectChoice(str(r["id"]), f"{r['title']} ({r['slug']})") for r in options["releases"]]
+        self.variant.choices = [SelectChoice(v, v.title()) for v in options["variants"]]
+        self.segments.choices = list(options["segments"])
+        self.lists.choices = list(options["lists"])
         return self
 
     def targets(self) -> list[str]:

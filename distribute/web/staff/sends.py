@@ -35,7 +35,7 @@ def new():
     form = SendForm().offer(options)
     if request.method == "GET":
         form.track.data = options["track_default"]
-        if request.args.get("release") in {r for r, _ in form.release.choices}:
+        if request.args.get("release") in {c.value for c in form.release.choices}:
             form.release.data = request.args["release"]
     elif form.validate():
         try:
@@ -54,7 +54,7 @@ def _review_or_create(form: SendForm, settings):
         with unit_of_work() as session:
             counts = sends.dry_run(session, actor, form.release.data, wanted["targets"])
         form.step.data = "confirm"
-        release = dict(form.release.choices)[form.release.data]
+        release = {c.value: c.label for c in form.release.choices}[form.release.data]
         return render_template("staff/sends/confirm.html", form=form, counts=counts, release=release,
                                wanted=wanted, zone=settings.timezone)
     with unit_of_work() as session:
