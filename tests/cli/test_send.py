@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy import update
 
 from conftest import REPO
+from distribute.models import Campaign, utcnow
 from counter_helpers import counters_exact_after  # noqa: F401  (autouse: counters equal a recount after each test)
 
 
@@ -115,7 +117,9 @@ def test_distribute_run_says_when_each_campaign_starts_and_finishes(ready, tmp_p
     env = {**os.environ, "DISTRIBUTE_DATABASE_URL": db.url,
            "DISTRIBUTE_SECRET_KEY": "test-secret-key-for-distribute-tests", "PYTHONUNBUFFERED": "1"}
     env.pop("DISTRIBUTE_BROKER_URL", None)
-    at = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(time.time() + 2))
+    # Due once `run` serves, however long either command takes to start on a busy machine: a
+    # time that has just passed when `send` reads it means now, and `send` would send it itself.
+    at = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(time.time() + 3600))
     assert ready("send", "1", "--to", "rights", "--at", at).exit_code == 0
     log = tmp_path / "run.log"
     with log.open("w") as out:
@@ -123,6 +127,10 @@ def test_distribute_run_says_when_each_campaign_starts_and_finishes(ready, tmp_p
                                 stdout=out, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 120
+            while "serving scheduled campaigns" not in log.read_text() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            with db.engine.begin() as conn:  # the hour has passed
+                conn.execute(update(Campaign).where(Campaign.id == 1).values(scheduled_at=utcnow()))
             while "campaign 1 sent" not in log.read_text() and time.monotonic() < deadline:
                 time.sleep(0.2)
         finally:
