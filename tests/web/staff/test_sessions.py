@@ -11,7 +11,17 @@ import redis
 from distribute.web.staff.limits import PER_ACCOUNT
 from staff_helpers import PASSWORD, shot, sign_in_as, staff_settings, truncate
 
-LIMIT_REDIS = "redis://127.0.0.1:6379/13"  # this file's own Redis database, flushed first
+# A Redis database no other test file uses (the rate limiter's tests have 13, the replay tests 12);
+# only the sign-in limiter's keys are cleared, before and after.
+LIMIT_REDIS = "redis://127.0.0.1:6379/14"
+
+
+def _clear_limits() -> None:
+    client = redis.Redis.from_url(LIMIT_REDIS)
+    keys = list(client.scan_iter(match="*distribute-staff*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
 ATTEMPTS = int(PER_ACCOUNT.split()[0])
 
 
@@ -67,7 +77,7 @@ def two_processes(pg_url, tmp_path):
     from distribute.services.actor import operator
     from distribute.web.staff import create_app
 
-    redis.Redis.from_url(LIMIT_REDIS).flushdb()
+    _clear_limits()
     truncate(pg_url)
     apps = [create_app(staff_settings(pg_url, tmp_path, broker_url=LIMIT_REDIS)) for _ in range(2)]
     with apps[0].extensions["distribute_staff"].sessions.begin() as session:
@@ -75,7 +85,7 @@ def two_processes(pg_url, tmp_path):
     yield [app.test_client() for app in apps]
     for app in apps:
         app.extensions["distribute_staff"].engine.dispose()
-    redis.Redis.from_url(LIMIT_REDIS).flushdb()
+    _clear_limits()
 
 
 def test_failed_sign_ins_are_counted_across_processes_then_refused(two_processes):
