@@ -6,17 +6,14 @@ from pathlib import Path
 
 import click
 
-from distribute.audience import resolve
-from distribute.sending import campaigns
-from distribute.sending.checks import ERROR, check_release
-from distribute.cli.common import App, console, pass_app
-from distribute.sending.message import MessageBuilder, Recipient
 from distribute.cli.campaigns import follow
+from distribute.cli.common import App, console, pass_app
 from distribute.cli.stats import print_stats
 from distribute.paths import SAMPLES_DIR
-from distribute.releases.store import read_release, store_release
-from distribute.releases.rendering import compile_release
+from distribute.sending.campaigns import AlreadySent
+from distribute.services import campaigns as sends
 from distribute.services import contacts as contact_service
+from distribute.services import releases as release_service
 from distribute.services import segments as segment_service
 from distribute.services import stats as results
 from distribute.services import users
@@ -27,6 +24,7 @@ DEMO_SEGMENTS = {
     "mideast-rights": 'kind = journalist and beat in ("middle east", "human rights") and not tag = "do-not-pitch"',
     "supporters": "kind = supporter",
 }
+DEMO_SENDS = (("journalist", "mideast-rights"), ("supporter", "supporters"))  # (variant, segment)
 
 
 @click.command()
@@ -67,45 +65,42 @@ def demo(app: App, out: Path) -> None:
             console.print(f"   {name}: {counts['recipients']} recipients  [dim]{rule}[/]")
 
     console.print("[bold]4. release[/]")
-    draft = read_release(SAMPLES_DIR / "release.md", zone=app.settings.zone)
+    text = release_service.Text((SAMPLES_DIR / "release.md").read_bytes(), "release.md")
     with app.session() as session:
-        release = store_release(session, draft)  # the one already stored, on a second run
-        console.print(f"   {release.slug} (id {release.id}), dateline {release.dateline}")
+        release = release_service.add(session, operator(), text, zone=app.settings.zone)  # "identical" the next time
+        slug = release["slug"]
+        console.print(f"   {slug} (id {release['id']}), dateline {release['dateline']}")
 
         console.print("[bold]5. pre-flight check[/]")
-        findings = check_release(release, app.settings)
-        for f in findings:
-            console.print(f"   {f.severity}: {f.message}")
-        if not findings:
+        checked = release_service.check(session, operator(), slug, settings=app.settings)
+        for f in checked["findings"]:
+            console.print(f"   {f['severity']}: {f['message']}")
+        if not checked["findings"]:
             console.print("   no problems found")
 
         console.print(f"[bold]6. previews[/] in {out}/")
         out.mkdir(parents=True, exist_ok=True)
-        for variant, segment in (("journalist", "mideast-rights"), ("supporter", "supporters")):
-            match = resolve.match_expression(session, segments=[segment])
-            contact = resolve.sample_recipients(session, match, limit=1)[0]
-            recipient = Recipient(contact.email, contact.name, contact.outlet)
-            builder = MessageBuilder(compile_release(release, variant, app.settings), app.settings)
-            _, html = builder.personalise(recipient, "preview")
-            (out / f"{variant}.html").write_text(html, encoding="utf-8")
-            (out / f"{variant}.eml").write_bytes(builder.build(recipient, "preview"))
-            console.print(f"   {out / (variant + '.html')} and .eml, as {contact.name} <{contact.email}> would get it")
-    if any(f.severity == ERROR for f in findings):
+        for variant, segment in DEMO_SENDS:
+            person = sends.dry_run(session, operator(), slug, [f"segment:{segment}"], sample=1)["sample"][0]
+            shown = release_service.preview(session, operator(), slug, settings=app.settings, variants=[variant],
+                                            contact=person["email"], with_eml=True)["variants"][0]
+            (out / f"{variant}.html").write_text(shown["html"], encoding="utf-8")
+            (out / f"{variant}.eml").write_bytes(shown["eml"])
+            console.print(f"   {out / (variant + '.html')} and .eml, as {person['name']} <{person['email']}> would get it")
+    if not checked["ok"]:
         raise click.exceptions.Exit(1)
 
     transport = "SMTP" if app.settings.smtp_url else f"the outbox {app.settings.outbox_dir}/"
     console.print(f"[bold]7. send[/] through {'the workers' if app.settings.broker_url else 'an embedded worker'} to {transport}")
     new, existing = [], []
-    with app.session() as session:
-        for variant, segment in (("journalist", "mideast-rights"), ("supporter", "supporters")):
-            previous = campaigns.same_send(session, release, variant, campaigns.Audience(segments=(segment,)))
-            if previous:
-                existing.append(previous.id)
-                console.print(f"   {variant}s: already sent as campaign {previous.id}")
-            else:
-                campaign = campaigns.create_campaign(session, release, targets=[f"segment:{segment}"], variant=variant,
-                                                     zone=app.settings.zone)
-                new.append(campaign.id)
+    for variant, segment in DEMO_SENDS:
+        try:
+            with app.session() as session:
+                new.append(sends.create(session, operator(), slug, targets=[f"segment:{segment}"], variant=variant,
+                                        zone=app.settings.zone)["id"])
+        except AlreadySent as sent:
+            existing.append(sent.campaign_id)
+            console.print(f"   {variant}s: already sent as campaign {sent.campaign_id}")
     if new:
         follow(app, new)
     console.print("[bold]8. stats[/]")

@@ -23,6 +23,19 @@ from distribute.models import Campaign, ContactList, Delivery, Event, Release, S
 from distribute.releases.store import parse_when
 from distribute.releases.rendering import VARIANTS
 
+
+class AlreadySent(Conflict):
+    """The same release, variant and audience as a campaign that exists: its id goes with the
+    error (an API client, the demo), so the caller can show that campaign instead."""
+
+    def __init__(self, campaign_id: int, message: str):
+        super().__init__(message, field="again", code="already_sent")
+        self.campaign_id = campaign_id
+
+    def as_dict(self) -> dict:
+        return super().as_dict() | {"campaign": self.campaign_id}
+
+
 # A time this far in the past still means "now" (the command took a moment to type).
 PAST_GRACE = dt.timedelta(minutes=2)
 
@@ -127,9 +140,8 @@ def create_campaign(
         if not again:
             previous = same_send(session, release, variant, target)
             if previous is not None:
-                raise Conflict(
-                    f"campaign {previous.id} ({previous.state}) already sends this release to {target.describe()}; "
-                    "nobody is mailed twice by accident", field="again", code="already_sent")
+                raise AlreadySent(previous.id, f"campaign {previous.id} ({previous.state}) already sends this release "
+                                               f"to {target.describe()}; nobody is mailed twice by accident")
             if counts["already_have"] == counts["recipients"]:
                 raise Conflict(
                     f"all {counts['recipients']} recipients of {target.describe()} already have release {release.slug} "

@@ -31,6 +31,7 @@ def test_dry_run_create_read_stats_recipients_pause_cancel(api):
     cid = created.json["id"]
     again = api.post("/campaigns", token=comms, json=body)
     assert again.status_code == 409 and again.json["error"]["code"] == "already_sent"
+    assert again.json["error"]["campaign"] == cid  # the campaign that already sends it
     assert api.get(f"/campaigns/{cid}", token=comms).json["audience"]["segments"] == ["press"]
     assert api.get(f"/campaigns/{cid}/stats", token=comms).json["campaign"] == cid
     assert api.get(f"/campaigns/{cid}/recipients", token=comms).json == {"recipients": [], "next_after": None}

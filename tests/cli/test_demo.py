@@ -1,4 +1,5 @@
 import email
+import json
 from email import policy
 
 
@@ -20,6 +21,9 @@ def test_demo_runs_the_main_job_and_can_run_again(run_cli, tmp_path):
     assert "7 recipients: sent 7" in first.output and "5 recipients: sent 5" in first.output
     # it ends pointing at the staff app, with an admin and the link where they set a password
     assert "an admin admin@example.org was added: set their password at http://localhost:8001/reset/" in first.output
+    # what it did went through the services, recorded as the local operator's
+    actions = [e["action"] for e in json.loads(run_cli("audit", "--json").output)]
+    assert actions.count("campaign.create") == 2 and actions.count("release.add") == 1
 
     again = run_cli("demo")
     assert again.exit_code == 0, again.output
