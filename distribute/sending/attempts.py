@@ -203,8 +203,10 @@ class BatchRun:
                     self._unwanted(row, params)
             return bool(marked)
         with transaction(self.conn):
-            self._write_pending()
+            # The mark before the outcome: rows before counters, as in the one statement above
+            # (and as an erase takes them), so that the two never wait for each other.
             marked = bool(self.conn.execute(_MARK, params).rowcount)
+            self._write_pending()
             if not marked:
                 self._unwanted(row, params)
         return marked
