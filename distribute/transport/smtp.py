@@ -25,6 +25,13 @@ class _Stale(Exception):
     """A reused connection turned out dead before anything of this message was accepted."""
 
 
+class _Stage:
+    """Where a transaction is ("mail", "rcpt", "data"): a lost connection is judged by it."""
+
+    def __init__(self):
+        self.name = "mail"
+
+
 class SMTPTransport:
     """Sends over one SMTP connection, opened lazily and kept for the next message.
 
@@ -222,49 +229,13 @@ class SMTPTransport:
         return options
 
     def _transaction(self, smtp: smtplib.SMTP, envelope: Envelope, message: bytes, *, reused: bool) -> SendResult:
+        """One message, pipelined where the relay offers it (RFC 2920: Postfix and Exim do), and
+        every failure mapped to its SendError here, in one place, by where it happened."""
         options = self._mail_options(smtp, envelope, message)  # before any command: nothing to reset
-        stage = "mail"
-        pipelined = smtp.has_extn("pipelining")
+        at = _Stage()
         try:
-            if pipelined:
-                # RFC 2920: MAIL, RCPT and DATA in one write, their replies read in order, then the
-                # message: two round trips a message instead of four.
-                smtp.send(_line(smtp, "mail", "from:", envelope.sender, options)
-                          + _line(smtp, "rcpt", "to:", envelope.recipient, ()) + b"DATA\r\n")
-            else:
-                smtp.send(_line(smtp, "mail", "from:", envelope.sender, options))
-            code, text = smtp.getreply()
-            if code == 421 and reused:
-                # RFC 5321 3.8: 421 means the server is closing; on a kept connection that is
-                # usually its idle or per-connection limit, not a verdict on this message.
-                self._drop()
-                raise _Stale(f"{code} {flatten_reply(text)}")
-            if pipelined:
-                replies = [(stage, code, text)]
-                for stage in ("rcpt", "data"):  # a lost connection is judged by the reply it was lost at
-                    if code == 421:  # the server is closing: no more replies come
-                        break
-                    code, text = smtp.getreply()
-                    replies.append((stage, code, text))
-                if failed := next(((st, c, t) for st, c, t in replies if not (200 <= c < 300 or st == "data" and c == 354)),
-                                  None):
-                    if replies[-1][0] == "data" and replies[-1][1] == 354:
-                        # DATA was taken although MAIL or RCPT was not (RFC 2920 3.1): end it empty.
-                        smtp.send(b".\r\n")
-                        smtp.getreply()
-                    stage, code, text = failed
-                    self._check(code, text, stage)
-                    raise TransientSendError(f"{code} {flatten_reply(text)}", code=code, stage=stage)  # a stray 3xx
-                code, text = _message(smtp, message)
-                self._check(code, text, stage)
-                return SendResult(code=code, reply=flatten_reply(text))
-            self._check(code, text, stage)
-            stage = "rcpt"
-            code, text = _command(smtp, "rcpt", "to:", envelope.recipient, ())
-            self._check(code, text, stage)
-            stage = "data"
-            code, text = _data(smtp, message)
-            self._check(code, text, stage)
+            exchange = self._pipelined if smtp.has_extn("pipelining") else self._stepwise
+            code, text = exchange(smtp, envelope, message, options, at, reused)
             return SendResult(code=code, reply=flatten_reply(text))
         except SendError as exc:
             if exc.code == 530:  # RFC 4954: authentication required, i.e. our settings lack it
@@ -282,15 +253,62 @@ class SMTPTransport:
             # retried, and the receiver may see it twice; that is the price of not losing it.
             # Before DATA nothing of the message was accepted: the relay is down, not the message.
             self._drop()
-            if stage == "mail" and reused and isinstance(exc, (smtplib.SMTPServerDisconnected, ConnectionError)):
+            if at.name == "mail" and reused and isinstance(exc, (smtplib.SMTPServerDisconnected, ConnectionError)):
                 raise _Stale(_describe(exc)) from exc
-            cls = TransientSendError if stage == "data" else RelayUnavailable
-            raise cls(f"connection lost at {stage}: {_describe(exc)}", stage=stage) from exc
+            cls = TransientSendError if at.name == "data" else RelayUnavailable
+            raise cls(f"connection lost at {at.name}: {_describe(exc)}", stage=at.name) from exc
         except BaseException:
             # Anything unforeseen (a bug, a KeyboardInterrupt) may have left a transaction open:
             # never reuse the connection after it.
             self._drop()
             raise
+
+    def _stepwise(self, smtp: smtplib.SMTP, envelope: Envelope, message: bytes, options: list[str], at: _Stage,
+                  reused: bool) -> tuple[int, bytes]:
+        """MAIL, RCPT, DATA and the message, each after the last one's reply: four round trips."""
+        smtp.send(_line(smtp, "mail", "from:", envelope.sender, options))
+        self._check(*self._first_reply(smtp, reused), at.name)
+        at.name = "rcpt"
+        self._check(*_command(smtp, "rcpt", "to:", envelope.recipient, ()), at.name)
+        at.name = "data"
+        code, text = _data(smtp, message)
+        self._check(code, text, at.name)
+        return code, text
+
+    def _pipelined(self, smtp: smtplib.SMTP, envelope: Envelope, message: bytes, options: list[str], at: _Stage,
+                   reused: bool) -> tuple[int, bytes]:
+        """MAIL, RCPT and DATA in one write, their replies read in order, then the message: two
+        round trips. A refusal is judged at the first command that failed, a lost connection at
+        the reply it was lost at: as one command at a time would."""
+        smtp.send(_line(smtp, "mail", "from:", envelope.sender, options)
+                  + _line(smtp, "rcpt", "to:", envelope.recipient, ()) + b"DATA\r\n")
+        replies = [("mail", *self._first_reply(smtp, reused))]
+        for stage in ("rcpt", "data"):
+            if replies[-1][1] == 421:  # the server is closing: no more replies come
+                break
+            at.name = stage
+            replies.append((stage, *smtp.getreply()))
+        refused = [(st, c, t) for st, c, t in replies if not (200 <= c < 300 or st == "data" and c == 354)]
+        if refused:
+            if replies[-1][:2] == ("data", 354):
+                # DATA was taken although MAIL or RCPT was not (RFC 2920 3.1): end it empty.
+                smtp.send(b".\r\n")
+                smtp.getreply()
+            stage, code, text = refused[0]
+            self._check(code, text, stage)
+            raise TransientSendError(f"{code} {flatten_reply(text)}", code=code, stage=stage)  # a stray 3xx
+        code, text = _message(smtp, message)
+        self._check(code, text, at.name)
+        return code, text
+
+    def _first_reply(self, smtp: smtplib.SMTP, reused: bool) -> tuple[int, bytes]:
+        code, text = smtp.getreply()
+        if code == 421 and reused:
+            # RFC 5321 3.8: 421 means the server is closing; on a kept connection that is
+            # usually its idle or per-connection limit, not a verdict on this message.
+            self._drop()
+            raise _Stale(f"{code} {flatten_reply(text)}")
+        return code, text
 
     @staticmethod
     def _check(code: int, text: bytes | str, stage: str) -> None:
