@@ -11,7 +11,8 @@ nothing. Ids are put on the broker only after the rows are committed.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Protocol
+from contextlib import contextmanager
+from typing import Iterator, Protocol
 
 from sqlalchemy import String, case, cast, exists, func, literal, not_, or_, select, update
 from sqlalchemy.ext.compiler import compiles
@@ -169,23 +170,22 @@ def enqueue_pending(sessions: sessionmaker[Session], settings: Settings, broker:
     sending = exists(select(Campaign.id).where(Campaign.id == campaign_id, Campaign.state == states.SENDING,
                                                not_(waiting(now))))
     last_id, total = 0, 0
-    with sessions.kw["bind"].connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT")
+    with (sessions.kw["bind"].connect().execution_options(isolation_level="AUTOCOMMIT") as conn,
+          _one_top_up_at_a_time(conn, campaign_id)):
         # Rows on the broker now: a range scan of the (state, lease_until) index.
         room = settings.batch_size * settings.batches_in_flight - conn.scalar(
             select(func.count()).select_from(Delivery).where(
                 Delivery.state == states.QUEUED, Delivery.lease_until >= now, Delivery.campaign_id == campaign_id))
         while room > 0:
-            # Two top-ups at once (two workers finishing) never share a row, and neither waits for
-            # the other: PostgreSQL's SKIP LOCKED passes over the rows another one is leasing
-            # (waiting for them would find them leased, take nothing and stop, the broker short),
-            # and the UPDATE checks again under the row lock that each row is still free.
+            # Rows someone else holds (the sweep, an erase) are passed over (PostgreSQL's SKIP
+            # LOCKED), left to the next top-up or the sweep, rather than waited for; the UPDATE
+            # checks again under the row lock that each row is still free.
             batch = select(Delivery.id).where(
                 Delivery.campaign_id == campaign_id, Delivery.state == states.QUEUED, Delivery.id > last_id, free,
             ).order_by(Delivery.id).limit(min(settings.batch_size, room)).with_for_update(skip_locked=True)
-            # Chosen once (MATERIALIZED): a subquery that locks may be run again per row of the
-            # UPDATE, and each run would pass over the rows the last one locked: the whole campaign.
-            batch = batch.cte("batch").prefix_with("MATERIALIZED", dialect="postgresql")
+            # A CTE, run once (PostgreSQL never folds one that locks into the UPDATE): the same subquery
+            # run again for each row would pass over the rows it had just leased, and take more.
+            batch = batch.cte("batch")
             taken = conn.scalars(
                 update(Delivery).where(Delivery.id.in_(select(batch.c.id)), Delivery.state == states.QUEUED, free, sending)
                 .values(lease_until=lease_until, claimed_by=None).returning(Delivery.id)
@@ -197,6 +197,25 @@ def enqueue_pending(sessions: sessionmaker[Session], settings: Settings, broker:
             total += len(taken)
             room -= len(taken)
     return total
+
+
+TOP_UP_LOCK = 0x746F7075  # PostgreSQL advisory locks (TOP_UP_LOCK, campaign id): one top-up per campaign
+
+
+@contextmanager
+def _one_top_up_at_a_time(conn, campaign_id: int) -> Iterator[None]:
+    """Workers finishing batches at once top up one after the other (PostgreSQL: a session
+    advisory lock per campaign), each counting the room the one before left: together they fill
+    the window, neither more (several counting the same room) nor less (one waiting for the
+    other's rows, then stopping). SQLite has one writer at a time already."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    conn.execute(select(func.pg_advisory_lock(TOP_UP_LOCK, campaign_id)))
+    try:
+        yield
+    finally:
+        conn.execute(select(func.pg_advisory_unlock(TOP_UP_LOCK, campaign_id)))
 
 
 def finish_if_done(db, campaign_id: int) -> bool:

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 
 from distribute.sending import campaigns as ops
 from distribute.errors import UserError
-from distribute.sending.fanout import enqueue_pending, insert_deliveries, start_campaign
+from distribute.sending.fanout import TOP_UP_LOCK, enqueue_pending, insert_deliveries, start_campaign
 from distribute.models import Campaign, Contact, Delivery, Event, Release
 from distribute.audience.segments import add_segment
 from distribute.sending.sweeper import reconcile, start_due
@@ -226,9 +226,10 @@ def test_only_a_window_of_batches_is_on_the_broker_at_once(world, settings):
     assert len(set(broker.ids)) == len(broker.ids) == 12
 
 
-def test_a_top_up_that_meets_another_takes_the_rows_after_it(world, settings):
-    """Two workers finishing at once both top up: the second one passes over the rows the first
-    is leasing instead of waiting for them, and stopping there, with the broker left short."""
+def test_two_top_ups_at_once_fill_the_window_together(world, settings):
+    """Two workers finishing at once both top up. The second waits for the first, then counts
+    the room it left: the window ends full, neither short (it waited for the first one's rows
+    and stopped) nor overfull (both counted the same room)."""
     if world.engine.dialect.name != "postgresql":
         pytest.skip("row locks: one SQLite writer at a time")
     settings = settings.model_copy(update={"batch_size": 4, "batches_in_flight": 2})
@@ -239,19 +240,22 @@ def test_a_top_up_that_meets_another_takes_the_rows_after_it(world, settings):
                .values(state="sent"))
         free = s.scalars(select(Delivery.id).where(Delivery.state == "queued").order_by(Delivery.id)).all()
     broker = RecordingBroker()
-    with world.engine.connect() as other:  # the first top-up, between its lease and its commit
-        other.execute(update(Delivery).where(Delivery.id.in_(free[:4]))
+    with world.engine.connect() as first:  # the first top-up, between its first lease and its end
+        first.execute(select(func.pg_advisory_lock(TOP_UP_LOCK, campaign_id)))
+        first.execute(update(Delivery).where(Delivery.id.in_(free[:4]))
                       .values(lease_until=NOW + dt.timedelta(seconds=settings.lease_seconds)))
         taken = []
         second = threading.Thread(target=lambda: taken.append(
             enqueue_pending(world.sessions, settings, broker, campaign_id, NOW)))
         second.start()
-        second.join(timeout=10)
+        second.join(timeout=2)
         waited = second.is_alive()
-        other.commit()
+        first.commit()
+        first.execute(select(func.pg_advisory_unlock(TOP_UP_LOCK, campaign_id)))
+        first.commit()
     second.join()
-    assert not waited, "the second top-up waited for the first one's rows"
-    assert taken == [8] and broker.ids == free[4:12]
+    assert waited, "the second top-up did not wait for the first"
+    assert taken == [4] and broker.ids == free[4:8]
 
 
 def test_the_sweep_finishes_what_races_leave_behind(world, settings):
