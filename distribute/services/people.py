@@ -136,13 +136,17 @@ def erase(session: Session, actor: Actor, contact_id: int, reason: str = "erased
     require(actor, SUPPRESS)
     contact = _contact(session, contact_id)
     key = contact.email_key
+    d = Delivery
+    # The person's deliveries first, then the suppression list and the counters: the order in
+    # which the sender writes a bounce (its delivery, the counters, the address's suppression), so
+    # that an erase and a bounce of the same person wait one for the other, never both at once.
+    session.execute(select(d.id).where(d.contact_id == contact.id).order_by(d.id).with_for_update())
     suppress_address(session, key, reason.strip() or "erased on request", "manual", "unsubscribed", utcnow())
     deliveries = select(Delivery.id).where(Delivery.contact_id == contact.id).scalar_subquery()
     session.execute(update(Event).where(Event.delivery_id.in_(deliveries)).values(user_agent=None, ip=None, raw=None))
-    d = Delivery
     counters.outlets_cleared(session, session.execute(
         select(d.campaign_id, d.outlet, d.state, d.first_opened_at, d.first_clicked_at)
-        .where(d.contact_id == contact.id).order_by(d.id).with_for_update()).all())
+        .where(d.contact_id == contact.id)).all())  # locked above
     session.execute(update(Delivery).where(Delivery.contact_id == contact.id)
                     .values(name=None, outlet=None, email=key, contact_id=None))
     session.execute(delete(Contact).where(Contact.id == contact.id))

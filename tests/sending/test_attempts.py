@@ -63,7 +63,8 @@ def test_an_outcome_written_with_the_next_mark_locks_the_next_row_before_any_cou
     and marks the next message in one transaction (one statement for a message sent; a bounce
     with its event and suppression in several): if it took the counters first, an erase holding
     that next message would wait for the counters while the sender waited for the message, and
-    PostgreSQL would end one of them (the erase failed)."""
+    PostgreSQL would end one of the two (an erase ended is an error for the operator). The probe
+    below stands for the erase's counters: any counter row the sender has written."""
     start_campaign(db.sessions, settings, NoBroker(), campaign_id)
     sender = Sender(settings, db.sessions, transport_factory=lambda: None, rate_limiter=NoRateLimit())
     now = utcnow()

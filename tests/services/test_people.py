@@ -3,11 +3,16 @@ address suppressed, the data export; and an import job's report."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import OperationalError
 
 from distribute.errors import Forbidden, NotFound
-from distribute.models import AuditEntry, Contact, ContactTag, Suppression
+from distribute.models import AuditEntry, Campaign, Contact, ContactTag, Delivery, Release, Suppression, utcnow
 from distribute.services import contacts, imports, people
 from distribute.services.actor import ADMIN, COMMS, VIEWER, Actor
 
@@ -51,6 +56,54 @@ def test_unsubscribe_then_erase_keeps_the_address_suppressed(db, ann):
         actions = s.execute(select(AuditEntry.actor, AuditEntry.action)).all()
     assert actions == [("comms@example.org", "contact.unsubscribe"), ("viewer@example.org", "contact.export"),
                        ("admin@example.org", "contact.erase")]
+
+
+def test_an_erase_takes_the_persons_deliveries_before_the_suppression_list(db, ann):
+    """The sender writes a hard bounce in one transaction: the delivery, then the suppression of
+    its address. An erase of the same person takes the person's deliveries first too, so one of
+    the two waits for the other; taking the suppression list first, it deadlocked with the bounce."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks: one SQLite writer at a time")
+    with db.sessions.begin() as s:
+        release = Release(slug="r", title="T", body="B\n", source_format="markdown", language="en", contacts=[])
+        s.add(release)
+        s.flush()
+        campaign = Campaign(ref="c", release_id=release.id, variant="journalist", state="sending", audience={})
+        s.add(campaign)
+        s.flush()
+        delivery = Delivery(campaign_id=campaign.id, contact_id=ann, ref="d", email="Ann@example.org",
+                            email_key="ann@example.org", domain="example.org", outlet="Daily Post", state="sending")
+        s.add(delivery)
+        s.flush()
+        delivery_id = delivery.id
+    erased = []
+
+    def erase():
+        with db.sessions.begin() as s:
+            erased.append(people.erase(s, ADMIN_ACTOR, ann))
+
+    with db.engine.connect() as sender, db.engine.connect() as probe:
+        sender.execute(select(Delivery.id).where(Delivery.id == delivery_id).with_for_update())  # a bounce being written
+        eraser = threading.Thread(target=erase)
+        eraser.start()
+        deadline = time.monotonic() + 10
+        while not probe.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                    "AND wait_event_type = 'Lock'")) and time.monotonic() < deadline:
+            probe.rollback()
+            time.sleep(0.05)
+        try:  # what the bounce takes next: the address's place on the suppression list
+            probe.execute(text("SET LOCAL lock_timeout = '200ms'"))  # shorter than PostgreSQL's deadlock check
+            probe.execute(pg_insert(Suppression).values(email_key="ann@example.org", reason="hard bounce",
+                                                        source="hard-bounce", created_at=utcnow())
+                          .on_conflict_do_nothing())
+            held = False
+        except OperationalError:
+            held = True
+        probe.rollback()
+        sender.rollback()
+        eraser.join(timeout=30)
+    assert not held, "the erase held the address on the suppression list while it waited for the delivery"
+    assert erased and erased[0]["erased"]
 
 
 def test_browse_searches_prefixes_and_pages(db, ann):
