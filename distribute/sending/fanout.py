@@ -11,6 +11,8 @@ nothing. Ids are put on the broker only after the rows are committed.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from contextlib import contextmanager
 from typing import Iterator, Protocol
 
@@ -163,15 +165,17 @@ def enqueue_pending(sessions: sessionmaker[Session], settings: Settings, broker:
 
     A worker runs this after every batch: one connection, each statement committed by itself,
     and a batch is chosen and leased by one UPDATE."""
-    now = now or utcnow()
-    lease_until = now + dt.timedelta(seconds=settings.lease_seconds)
-    free = or_(Delivery.lease_until.is_(None), Delivery.lease_until < now)
-    # Not paused, cancelled, or waiting for the relay: the sweep comes back for those.
-    sending = exists(select(Campaign.id).where(Campaign.id == campaign_id, Campaign.state == states.SENDING,
-                                               not_(waiting(now))))
     last_id, total = 0, 0
     with (sessions.kw["bind"].connect().execution_options(isolation_level="AUTOCOMMIT") as conn,
-          _one_top_up_at_a_time(conn, campaign_id)):
+          _one_top_up_at_a_time(conn, campaign_id) as ours):
+        if not ours:
+            return 0
+        now = now or utcnow()  # once it is our turn: the count and the lease are from now
+        lease_until = now + dt.timedelta(seconds=settings.lease_seconds)
+        free = or_(Delivery.lease_until.is_(None), Delivery.lease_until < now)
+        # Not paused, cancelled, or waiting for the relay: the sweep comes back for those.
+        sending = exists(select(Campaign.id).where(Campaign.id == campaign_id, Campaign.state == states.SENDING,
+                                                   not_(waiting(now))))
         # Rows on the broker now: a range scan of the (state, lease_until) index.
         room = settings.batch_size * settings.batches_in_flight - conn.scalar(
             select(func.count()).select_from(Delivery).where(
@@ -200,22 +204,41 @@ def enqueue_pending(sessions: sessionmaker[Session], settings: Settings, broker:
 
 
 TOP_UP_LOCK = 0x746F7075  # PostgreSQL advisory locks (TOP_UP_LOCK, campaign id): one top-up per campaign
+TOP_UP_WAIT_SECONDS = 5.0  # a top-up that takes longer is stuck (on the broker): the next one skips
+_TOP_UPS_HERE = threading.Lock()  # SQLite: the embedded mode's one process
 
 
 @contextmanager
-def _one_top_up_at_a_time(conn, campaign_id: int) -> Iterator[None]:
-    """Workers finishing batches at once top up one after the other (PostgreSQL: a session
-    advisory lock per campaign), each counting the room the one before left: together they fill
-    the window, neither more (several counting the same room) nor less (one waiting for the
-    other's rows, then stopping). SQLite has one writer at a time already."""
+def _one_top_up_at_a_time(conn, campaign_id: int) -> Iterator[bool]:
+    """Workers finishing batches at once top up one after the other, each counting the room the
+    one before left: together they fill the window, neither more (several counting the same room)
+    nor less (one waiting for the other's rows, then stopping). PostgreSQL: a session advisory
+    lock per campaign; SQLite: a lock in this process. Yields False when the turn does not come
+    within TOP_UP_WAIT_SECONDS: the room is left to the next top-up or the sweep, rather than
+    every thread that finishes a batch queueing behind one stuck on the broker."""
     if conn.dialect.name != "postgresql":
-        yield
+        if not _TOP_UPS_HERE.acquire(timeout=TOP_UP_WAIT_SECONDS):
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            _TOP_UPS_HERE.release()
         return
-    conn.execute(select(func.pg_advisory_lock(TOP_UP_LOCK, campaign_id)))
+    deadline = time.monotonic() + TOP_UP_WAIT_SECONDS
+    while not conn.scalar(select(func.pg_try_advisory_lock(TOP_UP_LOCK, campaign_id))):
+        if time.monotonic() >= deadline:
+            yield False
+            return
+        time.sleep(0.01)
     try:
-        yield
+        yield True
     finally:
-        conn.execute(select(func.pg_advisory_unlock(TOP_UP_LOCK, campaign_id)))
+        try:
+            conn.execute(select(func.pg_advisory_unlock(TOP_UP_LOCK, campaign_id)))
+        except Exception:
+            conn.invalidate()  # closed, with its lock: a pooled connection must not keep it
+            raise
 
 
 def finish_if_done(db, campaign_id: int) -> bool:

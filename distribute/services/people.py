@@ -146,7 +146,7 @@ def erase(session: Session, actor: Actor, contact_id: int, reason: str = "erased
     session.execute(update(Event).where(Event.delivery_id.in_(deliveries)).values(user_agent=None, ip=None, raw=None))
     counters.outlets_cleared(session, session.execute(
         select(d.campaign_id, d.outlet, d.state, d.first_opened_at, d.first_clicked_at)
-        .where(d.contact_id == contact.id)).all())  # locked above
+        .where(d.contact_id == contact.id).order_by(d.id).with_for_update()).all())  # and one a fan-out added since
     session.execute(update(Delivery).where(Delivery.contact_id == contact.id)
                     .values(name=None, outlet=None, email=key, contact_id=None))
     session.execute(delete(Contact).where(Contact.id == contact.id))

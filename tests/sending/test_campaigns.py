@@ -10,10 +10,11 @@ import threading
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from distribute.sending import campaigns as ops
 from distribute.errors import UserError
+from distribute.sending import fanout
 from distribute.sending.fanout import TOP_UP_LOCK, enqueue_pending, insert_deliveries, start_campaign
 from distribute.models import Campaign, Contact, Delivery, Event, Release
 from distribute.audience.segments import add_segment
@@ -253,9 +254,40 @@ def test_two_top_ups_at_once_fill_the_window_together(world, settings):
         first.commit()
         first.execute(select(func.pg_advisory_unlock(TOP_UP_LOCK, campaign_id)))
         first.commit()
-    second.join()
+        second.join(timeout=30)
+        assert not second.is_alive()
+        # the second gave its turn back: no advisory lock is left behind
+        assert not first.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                                     " AND objid = :c AND classid = :k"), {"c": campaign_id, "k": TOP_UP_LOCK})
     assert waited, "the second top-up did not wait for the first"
     assert taken == [4] and broker.ids == free[4:8]
+
+
+def test_a_top_up_stuck_on_the_broker_holds_up_nobody(world, settings, monkeypatch):
+    """A top-up that keeps its turn too long (its broker not answering): the next one does not
+    queue behind it, it leaves the room to a later top-up or the sweep."""
+    if world.engine.dialect.name != "postgresql":
+        pytest.skip("the advisory lock is PostgreSQL's")
+    monkeypatch.setattr(fanout, "TOP_UP_WAIT_SECONDS", 0.3)
+    settings = settings.model_copy(update={"batch_size": 4, "batches_in_flight": 2})
+    campaign_id = create(world)
+    start_campaign(world.sessions, settings, RecordingBroker(), campaign_id, NOW)
+    with world.sessions() as s, s.begin():  # the first window is sent: room for two batches again
+        forced(s, update(Delivery).where(Delivery.campaign_id == campaign_id, Delivery.lease_until.is_not(None))
+               .values(state="sent"))
+    taken = []
+    with world.engine.connect() as stuck:
+        stuck.execute(select(func.pg_advisory_lock(TOP_UP_LOCK, campaign_id)))
+        other = threading.Thread(target=lambda: taken.append(
+            enqueue_pending(world.sessions, settings, RecordingBroker(), campaign_id, NOW)))
+        other.start()
+        other.join(timeout=10)
+        gave_up = not other.is_alive()
+        stuck.execute(select(func.pg_advisory_unlock(TOP_UP_LOCK, campaign_id)))
+        stuck.commit()
+    other.join()
+    assert gave_up and taken == [0]
+    assert enqueue_pending(world.sessions, settings, RecordingBroker(), campaign_id, NOW) == 8  # the next one fills it
 
 
 def test_the_sweep_finishes_what_races_leave_behind(world, settings):
