@@ -227,19 +227,26 @@ def test_only_a_window_of_batches_is_on_the_broker_at_once(world, settings):
     assert len(set(broker.ids)) == len(broker.ids) == 12
 
 
+def _first_window_sent(world, settings):
+    """A campaign whose first window (two batches of four) was sent: room for two batches again.
+    Returns the settings, the campaign and its ids still queued."""
+    settings = settings.model_copy(update={"batch_size": 4, "batches_in_flight": 2})
+    campaign_id = create(world)
+    start_campaign(world.sessions, settings, RecordingBroker(), campaign_id, NOW)
+    with world.sessions() as s, s.begin():
+        forced(s, update(Delivery).where(Delivery.campaign_id == campaign_id, Delivery.lease_until.is_not(None))
+               .values(state="sent"))
+        free = s.scalars(select(Delivery.id).where(Delivery.state == "queued").order_by(Delivery.id)).all()
+    return settings, campaign_id, free
+
+
 def test_two_top_ups_at_once_fill_the_window_together(world, settings):
     """Two workers finishing at once both top up. The second waits for the first, then counts
     the room it left: the window ends full, neither short (it waited for the first one's rows
     and stopped) nor overfull (both counted the same room)."""
     if world.engine.dialect.name != "postgresql":
         pytest.skip("row locks: one SQLite writer at a time")
-    settings = settings.model_copy(update={"batch_size": 4, "batches_in_flight": 2})
-    campaign_id = create(world)
-    start_campaign(world.sessions, settings, RecordingBroker(), campaign_id, NOW)
-    with world.sessions() as s, s.begin():  # the first window is sent: room for two batches again
-        forced(s, update(Delivery).where(Delivery.campaign_id == campaign_id, Delivery.lease_until.is_not(None))
-               .values(state="sent"))
-        free = s.scalars(select(Delivery.id).where(Delivery.state == "queued").order_by(Delivery.id)).all()
+    settings, campaign_id, free = _first_window_sent(world, settings)
     broker = RecordingBroker()
     with world.engine.connect() as first:  # the first top-up, between its first lease and its end
         first.execute(select(func.pg_advisory_lock(TOP_UP_LOCK, campaign_id)))
@@ -269,12 +276,7 @@ def test_a_top_up_stuck_on_the_broker_holds_up_nobody(world, settings, monkeypat
     if world.engine.dialect.name != "postgresql":
         pytest.skip("the advisory lock is PostgreSQL's")
     monkeypatch.setattr(fanout, "TOP_UP_WAIT_SECONDS", 0.3)
-    settings = settings.model_copy(update={"batch_size": 4, "batches_in_flight": 2})
-    campaign_id = create(world)
-    start_campaign(world.sessions, settings, RecordingBroker(), campaign_id, NOW)
-    with world.sessions() as s, s.begin():  # the first window is sent: room for two batches again
-        forced(s, update(Delivery).where(Delivery.campaign_id == campaign_id, Delivery.lease_until.is_not(None))
-               .values(state="sent"))
+    settings, campaign_id, _ = _first_window_sent(world, settings)
     taken = []
     with world.engine.connect() as stuck:
         stuck.execute(select(func.pg_advisory_lock(TOP_UP_LOCK, campaign_id)))
