@@ -289,8 +289,9 @@ def cancel(app: App, campaign_id: int, as_json: bool) -> None:
     console.print(f"campaign {campaign_id} cancelled: {result['cancelled']} deliveries cancelled, "
                   f"{result['sent']} sent before the cancel")
     if result["in_hand"]:
-        console.print(f"{result['in_hand']} were still in a worker's hands: they end sent or cancelled when it "
-                      "finishes them, or after their lease if the worker died")
+        console.print(f"{result['in_hand']} were not settled yet (in a worker's hands, or given back by one): they "
+                      "end sent or cancelled when it finishes them, at the next sweep, or after their lease if the "
+                      "worker died")
 
 
 @campaigns.command("retry")

@@ -298,6 +298,17 @@ def cancel(session: Session, campaign_id: int) -> tuple[Campaign, int]:
     return campaign, cancelled
 
 
+def settle_cancelled(db, *where) -> int:
+    """Deliveries of a cancelled campaign that came back after the cancel (given back by a
+    worker, deferred by the relay, put back by the sweep) end cancelled. Run last in the
+    transaction that brought them back, it sees a cancel that committed meanwhile; a cancel that
+    commits after finds them queued and cancels them itself. Only a cancel that is writing just
+    while that transaction is can miss them: the sweep runs this for every campaign."""
+    cancelled = Delivery.campaign_id.in_(select(Campaign.id).where(Campaign.state == states.CANCELLED))
+    return moves.move(db, states.DELIVERY_CANCELLED, cancelled, *where, sources=(states.QUEUED, states.DEFERRED),
+                      values={"claimed_by": None, "lease_until": None, "updated_at": utcnow()})
+
+
 def delivery_counts(session: Session, campaign_id: int) -> dict[str, int]:
     """How many of the campaign's deliveries are in each state (states with none left out)."""
     return dict(session.execute(

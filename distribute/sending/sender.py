@@ -31,7 +31,7 @@ from distribute.deliveries import counters, moves
 from distribute.models import Campaign, Delivery, utcnow
 from distribute.releases.rendering import CompiledMessage
 from distribute.sending.attempts import RELAY_DOWN, BatchRun
-from distribute.sending.campaigns import move
+from distribute.sending.campaigns import move, settle_cancelled
 from distribute.sending.fanout import finish_if_done
 from distribute.sending.message import MessageBuilder
 from distribute.transport.interface import Transport
@@ -125,17 +125,12 @@ class Sender:
                 for row in rows:
                     if time.monotonic() - checked > STATE_CHECK_SECONDS:
                         checked = time.monotonic()
-                        run.flush()
-                        state, wait_until = conn.execute(
-                            select(Campaign.state, Campaign.wait_until).where(Campaign.id == campaign_id)).one()
-                        conn.rollback()
-                        if state != states.SENDING or (wait_until and wait_until > utcnow()):
-                            counts["released"] = self._release(conn, token, state)
+                        if self._stopped(run, conn, campaign_id, token, counts):
                             break
                     outcome = run.send(row)
                     counts[outcome] = counts.get(outcome, 0) + 1
                     if outcome == RELAY_DOWN:
-                        counts["released"] = self._release(conn, token, states.SENDING)
+                        counts["released"] = self._release(conn, campaign_id, token, states.SENDING)
                         break
                     if outcome == "skipped":
                         checked = float("-inf")  # perhaps paused or cancelled: look before the next one
@@ -144,6 +139,11 @@ class Sender:
                         run.flush()
                         self.check_breaker(conn, campaign_id)
                         unjudged = 0
+                else:
+                    if checked == float("-inf"):
+                        # The last message was skipped: if the campaign stopped, that row goes
+                        # back now, not when its lease runs out.
+                        self._stopped(run, conn, campaign_id, token, counts)
             finally:
                 run.flush()  # whatever happened, the last outcome is written (or left for the sweep)
             if unjudged:
@@ -155,15 +155,29 @@ class Sender:
     def lease(self, now: dt.datetime) -> dt.datetime:
         return now + dt.timedelta(seconds=self.settings.lease_seconds)
 
+    def _stopped(self, run: BatchRun, conn, campaign_id: int, token: str, counts: dict[str, int]) -> bool:
+        """Has the campaign been paused or cancelled, or is it waiting for the relay? Then this
+        run's unattempted rows go back (`counts["released"]`)."""
+        run.flush()
+        state, wait_until = conn.execute(select(Campaign.state, Campaign.wait_until).where(Campaign.id == campaign_id)).one()
+        conn.rollback()
+        if state == states.SENDING and not (wait_until and wait_until > utcnow()):
+            return False
+        counts["released"] = self._release(conn, campaign_id, token, state)
+        return True
+
     @staticmethod
-    def _release(conn, token: str, campaign_state: str | None) -> int:
+    def _release(conn, campaign_id: int, token: str, campaign_state: str | None) -> int:
         """Give back this run's claimed, unattempted rows: to the queue on pause, to `cancelled`
-        on cancel."""
+        on cancel (also when the cancel came after `campaign_state` was read)."""
         target = states.DELIVERY_CANCELLED if campaign_state == states.CANCELLED else states.QUEUED
         with transaction(conn):
-            return moves.move(conn, target, Delivery.claimed_by == token, Delivery.attempt_started_at.is_(None),
-                              sources=(states.DELIVERY_SENDING,),
-                              values={"claimed_by": None, "lease_until": None, "updated_at": utcnow()})
+            released = moves.move(conn, target, Delivery.claimed_by == token, Delivery.attempt_started_at.is_(None),
+                                  sources=(states.DELIVERY_SENDING,),
+                                  values={"claimed_by": None, "lease_until": None, "updated_at": utcnow()})
+            if target == states.QUEUED:
+                settle_cancelled(conn, Delivery.campaign_id == campaign_id)
+            return released
 
     # --- circuit breaker ---------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from distribute import states
 from distribute.config import Settings
 from distribute.deliveries import moves
+from distribute.sending.campaigns import settle_cancelled
 from distribute.sending.fanout import Broker, enqueue_pending, finish_if_done, start_campaign
 from distribute.models import Campaign, Delivery, Event, utcnow
 
@@ -59,13 +60,9 @@ def reconcile(sessions: sessionmaker[Session], settings: Settings, broker: Broke
         expired = Delivery.lease_until < now  # of a `sending` row: its worker died or lost it
         cancelled_campaigns = Delivery.campaign_id.in_(select(Campaign.id).where(Campaign.state == states.CANCELLED))
         released = {"claimed_by": None, "lease_until": None, "updated_at": now}
-        # A cancelled campaign's rows that nobody is sending end cancelled, whichever way they
-        # came back (a deferral recorded after the cancel, a release racing it, an expired lease).
-        report["cancelled"] = moves.move(session, states.DELIVERY_CANCELLED, cancelled_campaigns,
-                                         sources=(states.QUEUED, states.DEFERRED), values=released)
-        report["cancelled"] += moves.move(session, states.DELIVERY_CANCELLED, cancelled_campaigns, expired,
-                                          Delivery.attempt_started_at.is_(None),
-                                          sources=(states.DELIVERY_SENDING,), values=released)
+        report["cancelled"] = moves.move(session, states.DELIVERY_CANCELLED, cancelled_campaigns, expired,
+                                         Delivery.attempt_started_at.is_(None),
+                                         sources=(states.DELIVERY_SENDING,), values=released)
         # Never attempted: safe to send.
         report["requeued"] = moves.move(session, states.QUEUED, expired, Delivery.attempt_started_at.is_(None),
                                         sources=(states.DELIVERY_SENDING,), values=released)
@@ -85,6 +82,10 @@ def reconcile(sessions: sessionmaker[Session], settings: Settings, broker: Broke
         ).rowcount
         report["retry_due"] = moves.move(session, states.QUEUED, Delivery.next_attempt_at <= now,
                                          sources=(states.DEFERRED,), values={"lease_until": None, "updated_at": now})
+        # A cancelled campaign's rows that nobody is sending end cancelled, whichever way they
+        # came back (a deferral recorded after the cancel, a release racing it, a requeue above
+        # when a cancel committed meanwhile).
+        report["cancelled"] += settle_cancelled(session)
         sending = session.scalars(
             select(Campaign.id).where(Campaign.state == states.SENDING, Campaign.fanned_out_at.is_not(None))
         ).all()

@@ -162,12 +162,13 @@ def cancel(session: Session, actor: Actor, campaign_id: int) -> dict:
 
 
 def cancel_outcome(session: Session, actor: Actor, campaign_id: int) -> dict:
-    """How a cancel ended: deliveries cancelled, sent before it, and still in a worker's hands."""
+    """How a cancel ended: deliveries cancelled, sent before it, and not settled yet (in a
+    worker's hands, or given back by one and not yet cancelled: the next sweep does that)."""
     require(actor, READ)
     campaign = ops.get_campaign(session, campaign_id)
     counts = ops.delivery_counts(session, campaign_id)
     return {"campaign": campaign_id, "state": campaign.state, "cancelled": counts.get(states.DELIVERY_CANCELLED, 0),
-            "sent": counts.get(states.DELIVERED, 0), "in_hand": counts.get(states.DELIVERY_SENDING, 0)}
+            "sent": counts.get(states.DELIVERED, 0), "in_hand": sum(counts.get(s, 0) for s in states.UNFINISHED)}
 
 
 def retry(session: Session, actor: Actor, campaign_id: int, *, unknown: bool = False) -> dict:

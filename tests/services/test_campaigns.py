@@ -6,15 +6,18 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from distribute.audience.segments import add_segment
 from distribute.errors import Conflict, Forbidden, NotFound, UserError
-from distribute.models import AuditEntry, Campaign, Contact, Release, utcnow
+from distribute.models import AuditEntry, Campaign, Contact, Delivery, Release, utcnow
 from distribute.services import audit
 from distribute.services import campaigns as sends
 from distribute.services import stats
 from distribute.services.actor import ADMIN, COMMS, VIEWER, Actor
+from distribute.sending.fanout import start_campaign
+from distribute.sending.sweeper import reconcile
+from counter_helpers import forced
 
 UTC = ZoneInfo("UTC")
 VIEWER_ACTOR = Actor("vi@example.org", VIEWER, None, "web")
@@ -34,6 +37,11 @@ def world(db):
         s.add(Release(slug="r", title="Title", body="Body\n", source_format="markdown", language="en",
                       contacts=[{"email": "press@example.org"}]))
     return db
+
+
+class NoBroker:
+    def enqueue(self, campaign_id, ids):
+        pass
 
 
 def _create(db, actor=COMMS_ACTOR, **kw):
@@ -166,3 +174,22 @@ def test_send_now_watch_it_and_read_its_stats(world, settings):
         assert sends.retry(s, COMMS_ACTOR, campaign_id) == {"campaign": campaign_id, "requeued": 0}
     with pytest.raises(Forbidden):
         sends.run_embedded(VIEWER_ACTOR, settings, [campaign_id], lambda session: None)
+
+
+def test_a_row_given_back_after_a_cancel_is_not_settled_until_the_sweep_cancels_it(world, settings):
+    """A worker can give a row back to the queue just while a cancel is writing, so that neither
+    sees the other: `cancel_outcome` counts it in hand (the CLI waits for it), and the next sweep
+    cancels it."""
+    campaign_id = _create(world)["id"]
+    start_campaign(world.sessions, settings, NoBroker(), campaign_id)
+    with world.sessions.begin() as s:
+        assert sends.cancel(s, COMMS_ACTOR, campaign_id)["in_hand"] == 0
+        straggler = s.scalar(select(Delivery.id).where(Delivery.campaign_id == campaign_id, Delivery.state == "cancelled"))
+        forced(s, update(Delivery).where(Delivery.id == straggler).values(state="queued"))
+    with world.sessions.begin() as s:
+        assert sends.cancel_outcome(s, VIEWER_ACTOR, campaign_id) | {"campaign": None} == {
+            "campaign": None, "state": "cancelled", "cancelled": 4, "sent": 0, "in_hand": 1}
+    assert reconcile(world.sessions, settings, NoBroker())["cancelled"] == 1
+    with world.sessions.begin() as s:
+        after = sends.cancel_outcome(s, VIEWER_ACTOR, campaign_id)
+    assert (after["cancelled"], after["in_hand"]) == (5, 0)
