@@ -162,7 +162,19 @@ def create_celery(settings: Settings) -> Celery:
     for function, options in _TASKS:
         app.task(**options)(function)
     signals.worker_process_shutdown.connect(runtimes.close_transport, weak=False)
+    signals.worker_init.connect(_load_the_pipeline, weak=False)
     return app
+
+
+def _load_the_pipeline(**_) -> None:
+    """A starting worker loads what its tasks import (the renderer with premailer and lxml, the
+    sender, the SMTP transport), before its first task rather than during it: the first campaign
+    after a start would otherwise wait a second more for its first message. A prefork worker's
+    children inherit them. Commands that only put tasks on the broker still start without them."""
+    import distribute.sending.fanout  # noqa: F401
+    import distribute.sending.ratelimit  # noqa: F401
+    import distribute.sending.sender  # noqa: F401
+    import distribute.transport.smtp  # noqa: F401
 
 
 # --- sending --------------------------------------------------------------------------------------
