@@ -126,6 +126,8 @@ class Pipeline:
             campaign_id = ops.create_campaign(s, s.get(Release, release_id), targets=["press"], variant="journalist",
                                               zone=ZoneInfo("UTC"), again=again).id
         self.celery.runtime().broker.start(campaign_id)
+        server.wait_for(1, timeout=600)
+        self.first_seconds = time.perf_counter() - start  # the start: compile, fan-out, first batches out
         server.wait_for(n, timeout=3600)
         seconds = time.perf_counter() - start
         cpu = sum(proc_cpu(w.pid) for w in self.workers) - cpu_before
@@ -251,7 +253,8 @@ def main() -> None:
                 assert server.accepted.value == n and server.duplicates.value == 0, "a recipient was missed or mailed twice"
                 sink_ms = (proc_cpu(server.proc.pid) - sink_before) / n * 1000
                 db_ms = (database_cpu() - db_before) / n * 1000
-                print(f"  {p.label:22} " + figures[p.label].add(rate, cpu_ms, sink_ms, db_ms, rss, server.mean_size()))
+                print(f"  {p.label:22} " + figures[p.label].add(rate, cpu_ms, sink_ms, db_ms, rss, server.mean_size())
+                      + f"  first message after {p.first_seconds:.2f} s")
                 message = message or pipeline_message(sessions, p.settings, campaign_id)
             for label, kind in (("bare smtplib", "bare"), ("naive loop", "naive")):
                 if kind not in only:
