@@ -30,8 +30,7 @@ from distribute.feedback.bounces.classify import bounce_kind
 from distribute.feedback.policy import apply_bounce_policy
 from distribute.feedback.replies import Verdict, classify_reply
 from distribute.models import Campaign, Contact, Delivery, Event, Suppression, utcnow
-from distribute.sending.campaigns import (relay_answers, settle_cancelled, stop_for_relay_settings, wait_for_relay,
-                                         waiting)
+from distribute.sending.campaigns import relay_answers, stop_for_relay_settings, wait_for_relay, waiting
 from distribute.sending.message import MessageBuilder, Recipient
 from distribute.transport.interface import (Envelope, PermanentSendError, RelayConfigError, RelayUnavailable,
                                             SendError, TransientSendError)
@@ -160,19 +159,14 @@ class BatchRun:
         for the relay (or stops, when our settings are what it refuses)."""
         now = utcnow()
         campaign_id = self.campaign.id
-        refused = isinstance(exc, RelayConfigError)
         with transaction(self.conn):
             _UNTRIED.run(self.conn, {"b_id": row.id, "b_token": self.token, "b_now": now, "b_first": row.first_attempt_at})
-            if refused:
-                outcome = stop_for_relay_settings(self.conn, campaign_id, str(exc))
-            else:
-                outcome = wait_for_relay(self.conn, campaign_id, str(exc), self.settings, now)
-                until = self.conn.scalar(select(Campaign.wait_until).where(Campaign.id == campaign_id))
-            settle_cancelled(self.conn, Delivery.campaign_id == campaign_id)  # cancelled meanwhile: not queued
-        if refused:
-            if outcome:
-                log.error("campaign %s paused: the mail relay refused our settings: %s", campaign_id, exc)
-            return
+            if isinstance(exc, RelayConfigError):
+                if stop_for_relay_settings(self.conn, campaign_id, str(exc)):
+                    log.error("campaign %s paused: the mail relay refused our settings: %s", campaign_id, exc)
+                return
+            outcome = wait_for_relay(self.conn, campaign_id, str(exc), self.settings, now)
+            until = self.conn.scalar(select(Campaign.wait_until).where(Campaign.id == campaign_id))
         if outcome == "paused":
             log.error("campaign %s paused: the mail relay has been down too long: %s", campaign_id, exc)
         elif outcome == "waiting":
@@ -293,8 +287,6 @@ class BatchRun:
             # what went wrong and everything that comes back later. One insert less per message.
             source = "smtp" if params["b_code"] else "sender"
             self.conn.execute(_EVENT, self._event(row.id, pending["state"], source, pending["data"]))
-        if pending["state"] == states.DEFERRED:
-            settle_cancelled(self.conn, Delivery.id == row.id)  # no retry for a campaign cancelled meanwhile
         if pending["kind"]:
             apply_bounce_policy(self.conn, row.email.lower(), pending["kind"], f"{params['b_code']} {params['b_reply']}",
                                 self.settings, params["b_now"])

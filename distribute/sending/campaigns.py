@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from distribute import states
@@ -298,14 +298,21 @@ def cancel(session: Session, campaign_id: int) -> tuple[Campaign, int]:
     return campaign, cancelled
 
 
-def settle_cancelled(db, *where) -> int:
-    """Deliveries of a cancelled campaign that came back after the cancel (given back by a
-    worker, deferred by the relay, put back by the sweep) end cancelled. Run last in the
-    transaction that brought them back, it sees a cancel that committed meanwhile; a cancel that
-    commits after finds them queued and cancels them itself. Only a cancel that is writing just
-    while that transaction is can miss them: the sweep runs this for every campaign."""
-    cancelled = Delivery.campaign_id.in_(select(Campaign.id).where(Campaign.state == states.CANCELLED))
-    return moves.move(db, states.DELIVERY_CANCELLED, cancelled, *where, sources=(states.QUEUED, states.DEFERRED),
+def settle_cancelled(db, campaign_id: int | None = None) -> int:
+    """Deliveries of a cancelled campaign (of `campaign_id`, or of any) that came back after the
+    cancel, given back by a worker, deferred by the relay or put back by the sweep, end cancelled.
+
+    Run in a transaction of its own, after the one that gave them back has committed (with it,
+    its counter locks would come in another order than a cancel's). It sees a cancel committed
+    before it starts, and a cancel that writes after that commit finds the rows queued and
+    cancels them itself. Only a cancel writing while the rows were being given back misses them
+    (on PostgreSQL it sees them still `sending`): the sweep runs this for every campaign."""
+    if campaign_id is None:
+        cancelled = Delivery.campaign_id.in_(select(Campaign.id).where(Campaign.state == states.CANCELLED))
+    else:  # the campaign's state first, once: a campaign that goes on costs no scan of its rows
+        cancelled = and_(exists(select(Campaign.id).where(Campaign.id == campaign_id, Campaign.state == states.CANCELLED)),
+                         Delivery.campaign_id == campaign_id)
+    return moves.move(db, states.DELIVERY_CANCELLED, cancelled, sources=(states.QUEUED, states.DEFERRED),
                       values={"claimed_by": None, "lease_until": None, "updated_at": utcnow()})
 
 

@@ -130,7 +130,7 @@ class Sender:
                     outcome = run.send(row)
                     counts[outcome] = counts.get(outcome, 0) + 1
                     if outcome == RELAY_DOWN:
-                        counts["released"] = self._release(conn, campaign_id, token, states.SENDING)
+                        counts["released"] = self._release(conn, token, states.SENDING)
                         break
                     if outcome == "skipped":
                         checked = float("-inf")  # perhaps paused or cancelled: look before the next one
@@ -148,6 +148,9 @@ class Sender:
                 run.flush()  # whatever happened, the last outcome is written (or left for the sweep)
             if unjudged:
                 self.check_breaker(conn, campaign_id)
+            if counts.get("released") or counts.get(RELAY_DOWN) or counts.get(states.DEFERRED):
+                with transaction(conn):  # perhaps given back after a cancel: then they end cancelled
+                    settle_cancelled(conn, campaign_id)
             with transaction(conn):
                 finish_if_done(conn, campaign_id)
         return counts
@@ -163,21 +166,18 @@ class Sender:
         conn.rollback()
         if state == states.SENDING and not (wait_until and wait_until > utcnow()):
             return False
-        counts["released"] = self._release(conn, campaign_id, token, state)
+        counts["released"] = self._release(conn, token, state)
         return True
 
     @staticmethod
-    def _release(conn, campaign_id: int, token: str, campaign_state: str | None) -> int:
+    def _release(conn, token: str, campaign_state: str | None) -> int:
         """Give back this run's claimed, unattempted rows: to the queue on pause, to `cancelled`
-        on cancel (also when the cancel came after `campaign_state` was read)."""
+        on cancel (a cancel after `campaign_state` was read: see send_batch's end)."""
         target = states.DELIVERY_CANCELLED if campaign_state == states.CANCELLED else states.QUEUED
         with transaction(conn):
-            released = moves.move(conn, target, Delivery.claimed_by == token, Delivery.attempt_started_at.is_(None),
-                                  sources=(states.DELIVERY_SENDING,),
-                                  values={"claimed_by": None, "lease_until": None, "updated_at": utcnow()})
-            if target == states.QUEUED:
-                settle_cancelled(conn, Delivery.campaign_id == campaign_id)
-            return released
+            return moves.move(conn, target, Delivery.claimed_by == token, Delivery.attempt_started_at.is_(None),
+                              sources=(states.DELIVERY_SENDING,),
+                              values={"claimed_by": None, "lease_until": None, "updated_at": utcnow()})
 
     # --- circuit breaker ---------------------------------------------------------------------
 

@@ -82,13 +82,13 @@ def reconcile(sessions: sessionmaker[Session], settings: Settings, broker: Broke
         ).rowcount
         report["retry_due"] = moves.move(session, states.QUEUED, Delivery.next_attempt_at <= now,
                                          sources=(states.DEFERRED,), values={"lease_until": None, "updated_at": now})
-        # A cancelled campaign's rows that nobody is sending end cancelled, whichever way they
-        # came back (a deferral recorded after the cancel, a release racing it, a requeue above
-        # when a cancel committed meanwhile).
-        report["cancelled"] += settle_cancelled(session)
         sending = session.scalars(
             select(Campaign.id).where(Campaign.state == states.SENDING, Campaign.fanned_out_at.is_not(None))
         ).all()
+    with sessions() as session, session.begin():
+        # A cancelled campaign's rows that nobody is sending end cancelled, whichever way they
+        # came back: a deferral recorded after the cancel, a release racing it, a requeue above.
+        report["cancelled"] += settle_cancelled(session)
     for campaign_id in sending:
         report["enqueued"] += enqueue_pending(sessions, settings, broker, campaign_id, now)
         with sessions() as session, session.begin():
