@@ -80,7 +80,7 @@ def reconcile(sessions: sessionmaker[Session], settings: Settings, broker: Broke
                 select(Delivery.id).where(Delivery.campaign_id == Campaign.id, Delivery.state.in_(states.UNFINISHED))
             )).values(state=states.SENDING, finished_at=None)
         ).rowcount
-        report["retry_due"] = moves.move(session, states.QUEUED, Delivery.next_attempt_at <= now,
+        report["retry_due"] = moves.move(session, states.QUEUED, Delivery.next_attempt_at <= now, ~cancelled_campaigns,
                                          sources=(states.DEFERRED,), values={"lease_until": None, "updated_at": now})
         sending = session.scalars(
             select(Campaign.id).where(Campaign.state == states.SENDING, Campaign.fanned_out_at.is_not(None))

@@ -303,6 +303,7 @@ def test_the_sweep_finishes_what_races_leave_behind(world, settings):
         s.execute(update(Campaign).where(Campaign.id == campaign_id).values(state="cancelled"))
     report = reconcile(world.sessions, settings, RecordingBroker(), NOW)
     assert report["cancelled"] == 1 and deliveries(world, campaign_id)[rows[0].email_key].state == "cancelled"
+    assert report["retry_due"] == 0  # its retry time had come, but there is no retry for a cancelled campaign
 
     second = create(world, again=True)
     start_campaign(world.sessions, settings, RecordingBroker(), second, NOW)
