@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from contextlib import contextmanager
 from pathlib import Path
-
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from sqlalchemy import Engine, bindparam, cast, create_engine, event, func
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -234,3 +236,28 @@ def transaction(conn):
     finally:
         if not conn.invalidated:
             conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
+DEADLOCK = "40P01"  # PostgreSQL's SQLSTATE for a transaction it ended to break a deadlock
+DEADLOCK_TRIES = 3
+
+
+def retried_on_deadlock(session: Session, work: Callable[[], T]) -> T:
+    """`work()` in a savepoint of the session's transaction, run again (up to DEADLOCK_TRIES
+    times) when PostgreSQL ends it to break a deadlock. For an operator's rare write across many
+    rows (an erase) that would otherwise fail on a lock order it cannot see; rolling back to the
+    savepoint gives up its locks, so the other side goes on first. SQLite has one writer and no
+    deadlocks: the work runs as it is."""
+    if session.get_bind().dialect.name != "postgresql":
+        return work()
+    attempt = 1
+    while True:
+        try:
+            with session.begin_nested():
+                return work()
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) != DEADLOCK or attempt == DEADLOCK_TRIES:
+                raise
+        attempt += 1
+        log.warning("PostgreSQL ended a write to break a deadlock: running it again (try %d of %d)", attempt,
+                    DEADLOCK_TRIES)

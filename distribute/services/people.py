@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from distribute.audience import suppression as suppressions
 from distribute.contacts.addresses import normalise
 from distribute.contacts.writing import tags_of
+from distribute.db import retried_on_deadlock
 from distribute.deliveries import counters
 from distribute.errors import NotFound, UserError
 from distribute.feedback.policy import suppress_address
@@ -134,6 +135,12 @@ def erase(session: Session, actor: Actor, contact_id: int, reason: str = "erased
     """Delete the contact and the personal data kept with its deliveries and events; keep its
     address on the suppression list so that it is never imported and mailed again."""
     require(actor, SUPPRESS)
+    # Its locks meet those of the sweep's and the retention purge's bulk writes in an order none
+    # of them can choose: when PostgreSQL breaks a deadlock by ending the erase, it runs again.
+    return retried_on_deadlock(session, lambda: _erase(session, actor, contact_id, reason))
+
+
+def _erase(session: Session, actor: Actor, contact_id: int, reason: str) -> dict[str, Any]:
     contact = _contact(session, contact_id)
     key = contact.email_key
     d = Delivery
