@@ -246,8 +246,8 @@ def retried_on_deadlock(session: Session, work: Callable[[], T]) -> T:
     """`work()` in a savepoint of the session's transaction, run again (up to DEADLOCK_TRIES
     times) when PostgreSQL ends it to break a deadlock. For an operator's rare write across many
     rows (an erase) that would otherwise fail on a lock order it cannot see; rolling back to the
-    savepoint gives up its locks, so the other side goes on first. SQLite has one writer and no
-    deadlocks: the work runs as it is."""
+    savepoint gives up the locks it took, so the other side goes on first. SQLite has one writer and no
+    deadlocks: the work runs as it is. (Locks the caller took before the savepoint are kept.)"""
     if session.get_bind().dialect.name != "postgresql":
         return work()
     attempt = 1
