@@ -245,9 +245,9 @@ DEADLOCK_TRIES = 3
 def retried_on_deadlock(session: Session, work: Callable[[], T]) -> T:
     """`work()` in a savepoint of the session's transaction, run again (up to DEADLOCK_TRIES
     times) when PostgreSQL ends it to break a deadlock. For an operator's rare write across many
-    rows (an erase) that would otherwise fail on a lock order it cannot see; rolling back to the
-    savepoint gives up the locks it took, so the other side goes on first. SQLite has one writer and no
-    deadlocks: the work runs as it is. (Locks the caller took before the savepoint are kept.)"""
+    rows (an erase) that would otherwise fail on a lock order it cannot see: rolling back to the
+    savepoint gives up the locks taken in it (not those the caller took before), so the other
+    side goes on first. SQLite has one writer and no deadlocks: the work runs as it is."""
     if session.get_bind().dialect.name != "postgresql":
         return work()
     attempt = 1
