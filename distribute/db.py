@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from sqlalchemy import Engine, bindparam, cast, create_engine, event, func
+from sqlalchemy import Engine, bindparam, cast, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.dialects import postgresql, sqlite
@@ -218,6 +218,22 @@ class _Compiled:
         if self.order is None:
             return {key: value(key) for key in defaults.keys() | params.keys()}
         return [value(key) for key in self.order]
+
+
+@contextmanager
+def set_based(session: Session):
+    """Around one statement over a whole audience (its fan-out, its counts), in the caller's
+    transaction: PostgreSQL may not join row by row. With no statistics yet (a table just imported
+    into or fanned out to, before the autovacuum has come to it) it guesses a handful of rows on
+    each side and compares every contact with every earlier delivery: 16,000,000 comparisons for
+    4,000 contacts. A hash or merge join is right at every size such a statement has."""
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    before = session.scalar(select(func.current_setting("enable_nestloop")))
+    session.execute(select(func.set_config("enable_nestloop", "off", True)))  # for this transaction only
+    yield  # a failed statement ends the transaction, and the setting with it
+    session.execute(select(func.set_config("enable_nestloop", before, True)))
 
 
 @contextmanager

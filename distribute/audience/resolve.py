@@ -19,6 +19,7 @@ from distribute.audience.conditions import Condition
 from distribute.audience.rule_sql import condition_sql
 from distribute.audience.segments import KINDS, check_lists_exist, get_segment, segment_expression
 from distribute.audience.suppression import suppressed
+from distribute.db import set_based
 from distribute.errors import UserError
 from distribute.models import Campaign, Contact, Delivery, Suppression
 
@@ -153,10 +154,11 @@ def already_have(session: Session, match: ColumnElement[bool], release_id: int) 
     earlier = addresses_with_release(session, release_id)
     if earlier is None:
         return 0
-    return session.scalar(
-        select(func.count()).select_from(Contact).join(earlier, earlier.c.email_key == Contact.email_key)
-        .where(match, eligible())
-    ) or 0
+    with set_based(session):
+        return session.scalar(
+            select(func.count()).select_from(Contact).join(earlier, earlier.c.email_key == Contact.email_key)
+            .where(match, eligible())
+        ) or 0
 
 
 def segment_contact_ids(session: Session, name: str) -> Select[tuple[int]]:

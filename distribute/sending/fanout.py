@@ -26,7 +26,7 @@ from distribute.audience import resolve
 from distribute.sending.campaigns import Audience, waiting
 from distribute.config import Settings
 from distribute.deliveries import moves
-from distribute.db import insert_for
+from distribute.db import insert_for, set_based
 from distribute.sending.message import new_ref
 from distribute.models import Campaign, Contact, Delivery, Release, Suppression, utcnow
 from distribute.releases.rendering import compile_release
@@ -118,7 +118,8 @@ def insert_deliveries(session: Session, campaign: Campaign) -> int:
          "attempts", "updated_at", "opens", "human_opens", "clicks"],
         rows,
     ).on_conflict_do_nothing(index_elements=["campaign_id", "email_key"])
-    return moves.create(session, insert)
+    with set_based(session):
+        return moves.create(session, insert)
 
 
 def _insert_test(session: Session, campaign: Campaign, target: Audience) -> int:
