@@ -94,7 +94,7 @@ def insert_deliveries(session: Session, campaign: Campaign) -> int:
     states_when = [(~eligible, literal(states.SUPPRESSED))]
     reasons_when = [(reason.is_not(None), literal("suppressed: ") + reason),
                     (~eligible, literal("contact is ") + Contact.status)]
-    source = Contact.__table__
+    source, earlier = Contact.__table__, None
     if not campaign.again:
         session.execute(select(Release.id).where(Release.id == campaign.release_id).with_for_update())
         earlier = resolve.addresses_with_release(session, campaign.release_id, exclude=campaign.id)
@@ -118,6 +118,8 @@ def insert_deliveries(session: Session, campaign: Campaign) -> int:
          "attempts", "updated_at", "opens", "human_opens", "clicks"],
         rows,
     ).on_conflict_do_nothing(index_elements=["campaign_id", "email_key"])
+    if earlier is None:
+        return moves.create(session, insert)
     with set_based(session):
         return moves.create(session, insert)
 
