@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import secrets
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.engine import make_url
 
-from conftest import PG_ADMIN_URL
+from conftest import new_pg_database
 from distribute.audience.segments import add_segment
-from distribute.db import make_engine, make_sessionmaker, upgrade
+from distribute.db import make_engine, make_sessionmaker
 from distribute.models import Contact, Release
 from distribute.sending import campaigns as ops
 from distribute.sending.fanout import start_campaign
@@ -30,39 +29,32 @@ def unanalysed():
     """A database of its own (a fresh one has no statistics at all, as one just installed, or a
     table the autovacuum has not yet come to after an import), with N journalists, a release and
     a first campaign of it fanned out to them."""
-    name = f"distribute_fresh_{secrets.token_hex(4)}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    try:
-        upgrade(engine)
-        with engine.begin() as conn:  # no statistics until the test is over
-            conn.execute(text("ALTER TABLE contacts SET (autovacuum_enabled = off)"))
-            conn.execute(text("ALTER TABLE deliveries SET (autovacuum_enabled = off)"))
-        sessions = make_sessionmaker(engine)
-        with sessions.begin() as s:
-            s.execute(insert(Contact), [{"email": f"r{i}@outlet{i % 300}.example", "kind": "journalist", "attributes": {},
-                                         "email_key": f"r{i}@outlet{i % 300}.example"} for i in range(N)])
-            add_segment(s, "press", "kind = journalist")
-            s.add(Release(slug="r", title="T", body="B\n", source_format="markdown", language="en",
-                          contacts=[{"email": "press@example.org"}], cta_label="Act", cta_url="https://example.org/act"))
-        with sessions.begin() as s:
-            first = ops.create_campaign(s, s.scalar(select(Release)), targets=["press"], variant="journalist",
-                                        zone=ZoneInfo("UTC")).id
-        settings = Settings(database_url=url, secret_key="test-secret-key-for-distribute-tests",
-                            base_url="https://press.example.org")
-        start_campaign(sessions, settings, NoBroker(), first)
-        with admin.connect() as conn:  # every statement from here on
-            conn.execute(text(f'ALTER DATABASE "{name}" SET statement_timeout = \'3s\''))
-        engine.dispose()
-        yield sessions, settings
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with new_pg_database("distribute_fresh") as url:
+        engine = make_engine(url)
+        try:
+            with engine.begin() as conn:  # no statistics until the test is over
+                conn.execute(text("ALTER TABLE contacts SET (autovacuum_enabled = off)"))
+                conn.execute(text("ALTER TABLE deliveries SET (autovacuum_enabled = off)"))
+            sessions = make_sessionmaker(engine)
+            with sessions.begin() as s:
+                s.execute(insert(Contact), [{"email": f"r{i}@outlet{i % 300}.example", "kind": "journalist",
+                                             "email_key": f"r{i}@outlet{i % 300}.example", "attributes": {}}
+                                            for i in range(N)])
+                add_segment(s, "press", "kind = journalist")
+                s.add(Release(slug="r", title="T", body="B\n", source_format="markdown", language="en",
+                              contacts=[{"email": "press@example.org"}], cta_label="Act", cta_url="https://example.org/act"))
+            with sessions.begin() as s:
+                first = ops.create_campaign(s, s.scalar(select(Release)), targets=["press"], variant="journalist",
+                                            zone=ZoneInfo("UTC")).id
+            settings = Settings(database_url=url, secret_key="test-secret-key-for-distribute-tests",
+                                base_url="https://press.example.org")
+            start_campaign(sessions, settings, NoBroker(), first)
+            with engine.begin() as conn:  # every statement from here on, on new connections
+                conn.execute(text(f"ALTER DATABASE \"{make_url(url).database}\" SET statement_timeout = '3s'"))
+            engine.dispose()
+            yield sessions, settings
+        finally:
+            engine.dispose()
 
 
 def test_a_second_campaign_of_a_release_is_checked_against_the_first_as_sets(unanalysed):

@@ -58,24 +58,39 @@ def test_unsubscribe_then_erase_keeps_the_address_suppressed(db, ann):
                        ("admin@example.org", "contact.erase")]
 
 
-def test_an_erase_takes_the_persons_deliveries_before_the_suppression_list(db, ann):
-    """The sender writes a hard bounce in one transaction: the delivery, then the suppression of
-    its address. An erase of the same person takes the person's deliveries first too, so one of
-    the two waits for the other; taking the suppression list first, it deadlocked with the bounce."""
+def _until_one_waits_for_a_lock(probe) -> None:
+    """Until a session of this database waits for a row lock (10 s at most)."""
+    deadline = time.monotonic() + 10
+    while not probe.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                "AND wait_event_type = 'Lock'")) and time.monotonic() < deadline:
+        probe.rollback()
+        time.sleep(0.05)
+
+
+def _anns_delivery(db, ann: int, state: str) -> int:
+    """On PostgreSQL (the tests of row locks skip SQLite, which has one writer): a delivery of a
+    release to Ann in `state`, its id."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("row locks: one SQLite writer at a time")
     with db.sessions.begin() as s:
         release = Release(slug="r", title="T", body="B\n", source_format="markdown", language="en", contacts=[])
         s.add(release)
         s.flush()
-        campaign = Campaign(ref="c", release_id=release.id, variant="journalist", state="sending", audience={})
+        campaign = Campaign(ref="c", release_id=release.id, variant="journalist", state=state, audience={})
         s.add(campaign)
         s.flush()
         delivery = Delivery(campaign_id=campaign.id, contact_id=ann, ref="d", email="Ann@example.org",
-                            email_key="ann@example.org", domain="example.org", outlet="Daily Post", state="sending")
+                            email_key="ann@example.org", domain="example.org", outlet="Daily Post", state=state)
         s.add(delivery)
         s.flush()
-        delivery_id = delivery.id
+        return delivery.id
+
+
+def test_an_erase_takes_the_persons_deliveries_before_the_suppression_list(db, ann):
+    """The sender writes a hard bounce in one transaction: the delivery, then the suppression of
+    its address. An erase of the same person takes the person's deliveries first too, so one of
+    the two waits for the other; taking the suppression list first, it deadlocked with the bounce."""
+    delivery_id = _anns_delivery(db, ann, "sending")
     erased = []
 
     def erase():
@@ -86,11 +101,7 @@ def test_an_erase_takes_the_persons_deliveries_before_the_suppression_list(db, a
         sender.execute(select(Delivery.id).where(Delivery.id == delivery_id).with_for_update())  # a bounce being written
         eraser = threading.Thread(target=erase)
         eraser.start()
-        deadline = time.monotonic() + 10
-        while not probe.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                    "AND wait_event_type = 'Lock'")) and time.monotonic() < deadline:
-            probe.rollback()
-            time.sleep(0.05)
+        _until_one_waits_for_a_lock(probe)
         try:  # what the bounce takes next: the address's place on the suppression list
             probe.execute(text("SET LOCAL lock_timeout = '200ms'"))  # shorter than PostgreSQL's deadlock check
             probe.execute(pg_insert(Suppression).values(email_key="ann@example.org", reason="hard bounce",
@@ -112,22 +123,10 @@ def test_an_erase_that_postgresql_ends_to_break_a_deadlock_is_run_again(db, ann)
     and wants the event. PostgreSQL ends one of the two: here the erase, whose deadlock check
     comes first (the other side's is set to 30 s). The erase runs again and succeeds, once,
     rather than failing for the operator."""
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("row locks: one SQLite writer at a time")
+    delivery_id = _anns_delivery(db, ann, "sent")
     with db.sessions.begin() as s:
-        release = Release(slug="r", title="T", body="B\n", source_format="markdown", language="en", contacts=[])
-        s.add(release)
-        s.flush()
-        campaign = Campaign(ref="c", release_id=release.id, variant="journalist", state="sent", audience={})
-        s.add(campaign)
-        s.flush()
-        delivery = Delivery(campaign_id=campaign.id, contact_id=ann, ref="d", email="Ann@example.org",
-                            email_key="ann@example.org", domain="example.org", outlet="Daily Post", state="sent")
-        s.add(delivery)
-        s.flush()
-        s.add(Event(delivery_id=delivery.id, campaign_id=campaign.id, type="opened", source="pixel",
-                    user_agent="Mail/1.0", ip="192.0.2.1"))
-        delivery_id = delivery.id
+        s.add(Event(delivery_id=delivery_id, campaign_id=s.get(Delivery, delivery_id).campaign_id, type="opened",
+                    source="pixel", user_agent="Mail/1.0", ip="192.0.2.1"))
     erased, failed = [], []
 
     def erase():
@@ -142,11 +141,7 @@ def test_an_erase_that_postgresql_ends_to_break_a_deadlock_is_run_again(db, ann)
         purge.execute(update(Event).where(Event.delivery_id == delivery_id).values(raw=None))  # holds the event
         eraser = threading.Thread(target=erase)
         eraser.start()
-        deadline = time.monotonic() + 10
-        while not probe.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                    "AND wait_event_type = 'Lock'")) and time.monotonic() < deadline:
-            probe.rollback()
-            time.sleep(0.05)
+        _until_one_waits_for_a_lock(probe)
         purge.execute(select(Delivery.id).where(Delivery.id == delivery_id).with_for_update())  # the cycle
         purge.commit()
         eraser.join(timeout=30)
