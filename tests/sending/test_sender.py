@@ -5,6 +5,7 @@ The pipeline end to end (Celery workers, Redis) is in tests/sending/test_pipelin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -33,7 +34,7 @@ class CancelledWhileSending:
     """The real SMTP transport, and an operator who cancels the campaign just as the message to
     `address` goes out."""
 
-    def __init__(self, url: str, cancel: callable, address: str):
+    def __init__(self, url: str, cancel: Callable[[], None], address: str):
         self.smtp, self.cancel, self.address = SMTPTransport(url, timeout=5), cancel, address
 
     def send(self, envelope, message):
