@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Iterator, Protocol
 
 from sqlalchemy import String, case, cast, exists, func, literal, not_, or_, select, update
@@ -118,9 +118,7 @@ def insert_deliveries(session: Session, campaign: Campaign) -> int:
          "attempts", "updated_at", "opens", "human_opens", "clicks"],
         rows,
     ).on_conflict_do_nothing(index_elements=["campaign_id", "email_key"])
-    if earlier is None:
-        return moves.create(session, insert)
-    with set_based(session):
+    with set_based(session) if earlier is not None else nullcontext():  # a join to earlier deliveries
         return moves.create(session, insert)
 
 
