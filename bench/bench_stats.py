@@ -9,7 +9,9 @@ with the exact recount (timed: what beat does); then prints:
 - `campaign_stats` now, median of several calls, and that both give the same answer;
 - `distribute stats ID --json` as a whole process (start-up included), and `distribute --help`:
   wall time and the process's CPU time (which says more on a shared machine), medians, each
-  started from compiled bytecode as an installed command is.
+  started from compiled bytecode as an installed command is;
+- in the same rounds, the floors under that command: a process that only reads the counters in
+  one query, through SQLAlchemy Core, and through psycopg alone.
 `--against REF` adds both as they were at git revision REF (a temporary worktree), measured in
 the same run, the processes in turn with this tree's, and checks that both print the same JSON.
 
@@ -211,6 +213,22 @@ print(json.dumps({"median": statistics.median(times), "answer": answer}, default
 """
 
 
+# The floors under `distribute stats --json`: a process that does nothing but read the campaign's
+# counters in one query, through SQLAlchemy (the project's fixed database layer: Core only, no
+# ORM, no settings, no CLI), and through the driver alone.
+COUNTERS_SQL = "SELECT name, sum(value) FROM campaign_counters WHERE campaign_id = 1 GROUP BY name"
+FLOOR_SQLALCHEMY = f"""
+import sys, sqlalchemy
+with sqlalchemy.create_engine(sys.argv[1]).connect() as conn:
+    print(dict(conn.exec_driver_sql({COUNTERS_SQL!r}).all()))
+"""
+FLOOR_PSYCOPG = f"""
+import sys, psycopg
+with psycopg.connect(sys.argv[1]) as conn:
+    print(dict(conn.execute({COUNTERS_SQL!r}).fetchall()))
+"""
+
+
 def old_tree(ref: str) -> Path:
     path = Path(tempfile.mkdtemp(prefix="distribute-bench-")) / "tree"
     subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(path), ref], check=True,
@@ -266,17 +284,23 @@ def measure_processes(url: str, args, tree: Path | None) -> None:
            "DISTRIBUTE_BASE_URL": "https://press.example.org"}
     env.pop("DISTRIBUTE_BROKER_URL", None)
     trees = {"": env} | ({f" at {args.against}": {**env, "PYTHONPATH": str(tree)}} if tree is not None else {})
+    floors = {"floor: SQLAlchemy Core, one query": [sys.executable, "-c", FLOOR_SQLALCHEMY, url],
+              "floor: psycopg alone, one query": [sys.executable, "-c", FLOOR_PSYCOPG,
+                                                  make_url(url).set(drivername="postgresql").render_as_string(False)]}
     runs: dict[str, list] = {}
     for _ in range(args.repeat):
         for suffix, tree_env in trees.items():
             for what, command in (("`distribute stats 1 --json`", ["stats", "1", "--json"]),
                                   ("`distribute --help`", ["--help"])):
                 runs.setdefault(what + suffix, []).append(run_process([str(BIN / "distribute"), *command], tree_env))
+        for what, command in floors.items():
+            runs.setdefault(what, []).append(run_process(command, env))
     for label, measured in runs.items():
         wall, cpu = (statistics.median(m[i] for m in measured) for i in (0, 1))
-        print(f"  {label + ', whole process':48}: {wall * 1000:5.0f} ms, CPU {cpu * 1000:4.0f} ms (median of "
-              f"{args.repeat}; goal < 300 ms)")
-    outputs = {label: measured[-1][2] for label, measured in runs.items() if "stats" in label}
+        goal = "" if label in floors else "; goal < 300 ms"
+        print(f"  {label + ('' if label in floors else ', whole process'):48}: {wall * 1000:5.0f} ms, "
+              f"CPU {cpu * 1000:4.0f} ms (median of {args.repeat}{goal})")
+    outputs = {label: measured[-1][2] for label, measured in runs.items() if label.startswith("`distribute stats")}
     if len(set(outputs.values())) > 1:
         print("  THE PROCESSES PRINT DIFFERENT JSON")
 
