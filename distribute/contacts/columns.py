@@ -217,22 +217,22 @@ class Columns:
                     f"{len(fields)} field{'s' if len(fields) != 1 else ''} where the header has {width} "
                     "(a stray or missing delimiter, or a line break outside quotes?)"
                 )
-        roles = self.roles
-        raw = _cell(fields[self.email])
-        display = ""
-        if ":" in raw and raw[:7].lower() == "mailto:":
-            raw = raw[7:]
-        if raw[-1:] == ">" and "<" in raw:
-            # "Jane Doe <jane@example.org>" or "Doe, Jane <…>", as mail clients copy it.
-            cut = raw.rindex("<")
-            display, raw = raw[:cut].strip().strip('"').strip(), raw[cut + 1:-1].strip()
-        if not raw:
-            return "no email address"
-        try:
-            email, key = normalise(raw)
-        except InvalidAddress as exc:
-            return str(exc)
+        address = _address(_cell(fields[self.email]))
+        if isinstance(address, str):
+            return address
+        email, key, display = address
+        cells = self._cells(fields, display)
+        index = self.roles.get("attributes")
+        if index is not None and fields[index].strip():
+            refused = cells.merge_json(fields[index])
+            if refused:
+                return refused
+        return cells.row(email, key, kind)
 
+    def _cells(self, fields: list[str], display: str) -> _Cells:
+        """The row's cleaned columns: the known fields (a name from first and last name, or from
+        the address's display name), the other columns as attributes, tags, status and kind words."""
+        roles = self.roles
         values: dict[str, str] = {}
         for role, index in self.columns:
             value = fields[index]
@@ -246,7 +246,6 @@ class Columns:
             name = f"{first} {last}".strip() or _one_line(display)
             if name:
                 values["name"] = name
-
         attributes: dict[str, Any] = {}
         for index, key_name in self.attributes:
             value = fields[index]
@@ -254,54 +253,89 @@ class Columns:
                 value = _attribute_value(value)
                 if value:
                     attributes[key_name] = value
-
         tags: list[Any] = []
         index = roles.get("tags")
         if index is not None and fields[index]:
             tags.extend(_split_tags(_attribute_value(fields[index])))
         status_word = _one_line(_cell(fields[roles["status"]])) if "status" in roles else ""
         kind_word = _one_line(_cell(fields[roles["kind"]])) if "kind" in roles else ""
+        return _Cells(values, attributes, tags, status_word, kind_word)
 
-        index = roles.get("attributes")
-        if index is not None and fields[index].strip():
+
+def _address(raw: str) -> tuple[str, str, str] | str:
+    """(address, its key, the display name written with it) from an email cell, or why not."""
+    display = ""
+    if ":" in raw and raw[:7].lower() == "mailto:":
+        raw = raw[7:]
+    if raw[-1:] == ">" and "<" in raw:
+        # "Jane Doe <jane@example.org>" or "Doe, Jane <…>", as mail clients copy it.
+        cut = raw.rindex("<")
+        display, raw = raw[:cut].strip().strip('"').strip(), raw[cut + 1:-1].strip()
+    if not raw:
+        return "no email address"
+    try:
+        email, key = normalise(raw)
+    except InvalidAddress as exc:
+        return str(exc)
+    return email, key, display
+
+
+class _Cells:
+    """A row's cleaned values on their way to a Row: columns first, then the attributes column's
+    JSON (which a column beats), then the status and kind words read and the limits checked."""
+
+    __slots__ = ("values", "attributes", "tags", "status_word", "kind_word")
+
+    def __init__(self, values: dict[str, str], attributes: dict[str, Any], tags: list[Any], status_word: str,
+                 kind_word: str):
+        self.values, self.attributes, self.tags = values, attributes, tags
+        self.status_word, self.kind_word = status_word, kind_word
+
+    def merge_json(self, text: str) -> str | None:
+        """Add an attributes column's JSON object: known keys as their fields, the rest as
+        attributes. Returns why it is refused, if it is."""
+        try:
+            extra = json.loads(text)
+        except ValueError as exc:
+            return f"attributes is not valid JSON: {exc}"
+        if not isinstance(extra, dict):
+            return "attributes must be a JSON object such as {\"city\": \"Bristol\"}"
+        if "\\ud" in text.lower():  # a lone surrogate escape cannot be stored as UTF-8
             try:
-                extra = json.loads(fields[index])
-            except ValueError as exc:
-                return f"attributes is not valid JSON: {exc}"
-            if not isinstance(extra, dict):
-                return "attributes must be a JSON object such as {\"city\": \"Bristol\"}"
-            if "\\ud" in fields[index].lower():  # a lone surrogate escape cannot be stored as UTF-8
-                try:
-                    json.dumps(extra, ensure_ascii=False).encode("utf-8")
-                except UnicodeEncodeError:
-                    return "attributes holds text that is not valid Unicode"
-            for json_key, value in extra.items():
-                if value is None or value == "" or value == [] or value == {}:
+                json.dumps(extra, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError:
+                return "attributes holds text that is not valid Unicode"
+        for json_key, value in extra.items():
+            if value is None or value == "" or value == [] or value == {}:
+                continue
+            role = _ROLE_OF.get(_compact(str(json_key)))
+            if role in ("email", "attributes", None):
+                self.attributes[str(json_key)] = value
+            elif role == "tags":
+                self.tags.extend(value if isinstance(value, list) else _split_tags(str(value)))
+            else:
+                word = _one_line(", ".join(map(str, value)) if isinstance(value, list) else str(value))
+                if not word:
                     continue
-                role = _ROLE_OF.get(_compact(str(json_key)))
-                if role in ("email", "attributes", None):
-                    attributes[str(json_key)] = value
-                elif role == "tags":
-                    tags.extend(value if isinstance(value, list) else _split_tags(str(value)))
-                else:
-                    text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-                    text = _one_line(text)
-                    if not text:
-                        continue
-                    if role == "status":
-                        status_word = text
-                    elif role == "kind":
-                        kind_word = text
-                    elif role in ("first_name", "last_name"):
-                        attributes[str(json_key)] = value
-                    elif role not in values:  # a column beats the JSON
-                        values[role] = text
+                if role == "status":
+                    self.status_word = word
+                elif role == "kind":
+                    self.kind_word = word
+                elif role in ("first_name", "last_name"):
+                    self.attributes[str(json_key)] = value
+                elif role not in self.values:  # a column beats the JSON
+                    self.values[role] = word
+        return None
 
+    def row(self, email: str, key: str, kind: str) -> Row | str:
+        """The Row (its status and kind from their words, or from Mailchimp's unsubscribe and
+        clean times), or why it is refused: a value or a tag over its column's size."""
+        values, attributes = self.values, self.attributes
         status = None
-        if status_word:
-            mapped = _STATUS_OF.get(status_word.lower())
+        if self.status_word:
+            mapped = _STATUS_OF.get(self.status_word.lower())
             if mapped is None:
-                attributes.setdefault("status", status_word)
+                attributes.setdefault("status", self.status_word)
             elif mapped != "active":
                 status = mapped
         if status is None:
@@ -309,20 +343,19 @@ class Columns:
                 status = "unsubscribed"
             elif attributes.get("clean_time"):
                 status = "bounced"
-        if kind_word:
-            mapped_kind = _KIND_OF.get(kind_word.lower())
+        if self.kind_word:
+            mapped_kind = _KIND_OF.get(self.kind_word.lower())
             if mapped_kind is None:
-                attributes.setdefault("kind", kind_word)
+                attributes.setdefault("kind", self.kind_word)
             else:
                 kind = mapped_kind
-
         if "language" in values:
             values["language"] = _language(values["language"])
         for role, value in values.items():
             if len(value) > _LIMITS[role]:
                 return f"{role} is longer than {_LIMITS[role]} characters"
         clean_tags = set()
-        for tag in tags:
+        for tag in self.tags:
             tag = normalise_tag(str(tag))
             if tag:
                 if len(tag) > TAG_LIMIT:

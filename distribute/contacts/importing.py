@@ -43,33 +43,11 @@ def import_contacts(
     next chunk is read; a database error ends the import and is raised here, with the chunks
     before it committed (running the import again is safe).
     """
-    if kind not in KINDS:
-        raise UserError(f"unknown contact kind {kind!r}: use one of {', '.join(KINDS)}", field="kind")
-    import_tags = frozenset(normalise_tag(t) for t in tags) - {""}
-    for tag in import_tags:
-        if len(tag) > TAG_LIMIT:
-            raise UserError(f"tag {tag!r} is longer than {TAG_LIMIT} characters", field="tags")
-    if list_name is not None:
-        list_name = " ".join(list_name.split())
-        if not list_name or len(list_name) > _LIST_LIMIT:
-            raise UserError(f"a list name needs 1 to {_LIST_LIMIT} characters", field="list")
+    import_tags, list_name = _options(kind, tags, list_name)
     chunk_size = max(1, chunk_size)
 
     with ExitStack() as stack:
-        if isinstance(source, (str, os.PathLike)):
-            name = os.fspath(source)
-            try:
-                stream = stack.enter_context(open(name, "rb"))
-            except FileNotFoundError:
-                raise UserError(f"{name}: no such file") from None
-            except IsADirectoryError:
-                raise UserError(f"{name} is a directory, not a CSV file") from None
-            except OSError as exc:
-                raise UserError(f"{name} cannot be read: {exc.strerror}") from None
-        else:
-            stream = source
-            name = str(getattr(source, "name", "the input"))
-
+        stream, name = _opened(source, stack)
         feed = Feed(detect(stream, name))
         records = read_records(feed, find_header(feed, name))
         header_line, header = next(records, (0, ""))
@@ -117,3 +95,33 @@ def import_contacts(
         if on_progress is not None:
             on_progress(feed.lines.bytes_read)
     return report
+
+
+def _options(kind: str, tags: Iterable[str], list_name: str | None) -> tuple[frozenset[str], str | None]:
+    """The import's kind, tags and list name checked: (the tags normalised, the list name trimmed)."""
+    if kind not in KINDS:
+        raise UserError(f"unknown contact kind {kind!r}: use one of {', '.join(KINDS)}", field="kind")
+    import_tags = frozenset(normalise_tag(t) for t in tags) - {""}
+    for tag in import_tags:
+        if len(tag) > TAG_LIMIT:
+            raise UserError(f"tag {tag!r} is longer than {TAG_LIMIT} characters", field="tags")
+    if list_name is not None:
+        list_name = " ".join(list_name.split())
+        if not list_name or len(list_name) > _LIST_LIMIT:
+            raise UserError(f"a list name needs 1 to {_LIST_LIMIT} characters", field="list")
+    return import_tags, list_name
+
+
+def _opened(source: str | os.PathLike[str] | IO[bytes], stack: ExitStack) -> tuple[IO[bytes], str]:
+    """(the binary stream, the name errors give it): a path is opened (and closed with `stack`)."""
+    if not isinstance(source, (str, os.PathLike)):
+        return source, str(getattr(source, "name", "the input"))
+    name = os.fspath(source)
+    try:
+        return stack.enter_context(open(name, "rb")), name
+    except FileNotFoundError:
+        raise UserError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise UserError(f"{name} is a directory, not a CSV file") from None
+    except OSError as exc:
+        raise UserError(f"{name} cannot be read: {exc.strerror}") from None
