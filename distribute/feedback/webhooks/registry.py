@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from distribute.feedback.webhooks import mailgun, postmark, sendgrid, ses
+from distribute.feedback.webhooks import mailgun, postmark, sendgrid, ses, sns
 from distribute.feedback.webhooks.events import (
     VOCABULARY,
     Provider,
@@ -40,7 +40,7 @@ from distribute.feedback.webhooks.events import (
     WebhookRejected,
     WebhookResult,
 )
-from distribute.feedback.webhooks.ses import CertificateUnavailable
+from distribute.feedback.webhooks.sns import CertificateUnavailable
 
 __all__ = [
     "PROVIDERS",
@@ -79,7 +79,7 @@ def parse_webhook(
     body: bytes,
     secrets: Mapping[str, Any],
     *,
-    fetch_cert: Callable[[str], bytes] = ses.fetch_cert,
+    fetch_cert: Callable[[str], bytes] = sns.fetch_cert,
     now: Callable[[], datetime] = _utcnow,
     tokens: TokenStore | None = None,
 ) -> WebhookResult:

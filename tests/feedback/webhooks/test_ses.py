@@ -13,7 +13,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from distribute.feedback.webhooks import ses
 from distribute.feedback.webhooks.registry import WebhookInvalid, WebhookRejected, WebhookResult, parse_webhook
 
 from webhook_helpers import CERT_URL, NOW, REF, TOPIC, CertFetcher, clock, fixture, notification, post_ses, sign_sns
@@ -177,11 +176,6 @@ def test_ses_cert_from_another_region_than_the_topic_is_rejected(sns_key, fetche
     assert fetcher.calls == []
 
 
-def test_ses_default_fetcher_refuses_a_bad_url_without_touching_the_network():
-    with pytest.raises(WebhookRejected, match="SigningCertURL"):
-        ses.fetch_cert("https://evil.example/cert.pem")
-
-
 def test_ses_expired_certificate_is_rejected(sns_key):
     key = sns_key[0]
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
@@ -291,65 +285,6 @@ def test_ses_same_event_twice_has_the_same_id(sns_key, fetcher):
 
 
 # --- the default certificate fetcher, with the network replaced ----------------------------------
-
-
-class FakeResponse:
-    def __init__(self, data: bytes):
-        self.data = data
-
-    def read(self, limit: int) -> bytes:
-        return self.data[:limit]
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-def test_default_fetcher_caches_certificates_only(monkeypatch, sns_key):
-    import urllib.error
-
-    opened: list[str] = []
-    answers: dict[str, object] = {
-        "https://sns.us-east-1.amazonaws.com/good.pem": sns_key[1],
-        "https://sns.us-east-1.amazonaws.com/html.pem": b"<html>maintenance</html>",
-        "https://sns.us-east-1.amazonaws.com/missing.pem": urllib.error.HTTPError("u", 404, "Not Found", {}, None),
-        "https://sns.us-east-1.amazonaws.com/down.pem": urllib.error.URLError("connection refused"),
-        "https://sns.us-east-1.amazonaws.com/busy.pem": urllib.error.HTTPError("u", 503, "Busy", {}, None),
-    }
-
-    def fake_open(url, timeout):
-        assert timeout == ses.FETCH_TIMEOUT_SECONDS
-        opened.append(url)
-        answer = answers[url]
-        if isinstance(answer, Exception):
-            raise answer
-        return FakeResponse(answer)
-
-    monkeypatch.setattr(ses._opener, "open", fake_open)
-    monkeypatch.setattr(ses, "_cache", type(ses._cache)())
-    good = "https://sns.us-east-1.amazonaws.com/good.pem"
-    assert ses.fetch_cert(good) == sns_key[1]
-    assert ses.fetch_cert(good) == sns_key[1]
-    assert opened == [good]  # the second time from the cache
-    for name in ("html", "missing"):
-        for _ in range(2):
-            with pytest.raises(WebhookRejected):
-                ses.fetch_cert(f"https://sns.us-east-1.amazonaws.com/{name}.pem")
-    for name in ("down", "busy"):  # our side, or AWS's: a 5xx, and SNS retries
-        with pytest.raises(ses.CertificateUnavailable):
-            ses.fetch_cert(f"https://sns.us-east-1.amazonaws.com/{name}.pem")
-    assert opened.count("https://sns.us-east-1.amazonaws.com/html.pem") == 2  # not cached
-
-
-def test_default_fetcher_follows_no_redirect():
-    import urllib.error
-    import urllib.request
-
-    request = urllib.request.Request("https://sns.us-east-1.amazonaws.com/cert.pem")
-    with pytest.raises(urllib.error.HTTPError, match="refused"):
-        ses._NoRedirect().redirect_request(request, None, 302, "Found", {}, "https://evil.example/cert.pem")
 
 
 def test_ses_is_refused_until_topics_are_set(sns_key, fetcher):
