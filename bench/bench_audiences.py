@@ -49,7 +49,7 @@ def build(url: str, n: int) -> None:
                    CASE WHEN i % 4 = 0 THEN 'supporter' ELSE 'journalist' END, 'Outlet ' || (i % 1000),
                    CASE WHEN i % 50 = 0 THEN 'ar' ELSE 'en' END, 'active', '{{}}', now(), now()
             FROM generate_series(1, {n}) AS i"""))
-        conn.execute(text(f"INSERT INTO contact_tags (contact_id, tag) SELECT id, 't' || (id % 100) FROM contacts"))
+        conn.execute(text("INSERT INTO contact_tags (contact_id, tag) SELECT id, 't' || (id % 100) FROM contacts"))
         conn.execute(text("INSERT INTO lists (name, created_at) SELECT 'list ' || i, now() FROM generate_series(1, 10) i"))
         conn.execute(text("INSERT INTO list_members (list_id, contact_id) SELECT 1 + id % 10, id FROM contacts WHERE id % 7 = 0"))
         conn.execute(text("ANALYZE"))

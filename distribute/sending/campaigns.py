@@ -18,7 +18,7 @@ from distribute.sending.checks import missing_for
 from distribute.sending.lookup import get_campaign  # noqa: F401 (callers find it here too)
 from distribute.config import Settings
 from distribute.deliveries import moves
-from distribute.errors import Conflict, NotFound, UserError
+from distribute.errors import Conflict, UserError
 from distribute.models import Campaign, ContactList, Delivery, Event, Release, Segment, utcnow
 from distribute.releases.store import parse_when
 from distribute.releases.rendering import VARIANTS

@@ -31,7 +31,7 @@ from distribute import states
 from distribute.deliveries import counters
 from distribute.deliveries.counters import BOUNCE_KINDS, bounced_name, link_name, state_name
 from distribute.sending.lookup import get_campaign
-from distribute.models import DETAIL_SQL, ERROR_STATES_SQL, Campaign, Delivery, Event, Release
+from distribute.models import DETAIL_SQL, ERROR_STATES_SQL, Delivery, Event, Release
 
 TOP_DOMAINS = 20
 LAST_ERRORS = 10
