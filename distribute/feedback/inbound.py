@@ -29,7 +29,8 @@ from email.policy import compat32
 from sqlalchemy.orm import Session, sessionmaker
 
 from distribute.feedback.bounces.mailbox import iter_messages
-from distribute.feedback.bounces.report import header_text, read_report
+from distribute.feedback.bounces.parts import header_text
+from distribute.feedback.bounces.report import read_report
 from distribute.config import Settings
 from distribute.feedback.events import DUPLICATE, RECORDED, UNMATCHED, Signal, find_delivery, record
 from distribute.signing import Tokens

@@ -31,17 +31,12 @@ them all), and what costs more than its size is bounded by what a report of ours
   (a returned original inside multipart/report, wrapped once by a forwarding gateway), and our
   text and HTML hold a few hundred blank lines: a message declaring more than `_MAX_MULTIPARTS`
   multiparts or holding more than `_MAX_BLANK_LINES` blank lines is not a report, and not read.
-* decode_header takes time that grows with the square of a line's encoded words: only the first
-  `_MAX_ENCODED_HEADER` characters of a field are decoded (a subject, a name: short).
-* A report's prose (who failed and why, then the start of the returned copy, where our headers
-  are) fills its first few KB, and our headers returned alone about 2 KB: only the first
-  `_MAX_TEXT` characters of either are read. getaddresses costs ~1 us a character, and a header
-  naming our recipient or our VERP address is short: only its first `_MAX_TEXT` are read.
+* Decoding headers, reading the prose and the returned headers, and handing on our refs are
+  bounded as `parts` says (distribute.feedback.bounces.parts).
 * A Diagnostic-Code is one SMTP reply (RFC 5321 4.5.3.1.5: a reply line is at most 512 octets,
   a multi-line reply a few lines): only its first `_MAX_DIAGNOSTIC` characters are judged.
 * We send every message to one envelope recipient, so a report about one of ours names one or
-  a few (aliases expanded) and quotes one delivery ref: only the first `_MAX_RECIPIENTS`
-  recipients are judged, and `_MAX_REFS` refs and VERP tokens handed on (each costs a lookup).
+  a few (aliases expanded): only the first `_MAX_RECIPIENTS` recipients are judged.
 """
 
 from __future__ import annotations
@@ -49,24 +44,18 @@ from __future__ import annotations
 import email
 import re
 from dataclasses import dataclass
-from email.header import decode_header, make_header
 from email.message import Message
 from email.policy import compat32
-from email.utils import getaddresses
 
 from distribute.feedback.bounces.classify import bounce_kind, judge, reply_text
+from distribute.feedback.bounces.parts import (FEEDBACK_TYPE, STATUS_TYPES, addresses, delivery_refs, header,
+                                               header_text, originals, own_parts, report_text, verp_tokens)
 from distribute.feedback.bounces.sesmail import SesNotification, read_ses_json
 from distribute.feedback.bounces.textbounce import command_in, cut_copy, read_text_bounce, recipients_in_text
 from distribute.feedback.bounces.vendorfields import vendor_status
 from distribute.feedback.replies import enhanced_status
-from distribute.signing import DELIVERY_HEADER
 
 BOUNCE, DELAY, AUTOREPLY, COMPLAINT, OTHER = "bounce", "delay", "autoreply", "complaint", "other"
-_STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
-_FEEDBACK_TYPE = "message/feedback-report"
-# The returned original, whole or its headers only (RFC 6522 section 3; RFC 6533 section 6).
-_ORIGINAL_TYPES = ("message/rfc822", "message/global", "text/rfc822-headers", "message/rfc822-headers",
-                   "message/global-headers")
 # RFC 3464 section 2.3.3.
 _ACTIONS = ("failed", "delayed", "delivered", "relayed", "expanded")
 # RFC 3834 section 5: "auto-replied" is a reply; Exim marks its bounces "auto-replied" too,
@@ -83,17 +72,11 @@ _AUTOREPLY_SUBJECT = re.compile(
     r"^\s*(?:out of (?:the )?office|automatic reply|auto(?:matic)?[- ]?(?:reply|response)|autoreply|auto:|"
     r"abwesenheit|absence|vacation|away from|on leave|r[ée]ponse automatique|risposta automatica|"
     r"respuesta autom[aá]tica|automatisch antwoord)", re.I)
-_MESSAGE_ID_REF = re.compile(r"<([^@<>\s]+)@[^<>\s]+>")
-_HEADER_IN_TEXT = re.compile(rf"^(?:{DELIVERY_HEADER}|Message-ID):[ \t]*(.+)$", re.I | re.M)
-_VERP_HEADERS = ("To", "Delivered-To", "X-Original-To", "Envelope-To", "Return-Path")
 # Bounds on what a report of ours holds: see the module's docstring.
 _MAX_MULTIPARTS = 16
 _MAX_BLANK_LINES = 10_000
-_MAX_ENCODED_HEADER = 1000
-_MAX_TEXT = 64_000
 _MAX_DIAGNOSTIC = 1000
 _MAX_RECIPIENTS = 100
-_MAX_REFS = 10
 _RECIPIENT_FIELDS = frozenset({"final-recipient", "original-recipient"})
 _PER_RECIPIENT_FIELDS = _RECIPIENT_FIELDS | {"action", "status", "diagnostic-code"}
 _SES_RECEIVING = re.compile(r"inbound-smtp\.[a-z0-9-]+\.amazonaws\.com$")
@@ -105,10 +88,6 @@ _OWN_DISABLED = re.compile(r"(?:account|mailbox)\s+(?:is|has\s+been)\s+(?:disabl
                            r"(?!\s+or\s+discontinued)", re.I)
 # A multipart's boundary parameter, also in RFC 2231 form ("boundary*0*=").
 _BOUNDARY_PARAM = re.compile(rb"boundary\s*(?:\*\d*)?\*?\s*=", re.I)
-# Markup to drop from an HTML-only report: a style or script block (unclosed, it runs to the
-# end, as in a browser), or one tag. Each match consumes what it scanned and a tag stops at the
-# next "<", so no text is scanned twice, however many "<style" or "<" a hostile body holds.
-_HTML_TAGS = re.compile(r"(?is)<(style|script)\b.*?(?:</\1\s*>|\Z)|<[^<>]+>")
 
 
 @dataclass(frozen=True)
@@ -158,18 +137,18 @@ def _costly_to_parse(raw: bytes) -> bool:
 
 
 def _read(message: Message) -> Report:
-    parts = list(_own_parts(message))
-    text, originals = _report_text(parts), _originals(parts)
-    common = {"delivery_refs": _delivery_refs(text, originals), "verp_tokens": _verp_tokens(message)}
+    parts = list(own_parts(message))
+    text, returned = report_text(parts), originals(parts)
+    common = {"delivery_refs": delivery_refs(text, returned), "verp_tokens": verp_tokens(message)}
 
-    feedback = [part for part in parts if part.get_content_type() == _FEEDBACK_TYPE]
+    feedback = [part for part in parts if part.get_content_type() == FEEDBACK_TYPE]
     if feedback:
         fields = (_blocks(feedback[0]) or [{}])[0]
         return Report(kind=COMPLAINT, mta="arf", feedback_type=(fields.get("feedback-type") or "").strip().lower() or None,
-                      complaint_address=_complainant(fields, originals), **common)
+                      complaint_address=_complainant(fields, returned), **common)
 
     for part in parts:
-        if part.get_content_type() in _STATUS_TYPES:
+        if part.get_content_type() in STATUS_TYPES:
             report = _read_dsn(message, part, text, common)
             if report is not None:
                 return report
@@ -179,13 +158,13 @@ def _read(message: Message) -> Report:
         return _read_ses(ses, common)
 
     headers = "\n".join(f"{name}: {header_text(value)}" for name, value in message.items())
-    failed = _addresses(message.get_all("X-Failed-Recipients"))
+    failed = addresses(message.get_all("X-Failed-Recipients"))
     dsn = message.get_content_type() == "multipart/report" and \
         (message.get_param("report-type") or "").lower() == "delivery-status"
-    prose = read_text_bounce(text, subject=_header(message, "Subject"), sender=_header(message, "From"),
+    prose = read_text_bounce(text, subject=header(message, "Subject"), sender=header(message, "From"),
                              headers=headers, failed_header=failed, dsn=dsn)
     if not (prose and prose.found):
-        for original in originals:
+        for original in returned:
             # A DSN forwarded whole by a gateway (virus scanners do): the report is the inner one.
             if original.get_content_type() == "multipart/report":
                 return _read(original)
@@ -310,17 +289,6 @@ def _recipient(address: str | None, action: str, status: str | None, diagnostic:
     )
 
 
-def _own_parts(message: Message):
-    """The report's own parts, depth first, without descending into a returned message."""
-    yield message
-    if message.get_content_type() in _ORIGINAL_TYPES + _STATUS_TYPES + (_FEEDBACK_TYPE,):
-        return
-    if message.is_multipart():
-        for sub in message.get_payload():
-            if isinstance(sub, Message):
-                yield from _own_parts(sub)
-
-
 def _blocks(part: Message) -> list[dict[str, str]]:
     """The field blocks of a delivery-status or feedback-report part (RFC 3464 section 2.1),
     names lowercased. compat32 parses message/delivery-status into one Message per block; for
@@ -363,35 +331,6 @@ def _fields(block: Message) -> list[dict[str, str]]:
     return found
 
 
-def _header(message: Message, name: str) -> str:
-    value = message.get(name)
-    return "" if value is None else header_text(value)
-
-
-def header_text(value) -> str:
-    """A header's value as one line, its RFC 2047 encoded words decoded."""
-    text = " ".join(_utf8(str(value)).split())  # a Header of unknown-8bit, or text with surrogate escapes
-    if "=?" not in text:
-        return text
-    try:
-        # decode_header's time grows with the square of the encoded words on a line; a value
-        # worth decoding (a subject, a name) is short, so only its start is decoded.
-        return " ".join(str(make_header(decode_header(text[:_MAX_ENCODED_HEADER]))).split())
-    except Exception:  # noqa: BLE001 -- an undecodable encoded-word stays as it came
-        return text
-
-
-def _utf8(text: str) -> str:
-    """compat32 keeps raw 8-bit header bytes as surrogate escapes; RFC 6532 headers and
-    RFC 6533 fields are UTF-8, so read them back as such. Japanese MTAs write fields in 7-bit
-    ISO-2022-JP (RFC 1468) without encoded words: its escape sequence says so."""
-    try:
-        raw = text.encode("ascii", "surrogateescape")
-    except UnicodeEncodeError:  # already decoded text
-        return text
-    return raw.decode("iso2022_jp" if b"\x1b$" in raw else "utf-8", "replace")
-
-
 def _dsn_address(value: str | None) -> str | None:
     """ "rfc822; <Jane@Example.ORG>" -> "Jane@Example.ORG" (RFC 3464 2.3.2: address-type ; address);
     "dns; mx.example.org" -> "mx.example.org"."""
@@ -424,7 +363,7 @@ def _normalise(address: str | None) -> str | None:
 
 def _dsn_mta(message: Message, per_message: dict[str, str]) -> str:
     """Which provider wrote the DSN, for the admin's eye: they all follow RFC 3464."""
-    where = " ".join((per_message.get("reporting-mta", ""), _header(message, "From"))).lower()
+    where = " ".join((per_message.get("reporting-mta", ""), header(message, "From"))).lower()
     for needle, label in (("amazonses", "ses"), ("google", "gmail"), ("yahoo", "yahoo"),
                           ("outlook.com", "exchange"), ("exchange", "exchange"), ("postfix", "postfix")):
         if needle in where:
@@ -434,100 +373,17 @@ def _dsn_mta(message: Message, per_message: dict[str, str]) -> str:
     return "rfc3464"
 
 
-def _complainant(fields: dict[str, str], originals: list[Message]) -> str | None:
+def _complainant(fields: dict[str, str], returned: list[Message]) -> str | None:
     """RFC 5965 3.2: Original-Rcpt-To names the complaining recipient; without it (it is
     optional, and often redacted) the To of the returned original is the best we have."""
     address = _dsn_address(fields.get("original-rcpt-to"))
     if address:
         return _normalise(address)
-    for original in originals:
-        found = _addresses(original.get_all("To"))
+    for original in returned:
+        found = addresses(original.get_all("To"))
         if found:
             return _normalise(found[0])
     return None
-
-
-def _originals(parts: list[Message]) -> list[Message]:
-    """The headers of the returned original message, wherever the report put them."""
-    found = []
-    for part in parts:
-        if part.get_content_type() not in _ORIGINAL_TYPES:
-            continue
-        payload = part.get_payload()
-        if isinstance(payload, list):
-            found.extend(sub for sub in payload if isinstance(sub, Message))
-        elif isinstance(payload, str):
-            found.append(email.message_from_string(payload.lstrip("\r\n")[:_MAX_TEXT], policy=compat32))
-    return found
-
-
-def _addresses(values: list | None) -> list[str]:
-    """The addresses in some header values (the first `_MAX_TEXT` characters of them)."""
-    text = ", ".join(str(value) for value in values or [])[:_MAX_TEXT]
-    return [address for _, address in getaddresses([text]) if address]
-
-
-def _delivery_refs(text: str, originals: list[Message]) -> tuple[str, ...]:
-    """Our delivery refs in the returned original: the X-Distribute-Delivery header and the
-    local part of the Message-ID "<REF@domain>" (message.py writes both)."""
-    values: list[str] = []
-    for original in originals:
-        values.extend(str(value) for value in original.get_all(DELIVERY_HEADER) or [])
-        values.extend(str(value) for value in original.get_all("Message-ID") or [])
-    if not values:  # a prose bounce that quotes the original below its report
-        copy = text[len(cut_copy(text)):]
-        values.extend(match.group(1) for match in _HEADER_IN_TEXT.finditer(copy))
-    refs: dict[str, None] = {}  # ordered, and no list scanned for each value
-    for value in values:
-        match = _MESSAGE_ID_REF.search(value)
-        ref = match.group(1) if match else value.strip()
-        if ref and " " not in ref:
-            refs[ref] = None
-    return tuple(refs)[:_MAX_REFS]
-
-
-def _verp_tokens(message: Message) -> tuple[str, ...]:
-    """TOKEN of every LOCAL+TOKEN@domain the bounce itself was addressed to (VERP: our
-    Return-Path was "bounces+TOKEN@…", and the MTA sends the bounce there)."""
-    tokens: dict[str, None] = {}
-    values = [value for name in _VERP_HEADERS for value in message.get_all(name) or []]
-    for address in _addresses(values):
-        local = address.rpartition("@")[0] if "@" in address else ""
-        token = local.partition("+")[2]
-        if token:
-            tokens[token] = None
-    return tuple(tokens)[:_MAX_REFS]
-
-
-def _report_text(parts: list[Message]) -> str:
-    """The human-readable text of the report: its text/plain parts (else its HTML, untagged),
-    up to `_MAX_TEXT` characters."""
-    texts, html = [], []
-    for part in parts:
-        kind = part.get_content_type()
-        if kind.startswith("multipart/") and not part.is_multipart():
-            # A multipart whose boundary is missing or never appears (a folded Content-Type
-            # line without its indent): the parser leaves its body as text, and so is it read.
-            kind = "text/plain"
-        if part.is_multipart() or kind not in ("text/plain", "text/html"):
-            continue
-        (texts if kind == "text/plain" else html).append(_decoded(part))
-    if not texts and html:
-        texts = [_HTML_TAGS.sub(" ", text)
-                 .replace("&nbsp;", " ").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-                 for text in html]
-    return "\n".join(texts)[:_MAX_TEXT]
-
-
-def _decoded(part: Message) -> str:
-    payload = part.get_payload(decode=True)  # the original bytes, whatever the encoding
-    if not isinstance(payload, bytes):
-        return ""
-    charset = part.get_content_charset() or "utf-8"
-    try:
-        return payload.decode(charset, "replace")
-    except LookupError:
-        return payload.decode("latin-1")
 
 
 def _is_autoreply(message: Message) -> bool:
@@ -535,4 +391,4 @@ def _is_autoreply(message: Message) -> bool:
         value = message.get(name)
         if value is not None and pattern is not None and pattern.search(str(value)):
             return True
-    return bool(_AUTOREPLY_SUBJECT.search(_header(message, "Subject")))
+    return bool(_AUTOREPLY_SUBJECT.search(header(message, "Subject")))
