@@ -125,25 +125,35 @@ class SMTPTransport:
         # its recipient, and the message must wait rather than bounce (a pipeline that sees many
         # in a row should pause, not burn through its retries). So these errors have code None,
         # and the server's code and text are in the reply: classify_reply(None, ...) -> retry.
+        where = f"{self.config.host}:{self.config.port}"
+        smtp = self._open(where)
+        try:
+            self._hello(smtp, where)
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def _open(self, where: str) -> smtplib.SMTP:
+        """The connection, greeted with a 220 (over TLS from the start for smtps)."""
         cfg = self.config
-        where = f"{cfg.host}:{cfg.port}"
-        stage = "connect"
         try:
             if cfg.scheme == "smtps":
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                    cfg.host, cfg.port, local_hostname=self._local_hostname or _fqdn(), timeout=cfg.timeout,
-                    context=self._tls_context(),
-                )
-            else:
-                smtp = smtplib.SMTP(cfg.host, cfg.port, local_hostname=self._local_hostname or _fqdn(),
-                                    timeout=cfg.timeout)
+                return smtplib.SMTP_SSL(cfg.host, cfg.port, local_hostname=self._local_hostname or _fqdn(),
+                                        timeout=cfg.timeout, context=self._tls_context())
+            return smtplib.SMTP(cfg.host, cfg.port, local_hostname=self._local_hostname or _fqdn(), timeout=cfg.timeout)
         except smtplib.SMTPConnectError as exc:  # a greeting other than 220
             cls = RelayConfigError if exc.smtp_code >= 500 else RelayUnavailable
-            raise cls(f"{where} refused the connection: {_said(exc)}", stage=stage) from exc
+            raise cls(f"{where} refused the connection: {_said(exc)}", stage="connect") from exc
         except ssl.SSLCertVerificationError as exc:
-            raise RelayConfigError(f"cannot connect to {where}: {_describe(exc)}", stage=stage) from exc
+            raise RelayConfigError(f"cannot connect to {where}: {_describe(exc)}", stage="connect") from exc
         except (OSError, smtplib.SMTPException) as exc:
-            raise RelayUnavailable(f"cannot connect to {where}: {_describe(exc)}", stage=stage) from exc
+            raise RelayUnavailable(f"cannot connect to {where}: {_describe(exc)}", stage="connect") from exc
+
+    def _hello(self, smtp: smtplib.SMTP, where: str) -> None:
+        """EHLO, STARTTLS and AUTH as configured; the caller closes the connection if one fails."""
+        cfg = self.config
+        stage = "connect"
         try:
             smtp.ehlo_or_helo_if_needed()
             if cfg.starttls:
@@ -159,34 +169,26 @@ class SMTPTransport:
                 stage = "auth"
                 smtp.login(cfg.username, cfg.password or "")
         except SendError:
-            smtp.close()
             raise
         except smtplib.SMTPAuthenticationError as exc:
-            smtp.close()
             # 454 is "temporary authentication failure" (RFC 4954): the relay's trouble, not ours.
             cls = RelayUnavailable if 400 <= exc.smtp_code < 500 else AuthenticationError
             raise cls(f"{where} refused the login of user {cfg.username!r}: {_said(exc)}", stage=stage) from exc
         except smtplib.SMTPNotSupportedError as exc:
-            smtp.close()
             cls = AuthenticationError if stage == "auth" else RelayConfigError
             raise cls(f"{where}: {exc}", stage=stage) from exc
         except smtplib.SMTPResponseException as exc:
-            smtp.close()
             cls = RelayUnavailable if exc.smtp_code < 500 else RelayConfigError
             raise cls(f"{where} refused {stage}: {_said(exc)}", stage=stage) from exc
         except UnicodeEncodeError as exc:  # smtplib speaks ASCII before SMTPUTF8, AUTH included
-            smtp.close()
             if stage == "auth":
                 raise AuthenticationError(f"{URL_VARIABLE}: the user name and password must be ASCII",
                                           stage=stage) from exc
             raise TransientSendError(f"{where} failed at {stage}: {exc}", stage=stage) from exc
         except ssl.SSLCertVerificationError as exc:
-            smtp.close()
             raise RelayConfigError(f"{where} failed at {stage}: {_describe(exc)}", stage=stage) from exc
         except (OSError, smtplib.SMTPException) as exc:  # ssl.SSLError is an OSError
-            smtp.close()
             raise RelayUnavailable(f"{where} failed at {stage}: {_describe(exc)}", stage=stage) from exc
-        return smtp
 
     def _drop(self) -> None:
         """Forget the connection without a QUIT (it is broken or the server is closing it)."""
