@@ -41,7 +41,7 @@ PROVIDER = "ses"
 # SES event name -> vocabulary word. None: known, and deliberately not an event for us.
 # "Bounce" is "bounced" whatever its bounceType: SES reports a Transient bounce only once it has
 # stopped retrying, so the message is not coming. bounceType is kept as data and the classifier
-# judges hard or soft from the status and diagnostic. "Subscription" is decided in _events().
+# judges hard or soft from the status and diagnostic. "Subscription" is decided in _subscription().
 EVENT_TYPES: dict[str, str | None] = {
     "Bounce": "bounced",
     "Complaint": "complained",
@@ -133,69 +133,69 @@ def _events(record: dict[str, Any], *, published_at: str):
     detail = record.get(detail_key)
     if not isinstance(detail, dict):
         detail = {}
-
-    common = {
-        "message_id": _message_id(mail),
-        "delivery_ref": _delivery_ref(mail),
-    }
+    common = {"message_id": _message_id(mail), "delivery_ref": _delivery_ref(mail)}
     # Some records come without mail.timestamp (and a rendering failure has no time of its own):
     # then the time SNS published it, which its signature covers.
     at = from_iso(detail.get("timestamp") or mail.get("timestamp") or published_at, f"ses: {name} timestamp")
+    for recipient, fields in _READERS[name](detail, mail):
+        yield ProviderEvent(provider=PROVIDER, type=fields.pop("type", type_),
+                            event_id=fingerprint(PROVIDER, record, recipient), at=at, recipient=recipient, raw=record,
+                            **common, **fields)
 
-    def event(recipient, *, verdict=type_, **fields):
-        return ProviderEvent(
-            provider=PROVIDER,
-            type=verdict,
-            event_id=fingerprint(PROVIDER, record, recipient),
-            at=at,
-            recipient=recipient,
-            raw=record,
-            **common,
-            **fields,
-        )
 
-    if name == "Bounce":
-        # SES did not even try an address on its own suppression list: a refusal by the ESP.
-        verdict = "rejected" if word(detail.get("bounceSubType")) in SES_SUPPRESSED else "bounced"
-        for item in _dicts(detail.get("bouncedRecipients")):
-            yield event(
-                _address(item.get("emailAddress")),
-                verdict=verdict,
-                status=text_or_none(item.get("status")),
-                diagnostic=text_or_none(item.get("diagnosticCode")),
-                bounce_type=text_or_none(detail.get("bounceType")),
-            )
-    elif name == "Complaint":
-        kind = text_or_none(detail.get("complaintFeedbackType")) or text_or_none(detail.get("complaintSubType"))
-        for item in _dicts(detail.get("complainedRecipients")):
-            yield event(_address(item.get("emailAddress")), diagnostic=kind,
-                        user_agent=text_or_none(detail.get("userAgent")))
-    elif name == "Delivery":
-        for recipient in _list(detail.get("recipients")) or _list(mail.get("destination")):
-            yield event(_address(recipient))
-    elif name == "DeliveryDelay":
-        for item in _dicts(detail.get("delayedRecipients")):
-            yield event(
-                _address(item.get("emailAddress")),
-                status=text_or_none(item.get("status")),
-                diagnostic=text_or_none(item.get("diagnosticCode")),
-                bounce_type=text_or_none(detail.get("delayType")),
-            )
-    elif name in ("Reject", "Rendering Failure"):
-        reason = text_or_none(detail.get("reason")) or text_or_none(detail.get("errorMessage"))
-        for recipient in _list(mail.get("destination")) or [None]:
-            yield event(_address(recipient), diagnostic=reason)
-    elif name in ("Open", "Click"):
-        yield event(
-            _single_destination(mail),
-            url=text_or_none(detail.get("link")),
-            user_agent=text_or_none(detail.get("userAgent")),
-            ip=text_or_none(detail.get("ipAddress")),
-        )
-    elif name == "Subscription":
-        # Only an opt-out is news to us; a change that leaves the contact subscribed is not.
-        if _opted_out(detail.get("newTopicPreferences")):
-            yield event(_single_destination(mail), diagnostic=text_or_none(detail.get("source")))
+# Each SES record type's recipients, with what it says of each: (recipient, event fields).
+
+def _bounced(detail: dict, mail: dict):
+    # SES did not even try an address on its own suppression list: a refusal by the ESP.
+    verdict = "rejected" if word(detail.get("bounceSubType")) in SES_SUPPRESSED else "bounced"
+    for item in _dicts(detail.get("bouncedRecipients")):
+        yield _address(item.get("emailAddress")), {
+            "type": verdict, "status": text_or_none(item.get("status")),
+            "diagnostic": text_or_none(item.get("diagnosticCode")),
+            "bounce_type": text_or_none(detail.get("bounceType"))}
+
+
+def _complained(detail: dict, mail: dict):
+    kind = text_or_none(detail.get("complaintFeedbackType")) or text_or_none(detail.get("complaintSubType"))
+    for item in _dicts(detail.get("complainedRecipients")):
+        yield _address(item.get("emailAddress")), {"diagnostic": kind,
+                                                   "user_agent": text_or_none(detail.get("userAgent"))}
+
+
+def _delivered(detail: dict, mail: dict):
+    for recipient in _list(detail.get("recipients")) or _list(mail.get("destination")):
+        yield _address(recipient), {}
+
+
+def _delayed(detail: dict, mail: dict):
+    for item in _dicts(detail.get("delayedRecipients")):
+        yield _address(item.get("emailAddress")), {
+            "status": text_or_none(item.get("status")), "diagnostic": text_or_none(item.get("diagnosticCode")),
+            "bounce_type": text_or_none(detail.get("delayType"))}
+
+
+def _not_sent(detail: dict, mail: dict):
+    reason = text_or_none(detail.get("reason")) or text_or_none(detail.get("errorMessage"))
+    for recipient in _list(mail.get("destination")) or [None]:
+        yield _address(recipient), {"diagnostic": reason}
+
+
+def _engaged(detail: dict, mail: dict):
+    yield _single_destination(mail), {"url": text_or_none(detail.get("link")),
+                                      "user_agent": text_or_none(detail.get("userAgent")),
+                                      "ip": text_or_none(detail.get("ipAddress"))}
+
+
+def _subscription(detail: dict, mail: dict):
+    # Only an opt-out is news to us; a change that leaves the contact subscribed is not.
+    if _opted_out(detail.get("newTopicPreferences")):
+        yield _single_destination(mail), {"diagnostic": text_or_none(detail.get("source"))}
+
+
+_READERS = {"Bounce": _bounced, "Complaint": _complained, "Delivery": _delivered, "DeliveryDelay": _delayed,
+            "Reject": _not_sent, "Rendering Failure": _not_sent, "Open": _engaged, "Click": _engaged,
+            "Subscription": _subscription}
+assert {name for name, type_ in EVENT_TYPES.items() if type_} == _READERS.keys()
 
 
 def _opted_out(preferences: Any) -> bool:
