@@ -65,7 +65,8 @@ def test_the_originals_headers_give_our_ref_once():
 
 
 def test_a_ref_quoted_in_the_prose_when_no_original_is_attached():
-    text = "Delivery failed.\n\n------ This is a copy of the message's headers. ------\n\nMessage-ID: <ref-xyz@press.example.org>\n"
+    text = ("Delivery failed.\n\n------ This is a copy of the message's headers. ------\n\n"
+            "Message-ID: <ref-xyz@press.example.org>\n")
     assert parts.delivery_refs(text, []) == ("ref-xyz",)
 
 
