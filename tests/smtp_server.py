@@ -407,6 +407,12 @@ class SMTPTestServer:
             return self._connections
 
     @property
+    def open_connections(self) -> int:
+        """Client connections open now."""
+        with self._lock:
+            return len(self._live)
+
+    @property
     def rsets(self) -> int:
         with self._lock:
             return self._rsets

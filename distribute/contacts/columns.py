@@ -281,8 +281,9 @@ def _address(raw: str) -> tuple[str, str, str] | str:
 
 
 class _Cells:
-    """A row's cleaned values on their way to a Row: columns first, then the attributes column's
-    JSON (which a column beats), then the status and kind words read and the limits checked."""
+    """A row's cleaned values on their way to a Row: its columns first, then the attributes
+    column's JSON (a known field's column beats it; its status, kind and other attributes win),
+    then the status and kind words read and the limits checked."""
 
     __slots__ = ("values", "attributes", "tags", "status_word", "kind_word")
 

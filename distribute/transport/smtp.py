@@ -119,12 +119,13 @@ class SMTPTransport:
             self._ssl_context = context
         return self._ssl_context
 
+    # Everything that fails while connecting (_open, _hello) is transient, whatever the server's
+    # code: a greeting "554", a missing STARTTLS, a refused login say nothing about this message or
+    # its recipient, and the message must wait rather than bounce (a pipeline that sees many in a
+    # row should pause, not burn through its retries). So these errors have code None, and the
+    # server's code and text are in the reply: classify_reply(None, ...) -> retry.
+
     def _connect(self) -> smtplib.SMTP:
-        # Everything that fails while connecting is transient, whatever the server's code: a
-        # greeting "554", a missing STARTTLS, a refused login say nothing about this message or
-        # its recipient, and the message must wait rather than bounce (a pipeline that sees many
-        # in a row should pause, not burn through its retries). So these errors have code None,
-        # and the server's code and text are in the reply: classify_reply(None, ...) -> retry.
         where = f"{self.config.host}:{self.config.port}"
         smtp = self._open(where)
         try:
@@ -168,8 +169,6 @@ class SMTPTransport:
             if cfg.username:
                 stage = "auth"
                 smtp.login(cfg.username, cfg.password or "")
-        except SendError:
-            raise
         except smtplib.SMTPAuthenticationError as exc:
             # 454 is "temporary authentication failure" (RFC 4954): the relay's trouble, not ours.
             cls = RelayUnavailable if 400 <= exc.smtp_code < 500 else AuthenticationError

@@ -386,6 +386,18 @@ def test_auth_with_a_wrong_password_fails_clearly():
         assert server.received == []
 
 
+def test_a_refused_login_closes_its_connection_at_once():
+    with SMTPTestServer(auth=("press", "secret")) as server:
+        transport = SMTPTransport(f"smtp://press:wrong@127.0.0.1:{server.port}", timeout=5)
+        with pytest.raises(AuthenticationError) as caught:  # its traceback keeps the connection referenced
+            send(transport, "a1")
+        deadline = time.monotonic() + 5
+        while server.open_connections and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert server.open_connections == 0, caught.value  # closed, not left to the garbage collector
+        transport.close()
+
+
 def test_no_credentials_where_auth_is_required():
     with SMTPTestServer(auth=("press", "secret")) as server:
         with SMTPTransport(f"smtp://127.0.0.1:{server.port}", timeout=5) as transport:

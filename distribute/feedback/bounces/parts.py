@@ -132,11 +132,11 @@ def addresses(values: list | None) -> list[str]:
     return [address for _, address in getaddresses([text]) if address]
 
 
-def delivery_refs(text: str, originals: list[Message]) -> tuple[str, ...]:
+def delivery_refs(text: str, returned: list[Message]) -> tuple[str, ...]:
     """Our delivery refs in the returned original: the X-Distribute-Delivery header and the
     local part of the Message-ID "<REF@domain>" (message.py writes both)."""
     values: list[str] = []
-    for original in originals:
+    for original in returned:
         values.extend(str(value) for value in original.get_all(DELIVERY_HEADER) or [])
         values.extend(str(value) for value in original.get_all("Message-ID") or [])
     if not values:  # a prose bounce that quotes the original below its report

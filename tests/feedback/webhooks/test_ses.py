@@ -1,5 +1,5 @@
 """SES webhooks through SNS: the SNS signature, certificate and topic checks, and SES records in
-the vocabulary; the default certificate fetcher with the network replaced."""
+the vocabulary (the default certificate fetcher on its own: test_sns)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from distribute.feedback.webhooks import ses
 from distribute.feedback.webhooks.registry import WebhookInvalid, WebhookRejected, WebhookResult, parse_webhook
 
 from webhook_helpers import CERT_URL, NOW, REF, TOPIC, CertFetcher, clock, fixture, notification, post_ses, sign_sns
@@ -284,11 +285,12 @@ def test_ses_same_event_twice_has_the_same_id(sns_key, fetcher):
     assert post_ses(sign_sns(notification(other), sns_key[0]), fetcher).events[0].event_id != first[0].event_id
 
 
-# --- the default certificate fetcher, with the network replaced ----------------------------------
-
-
 def test_ses_is_refused_until_topics_are_set(sns_key, fetcher):
     # AWS signs messages of any account's topic: a valid signature alone proves nothing.
     signed = sign_sns(notification(fixture("ses", "complaint.json")), sns_key[0])
     with pytest.raises(WebhookRejected, match="DISTRIBUTE_SNS_TOPIC_ARNS"):
         post_ses(signed, fetcher, topics=frozenset())
+
+
+def test_every_ses_record_type_we_act_on_has_its_reader():
+    assert ses.READERS.keys() == {name for name, word in ses.EVENT_TYPES.items() if word}
