@@ -34,6 +34,15 @@ DATA = REPO / "tests" / "data"
 FIXTURES = REPO.parent / "shared" / "fixtures"
 
 
+
+class NoBroker:
+    """A broker that takes batches and sends nothing: for tests that fan out or sweep but do not
+    run workers."""
+
+    def enqueue(self, campaign_id, ids):
+        pass
+
+
 @contextmanager
 def new_pg_database(prefix: str) -> Iterator[str]:
     """A PostgreSQL database of our own with the schema, its URL; dropped afterwards."""

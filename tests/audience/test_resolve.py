@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import insert, select, text
 from sqlalchemy.engine import make_url
 
-from conftest import new_pg_database
+from conftest import NoBroker, new_pg_database
 from distribute.audience.segments import add_segment
 from distribute.db import make_engine, make_sessionmaker
 from distribute.models import Contact, Release
@@ -18,10 +18,6 @@ from distribute.config import Settings
 
 N = 4000  # contacts, and deliveries of the first campaign
 
-
-class NoBroker:
-    def enqueue(self, campaign_id, ids):
-        pass
 
 
 @pytest.fixture

@@ -22,11 +22,7 @@ from distribute.sending.fanout import start_campaign
 from distribute.sending.ratelimit import NoRateLimit
 from distribute.sending.sender import Sender, _claim
 from counter_helpers import counters_exact_after  # noqa: F401  (autouse: counters equal a recount after each test)
-
-
-class NoBroker:
-    def enqueue(self, campaign_id, ids):
-        pass
+from conftest import NoBroker
 
 
 @pytest.fixture

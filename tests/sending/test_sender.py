@@ -21,13 +21,10 @@ from distribute.sending import sender as sender_module
 from distribute.sending.sender import Sender
 from distribute.transport.smtp import SMTPTransport
 from counter_helpers import counters_exact_after  # noqa: F401  (autouse: counters equal a recount after each test)
+from conftest import NoBroker
 
 ADDRESSES = [f"j{i}@news.example" for i in range(3)]
 
-
-class NoBroker:
-    def enqueue(self, campaign_id, ids):
-        pass
 
 
 class CancelledWhileSending:

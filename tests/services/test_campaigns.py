@@ -18,6 +18,7 @@ from distribute.services.actor import ADMIN, COMMS, VIEWER, Actor
 from distribute.sending.fanout import start_campaign
 from distribute.sending.sweeper import reconcile
 from counter_helpers import forced
+from conftest import NoBroker
 
 UTC = ZoneInfo("UTC")
 VIEWER_ACTOR = Actor("vi@example.org", VIEWER, None, "web")
@@ -38,10 +39,6 @@ def world(db):
                       contacts=[{"email": "press@example.org"}]))
     return db
 
-
-class NoBroker:
-    def enqueue(self, campaign_id, ids):
-        pass
 
 
 def _create(db, actor=COMMS_ACTOR, **kw):
