@@ -298,6 +298,11 @@ def cancel(session: Session, campaign_id: int) -> tuple[Campaign, int]:
     return campaign, cancelled
 
 
+def of_cancelled_campaign() -> ColumnElement[bool]:
+    """A delivery of a campaign that has been cancelled."""
+    return Delivery.campaign_id.in_(select(Campaign.id).where(Campaign.state == states.CANCELLED))
+
+
 def settle_cancelled(db, campaign_id: int | None = None) -> int:
     """Deliveries of a cancelled campaign (of `campaign_id`, or of any) that came back after the
     cancel, given back by a worker, deferred by the relay or put back by the sweep, end cancelled.
@@ -308,7 +313,7 @@ def settle_cancelled(db, campaign_id: int | None = None) -> int:
     cancels them itself. Only a cancel writing while the rows were being given back misses them
     (on PostgreSQL it sees them still `sending`): the sweep runs this for every campaign."""
     if campaign_id is None:
-        cancelled = Delivery.campaign_id.in_(select(Campaign.id).where(Campaign.state == states.CANCELLED))
+        cancelled = of_cancelled_campaign()
     else:  # the campaign's state first, once: a campaign that goes on costs no scan of its rows
         cancelled = and_(exists(select(Campaign.id).where(Campaign.id == campaign_id, Campaign.state == states.CANCELLED)),
                          Delivery.campaign_id == campaign_id)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from distribute import states
 from distribute.config import Settings
 from distribute.deliveries import moves
-from distribute.sending.campaigns import settle_cancelled
+from distribute.sending.campaigns import of_cancelled_campaign, settle_cancelled
 from distribute.sending.fanout import Broker, enqueue_pending, finish_if_done, start_campaign
 from distribute.models import Campaign, Delivery, Event, utcnow
 
@@ -58,7 +58,7 @@ def reconcile(sessions: sessionmaker[Session], settings: Settings, broker: Broke
     report = {"requeued": 0, "unknown": 0, "retry_due": 0, "enqueued": 0, "finished": 0, "cancelled": 0, "reopened": 0}
     with sessions() as session, session.begin():
         expired = Delivery.lease_until < now  # of a `sending` row: its worker died or lost it
-        cancelled_campaigns = Delivery.campaign_id.in_(select(Campaign.id).where(Campaign.state == states.CANCELLED))
+        cancelled_campaigns = of_cancelled_campaign()
         released = {"claimed_by": None, "lease_until": None, "updated_at": now}
         report["cancelled"] = moves.move(session, states.DELIVERY_CANCELLED, cancelled_campaigns, expired,
                                          Delivery.attempt_started_at.is_(None),
