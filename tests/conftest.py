@@ -34,7 +34,6 @@ DATA = REPO / "tests" / "data"
 FIXTURES = REPO.parent / "shared" / "fixtures"
 
 
-
 class NoBroker:
     """A broker that takes batches and sends nothing: for tests that fan out or sweep but do not
     run workers."""

@@ -19,7 +19,6 @@ from distribute.config import Settings
 N = 4000  # contacts, and deliveries of the first campaign
 
 
-
 @pytest.fixture
 def unanalysed():
     """A database of its own (a fresh one has no statistics at all, as one just installed, or a

@@ -26,7 +26,6 @@ from conftest import NoBroker
 ADDRESSES = [f"j{i}@news.example" for i in range(3)]
 
 
-
 class CancelledWhileSending:
     """The real SMTP transport, and an operator who cancels the campaign just as the message to
     `address` goes out."""

@@ -40,7 +40,6 @@ def world(db):
     return db
 
 
-
 def _create(db, actor=COMMS_ACTOR, **kw):
     kw.setdefault("targets", ["press"])
     kw.setdefault("variant", "journalist")
