@@ -4,10 +4,12 @@ tokens (shown once, revoked), the audit log, the settings; none of it for viewer
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
 
 import pytest
+from playwright.sync_api import expect
 
 from staff_helpers import SECRET, shot, sign_in_as
 
@@ -32,11 +34,11 @@ def test_an_admin_adds_a_user_who_sets_a_password_at_the_link_once(staff, admin_
     page.get_by_role("button", name="Add user").click()
     link = page.locator("#reset-link").inner_text().strip()
     assert link.startswith(staff.settings.staff_url)
-    assert page.get_by_role("cell", name=HOSTILE).is_visible()  # the name shown as text, not run
+    expect(page.get_by_role("cell", name=HOSTILE)).to_be_visible()  # the name shown as text, not run
     assert page.evaluate("window.__xss") is None
     shot(page, "admin-users")
     page.goto("/admin/users")
-    assert page.locator("#reset-link").count() == 0  # shown once
+    expect(page.locator("#reset-link")).to_have_count(0)  # shown once
 
     newcomer = new_page()
     newcomer.goto(link.removeprefix(staff.settings.staff_url))
@@ -44,9 +46,9 @@ def test_an_admin_adds_a_user_who_sets_a_password_at_the_link_once(staff, admin_
     newcomer.get_by_label("New password", exact=True).fill("a new password 123")
     newcomer.get_by_label("New password again").fill("a new password 123")
     newcomer.get_by_role("button", name="Set password").click()
-    assert "/login" in newcomer.url
+    expect(newcomer).to_have_url(re.compile("/login"))
     sign_in_as(newcomer, "new.person@example.org", "a new password 123")
-    assert newcomer.get_by_role("heading", name="Dashboard").is_visible()
+    expect(newcomer.get_by_role("heading", name="Dashboard")).to_be_visible()
 
     again = new_page()
     again.goto(link.removeprefix(staff.settings.staff_url))
@@ -59,14 +61,14 @@ def test_an_admin_changes_a_role_and_deactivates_a_user(staff, admin_page):
     page.goto("/admin/users")
     page.get_by_label(f"Role of {email}").select_option("viewer")
     page.get_by_role("button", name=f"Change role of {email}").click()
-    assert page.get_by_text(f"{email} is now viewer.").is_visible()
+    expect(page.get_by_text(f"{email} is now viewer.")).to_be_visible()
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name=f"Deactivate {email}").click()
-    assert page.get_by_text(f"{email} is deactivated").is_visible()
+    expect(page.get_by_text(f"{email} is deactivated")).to_be_visible()
     # the last admin cannot demote themself
     page.get_by_label(f"Role of {admin_page.email}").select_option("viewer")
     page.get_by_role("button", name=f"Change role of {admin_page.email}").click()
-    assert page.get_by_text("this is the last admin").is_visible()
+    expect(page.get_by_text("this is the last admin")).to_be_visible()
 
 
 def test_a_token_is_shown_once_works_and_once_revoked_is_refused(staff, admin_page):
@@ -84,7 +86,7 @@ def test_a_token_is_shown_once_works_and_once_revoked_is_refused(staff, admin_pa
     assert page.locator("#new-token").count() == 0 and token not in page.content()
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Revoke website CMS").click()
-    assert page.get_by_text("is revoked").is_visible()
+    expect(page.get_by_text("is revoked")).to_be_visible()
     status, body = _api(staff, token)
     assert status == 401 and body["error"]["code"] == "unauthorized"
 
@@ -98,9 +100,9 @@ def test_the_audit_log_pages_back_and_the_settings_hide_secrets(staff, admin_pag
     rows = page.locator("tbody tr")
     assert rows.count() == 50 and "v54@example.org" in rows.first.inner_text()
     page.get_by_role("link", name="Older entries").click()
-    assert page.locator("tbody tr").count() == 6  # 56 entries: 55 users and the admin
+    expect(page.locator("tbody tr")).to_have_count(6)  # 56 entries: 55 users and the admin
     page.goto("/admin/audit?action=user.add")
-    assert page.locator("tbody tr").count() == 50
+    expect(page.locator("tbody tr")).to_have_count(50)
 
     page.goto("/admin/settings")
     shot(page, "admin-settings")
@@ -112,11 +114,11 @@ def test_the_audit_log_pages_back_and_the_settings_hide_secrets(staff, admin_pag
 @pytest.mark.parametrize("role", ["viewer", "comms"])
 def test_viewers_and_comms_cannot_open_the_admin_pages(staff, sign_in, role):
     page = sign_in(role)
-    assert page.get_by_role("navigation", name="Main").get_by_role("link", name="Users").count() == 0
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Users")).to_have_count(0)
     for path in ("/admin/users", "/admin/tokens", "/admin/audit", "/admin/settings"):
         response = page.goto(path)
         assert response.status == 403, path
-        assert page.get_by_role("heading", name="Not allowed").is_visible()
+        expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
     shot(page, f"forbidden-{role}")
     response = page.request.post(staff.url + "/admin/users", form={"email": "x@example.org", "role": "admin"})
     assert response.status in (400, 403)  # no CSRF token from another page: refused either way

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from distribute.models import Contact
@@ -50,15 +51,15 @@ def test_comms_uploads_a_csv_with_bad_rows_and_finds_the_contacts(comms_page, tm
     page.get_by_label("Search").fill("daily")
     page.get_by_label("Language").fill("en")
     page.get_by_role("button", name="Show").click()
-    assert page.locator("tbody tr").count() == 2
+    expect(page.locator("tbody tr")).to_have_count(2)
     page.get_by_role("link", name="Cy Ray").click()
-    assert page.get_by_role("heading", name="Cy Ray").is_visible()
+    expect(page.get_by_role("heading", name="Cy Ray")).to_be_visible()
     assert "Desk" in page.locator("dl").inner_text()
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Unsubscribe").click()
-    assert page.get_by_text("Unsubscribed: this address is on the suppression list").is_visible()
+    expect(page.get_by_text("Unsubscribed: this address is on the suppression list")).to_be_visible()
     assert page.locator(".lead .badge").first.inner_text() == "unsubscribed"
-    assert page.get_by_role("button", name="Erase this person").count() == 0  # an admin's action
+    expect(page.get_by_role("button", name="Erase this person")).to_have_count(0)  # an admin's action
     shot(page, "audiences-contact")
 
 
@@ -82,7 +83,7 @@ def test_comms_builds_a_segment_with_an_error_caret_and_a_live_count(comms_page,
     assert check.locator(".count").inner_text().startswith("2 recipients (2 matched")
     page.get_by_label("Name", exact=True).fill(HOSTILE)
     page.get_by_role("button", name="Save segment").click()
-    assert page.get_by_text("2 recipients.").is_visible()
+    expect(page.get_by_text("2 recipients.")).to_be_visible()
     row = page.get_by_role("table").locator("tbody tr").first
     assert HOSTILE in row.inner_text() and row.locator("img").count() == 0
     assert page.evaluate("window.__xss") is None
@@ -93,8 +94,8 @@ def test_comms_builds_a_segment_with_an_error_caret_and_a_live_count(comms_page,
     page.get_by_label("Name", exact=True).fill("broken")
     page.evaluate("document.querySelector('textarea[name=rule]').value = 'kind = journalist or (beat = x'")
     page.get_by_role("button", name="Save segment").click()
-    assert "the rule ends too early" in page.locator("#rule-check").inner_text()
-    assert page.locator("pre.caret").is_visible()
+    expect(page.locator("#rule-check")).to_contain_text("the rule ends too early")
+    expect(page.locator("pre.caret")).to_be_visible()
 
 
 def test_an_admin_erases_a_contact_and_manages_the_suppression_list(admin_page, staff):
@@ -106,7 +107,7 @@ def test_an_admin_erases_a_contact_and_manages_the_suppression_list(admin_page, 
     shot(page, "audiences-contact-admin")
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Erase this person").click()
-    assert page.get_by_text("erased; the address stays on the suppression list").is_visible()
+    expect(page.get_by_text("erased; the address stays on the suppression list")).to_be_visible()
     with staff.sessions() as s:
         assert s.scalar(select(Contact.id)) is None
 
@@ -127,8 +128,8 @@ def test_a_viewer_reads_but_sees_no_changes_and_no_suppression_list(viewer_page,
         segments.add(s, operator(), "all", "kind = journalist")
     page = viewer_page
     page.goto("/audiences/segments")
-    assert page.get_by_role("link", name="New segment").count() == 0
-    assert page.get_by_role("link", name="Suppression list").count() == 0
+    expect(page.get_by_role("link", name="New segment")).to_have_count(0)
+    expect(page.get_by_role("link", name="Suppression list")).to_have_count(0)
     assert page.goto("/audiences/suppressions").status == 403
     assert page.goto("/audiences/import").status == 403
     page.goto("/audiences/segments/builder")

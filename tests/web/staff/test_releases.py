@@ -8,6 +8,7 @@ import email
 from email import policy
 
 import pytest
+from playwright.sync_api import expect
 
 from distribute.db import make_sessionmaker
 from staff_helpers import Served, Staff, shot, staff_settings, truncate
@@ -54,19 +55,19 @@ def test_upload_preview_and_send_me_a_test(sign_in, smtp_server):
     page.get_by_label("Or upload a .md or .txt file").set_input_files(str(SAMPLE))
     page.get_by_role("button", name="Store release").click()
     assert page.get_by_role("heading", level=1).inner_text() == TITLE
-    assert page.get_by_text("Release stored.").is_visible()
-    assert page.get_by_text("No problems found for journalist and supporter.").is_visible()
+    expect(page.get_by_text("Release stored.")).to_be_visible()
+    expect(page.get_by_text("No problems found for journalist and supporter.")).to_be_visible()
     for variant in ("Journalist", "Supporter"):
         for width in ("desktop", "phone"):
             frame = page.frame_locator(f'iframe[title="{variant} variant at {width} width"]')
-            assert frame.get_by_text("one in four has no reliable water supply").first.is_visible()
+            expect(frame.get_by_text("one in four has no reliable water supply").first).to_be_visible()
     page.get_by_text("Headers").first.click()
-    assert page.get_by_role("row", name="Reply-To").first.is_visible()
+    expect(page.get_by_role("row", name="Reply-To").first).to_be_visible()
     shot(page, "release-page")
 
     page.get_by_label("Variant", exact=True).select_option("supporter")
     page.get_by_role("button", name="Send me a test").click()
-    assert page.get_by_text(f"is on its way to {page.email}").is_visible()
+    expect(page.get_by_text(f"is on its way to {page.email}")).to_be_visible()
     received = smtp_server.wait_for(1, timeout=30)
     message = email.message_from_bytes(received[0].data, policy=policy.default)
     assert received[0].recipients == (page.email,) and message["Subject"] == TITLE
@@ -95,7 +96,7 @@ def test_typed_markdown_with_the_live_check_and_preview(sign_in):
     page.get_by_label("Variant", exact=True).select_option("supporter")
     for name in ("live-phone", "live-desktop"):
         page.frame_locator(f'iframe[name="{name}"]').locator("p", has_text="Six water points").wait_for()
-    assert page.locator("#live-understood").get_by_text("Water points reopen in Gao").is_visible()
+    expect(page.locator("#live-understood").get_by_text("Water points reopen in Gao")).to_be_visible()
     shot(page, "release-editor")
 
     page.get_by_text("Title, language and link name").click()
@@ -106,7 +107,7 @@ def test_typed_markdown_with_the_live_check_and_preview(sign_in):
     assert "title: Water points reopen in Gao" not in page.get_by_label("Release text").input_value()
     page.goto("/releases/")
     assert page.locator("td.release-title a").first.inner_text() == " ".join(HOSTILE.split())
-    assert page.locator("td.release-title img").count() == 0
+    expect(page.locator("td.release-title img")).to_have_count(0)
     shot(page, "releases-list")
 
 
@@ -118,10 +119,10 @@ def test_a_viewer_reads_releases_and_changes_nothing(staff, sign_in):
     slug = comms.url.rsplit("/", 1)[1]
     page = sign_in("viewer")
     page.goto("/releases/")
-    assert page.get_by_role("link", name="Water points reopen in Gao").is_visible()
-    assert page.get_by_role("link", name="New release").count() == 0
+    expect(page.get_by_role("link", name="Water points reopen in Gao")).to_be_visible()
+    expect(page.get_by_role("link", name="New release")).to_have_count(0)
     page.get_by_role("link", name="Water points reopen in Gao").click()
-    assert page.get_by_role("button", name="Send me a test").count() == 0
-    assert page.get_by_role("link", name="Edit").count() == 0
+    expect(page.get_by_role("button", name="Send me a test")).to_have_count(0)
+    expect(page.get_by_role("link", name="Edit")).to_have_count(0)
     for path in ("/releases/_new", f"/releases/{slug}/edit"):
         assert page.goto(path).status == 403

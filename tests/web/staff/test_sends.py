@@ -90,10 +90,10 @@ def test_comms_sends_watches_it_finish_and_reads_the_results(browser, sending):
     shot(page, "sends-new")
     page.get_by_role("button", name="Review the send").click()
     assert "5 people will receive" in page.locator(".big-number").inner_text()
-    assert page.locator("dl.facts").get_by_text("Already have this release").is_visible()
+    expect(page.locator("dl.facts").get_by_text("Already have this release")).to_be_visible()
     shot(page, "sends-confirm")
     page.get_by_role("button", name="Send to 5 people").click()
-    assert re.search(r"/sends/1$", page.url)
+    expect(page).to_have_url(re.compile(r"/sends/1$"))
     # sends.js polls live.json every 2 s: the page itself says when the workers are done
     expect(page.locator("#live[data-state=sent]")).to_have_count(1, timeout=120_000)
     assert page.locator("[data-live=done]").inner_text() == "5", worker_log.read_text()[-3000:]
@@ -131,9 +131,9 @@ def test_a_viewer_sees_no_send_button_and_its_posts_are_refused(browser, sending
 
     viewer = _page(browser, staff, "viewer")
     viewer.goto("/sends/")
-    assert viewer.get_by_role("link", name="New send").count() == 0
+    expect(viewer.get_by_role("link", name="New send")).to_have_count(0)
     viewer.goto("/sends/1")
-    assert viewer.get_by_role("button", name="Pause").count() == 0
+    expect(viewer.get_by_role("button", name="Pause")).to_have_count(0)
     shot(viewer, "sends-campaign-viewer")
     for path in ("/sends/1/cancel", "/sends/1/pause", "/sends/new"):
         status = viewer.evaluate("async (url) => (await window.postJSON(url, {})).status", path)

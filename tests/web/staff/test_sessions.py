@@ -7,6 +7,7 @@ import re
 
 import pytest
 import redis
+from playwright.sync_api import expect
 
 from distribute.web.staff.limits import PER_ACCOUNT
 from staff_helpers import PASSWORD, shot, sign_in_as, staff_settings, truncate
@@ -36,11 +37,11 @@ def test_a_password_change_ends_the_other_sessions_and_keeps_this_one(staff, new
     here.get_by_label("New password", exact=True).fill("another long password")
     here.get_by_label("New password again").fill("another long password")
     here.get_by_role("button", name="Change password").click()
-    assert here.get_by_text("Your password is changed").is_visible()
+    expect(here.get_by_text("Your password is changed")).to_be_visible()
     here.goto("/")
-    assert here.get_by_role("heading", name="Dashboard").is_visible()
+    expect(here.get_by_role("heading", name="Dashboard")).to_be_visible()
     there.goto("/")
-    assert "/login" in there.url
+    expect(there).to_have_url(re.compile("/login"))
 
 
 def test_a_wrong_current_password_is_said_beside_its_field(staff, sign_in):
@@ -60,9 +61,9 @@ def test_sign_out_everywhere_ends_every_session(staff, new_page):
     sign_in_as(two, email)
     one.locator("header summary").click()
     one.get_by_role("button", name="Sign out everywhere").click()
-    assert "/login" in one.url
+    expect(one).to_have_url(re.compile("/login"))
     two.goto("/")
-    assert "/login" in two.url
+    expect(two).to_have_url(re.compile("/login"))
 
 
 def _attempt(client, email: str, password: str) -> int:
