@@ -26,7 +26,7 @@ from distribute.audience import resolve
 from distribute.sending.campaigns import Audience, waiting
 from distribute.config import Settings
 from distribute.deliveries import moves
-from distribute.db import insert_for, set_based
+from distribute.db import insert_for, refresh_statistics, set_based
 from distribute.sending.message import new_ref
 from distribute.models import Campaign, Contact, Delivery, Release, Suppression, utcnow
 from distribute.releases.rendering import compile_release
@@ -153,8 +153,11 @@ def start_campaign(sessions: sessionmaker[Session], settings: Settings, broker: 
             release = session.get(Release, campaign.release_id)
             compiled = compile_release(release, campaign.variant, settings, now=now)
             campaign.compiled = (add_tracking(compiled) if campaign.track else compiled).to_dict()
-        insert_deliveries(session, campaign)
+        added = insert_deliveries(session, campaign)
         campaign.fanned_out_at = now
+    if added:
+        # Before the first batch goes out: the claims and top-ups look rows up by campaign and state.
+        refresh_statistics(sessions.kw["bind"], Delivery, Delivery.campaign_id, Delivery.state)
     return enqueue_pending(sessions, settings, broker, campaign_id, now)
 
 
