@@ -109,13 +109,17 @@ class Pipeline:
     def __init__(self, label: str, tree: Path, env: dict, settings: Settings, args):
         self.label, self.settings = label, settings
         pythonpath = {"PYTHONPATH": str(tree)} if tree != REPO else {}
+        # Each worker's output in a file, shown if it dies or sends nothing (an old tree whose
+        # code does not fit the schema, say), rather than a silent wait for the timeout.
+        self.logs = [tempfile.NamedTemporaryFile(prefix=f"distribute-bench-{label}{i}-", suffix=".log")
+                     for i in range(args.workers)]
         self.workers = [subprocess.Popen(
             [CELERY, "-A", "worker", "worker", f"--pool={args.pool}", f"--concurrency={args.concurrency}",
              "--loglevel=WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat",
              "-n", f"{label}{i}@%h"],
             cwd=tree, env={**env, **pythonpath, "DISTRIBUTE_BROKER_URL": settings.broker_url},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-            for i in range(args.workers)]
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            for i, log in enumerate(self.logs)]
         self.celery = create_celery(settings)
 
     def send(self, sessions, release_id: int, server: Sink, n: int, again: bool) -> tuple[float, float, list[float], int]:
@@ -126,9 +130,9 @@ class Pipeline:
             campaign_id = ops.create_campaign(s, s.get(Release, release_id), targets=["press"], variant="journalist",
                                               zone=ZoneInfo("UTC"), again=again).id
         self.celery.runtime().broker.start(campaign_id)
-        server.wait_for(1, timeout=600)
+        server.wait_for(1, timeout=120, check=self.check)
         self.first_seconds = time.perf_counter() - start  # the start: compile, fan-out, first batches out
-        server.wait_for(n, timeout=3600)
+        server.wait_for(n, timeout=3600, check=self.check)
         seconds = time.perf_counter() - start
         cpu = sum(proc_cpu(w.pid) for w in self.workers) - cpu_before
         deadline = time.monotonic() + 120
@@ -139,11 +143,27 @@ class Pipeline:
             time.sleep(0.1)
         return n / seconds, cpu / n * 1000, [peak_rss_mb(w.pid) for w in self.workers], campaign_id
 
+    def check(self, waited: str | None = None) -> None:
+        """Raise, with the end of its output, if a worker has exited; or, given what the wait was
+        for (`waited`), because it timed out."""
+        dead = [i for i, w in enumerate(self.workers) if w.poll() is not None]
+        if dead or waited:
+            i = dead[0] if dead else 0
+            self.logs[i].seek(0)
+            tail = self.logs[i].read().decode("utf-8", "replace")[-3000:]
+            what = f"worker {self.label}{i} exited ({self.workers[i].returncode})" if dead else waited
+            raise RuntimeError(f"{what}; the end of worker {self.label}{i}'s output:\n{tail}")
+
     def stop(self) -> None:
         for w in self.workers:
-            os.killpg(w.pid, signal.SIGTERM)
+            try:
+                os.killpg(w.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass  # exited already (check() said why)
         for w in self.workers:
             w.wait(timeout=60)
+        for log in self.logs:
+            log.close()
 
 
 def seed(sessions, n: int) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import socket
 import time
+from collections.abc import Callable
 
 
 class _Handler:
@@ -76,11 +77,18 @@ class Sink:
     def mean_size(self) -> float:
         return self.size.value / max(1, self.accepted.value)
 
-    def wait_for(self, n: int, timeout: float) -> None:
+    def wait_for(self, n: int, timeout: float, check: Callable[..., None] | None = None) -> None:
+        """Until `n` messages are accepted. `check()`, called while waiting, may raise (a sender
+        gone); on a timeout it is called with what was waited for, to say why."""
         deadline = time.monotonic() + timeout
         while self.accepted.value < n:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.accepted.value} of {n} accepted")
+                waited = f"{self.accepted.value} of {n} accepted after {timeout:.0f} s"
+                if check:
+                    check(waited)
+                raise TimeoutError(waited)
+            if check:
+                check()
             time.sleep(0.02)
 
     def stop(self) -> None:
