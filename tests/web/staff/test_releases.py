@@ -116,12 +116,14 @@ def test_a_viewer_reads_releases_and_changes_nothing(staff, sign_in):
     comms.goto("/releases/_new")
     comms.get_by_label("Release text").fill(TYPED.format(language="en"))
     comms.get_by_role("button", name="Store release").click()
+    expect(comms.get_by_text("Release stored.")).to_be_visible()  # on the release's own page
     slug = comms.url.rsplit("/", 1)[1]
     page = sign_in("viewer")
     page.goto("/releases/")
     expect(page.get_by_role("link", name="Water points reopen in Gao")).to_be_visible()
     expect(page.get_by_role("link", name="New release")).to_have_count(0)
     page.get_by_role("link", name="Water points reopen in Gao").click()
+    expect(page).to_have_url(f"{staff.url}/releases/{slug}")  # there before looking for what is not
     expect(page.get_by_role("button", name="Send me a test")).to_have_count(0)
     expect(page.get_by_role("link", name="Edit")).to_have_count(0)
     for path in ("/releases/_new", f"/releases/{slug}/edit"):
