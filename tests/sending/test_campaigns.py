@@ -434,12 +434,13 @@ def _planned_rows(conn, campaign_id: int) -> float:
     return plan.scalar()[0]["Plan"]["Plan Rows"]
 
 
-def test_after_a_fan_out_postgresql_plans_for_the_campaign_it_has(world, settings):
+def test_after_a_fan_out_postgresql_plans_for_the_campaign_it_has(world, settings, monkeypatch):
     """The fan-out refreshes the deliveries' statistics: otherwise, until the autovacuum comes,
     PostgreSQL takes a new campaign for a handful of rows, and every claim of a batch reads the
     whole campaign to find its ids."""
     if world.backend != "postgresql":
         pytest.skip("planner statistics are PostgreSQL's")
+    monkeypatch.setattr(fanout, "REFRESH_STATISTICS_AFTER", 5)  # this world's campaigns are small
     for targets, again in ((["press"], False), (["fans"], True)):  # 30 deliveries, then 5: each estimated for itself
         campaign_id = create(world, targets=targets, again=again)
         start_campaign(world.sessions, settings, RecordingBroker(), campaign_id, NOW)
@@ -457,6 +458,7 @@ def test_a_fan_out_does_not_wait_long_for_fresh_statistics(world, settings, monk
     if world.backend != "postgresql":
         pytest.skip("planner statistics are PostgreSQL's")
     monkeypatch.setattr(db_module, "STATISTICS_LOCK_TIMEOUT", "200ms")
+    monkeypatch.setattr(fanout, "REFRESH_STATISTICS_AFTER", 5)
     campaign_id = create(world)
     with world.engine.connect() as holder, holder.begin():
         holder.exec_driver_sql("LOCK TABLE deliveries IN SHARE UPDATE EXCLUSIVE MODE")  # what ANALYZE and VACUUM take
@@ -464,6 +466,16 @@ def test_a_fan_out_does_not_wait_long_for_fresh_statistics(world, settings, monk
         assert start_campaign(world.sessions, settings, broker, campaign_id, NOW) == 27
     assert sorted(broker.ids) == sorted(d.id for d in deliveries(world, campaign_id).values() if d.state == "queued")
     assert "statistics of deliveries not refreshed" in caplog.text
+
+
+def test_only_a_fan_out_of_many_refreshes_the_statistics(world, settings, monkeypatch):
+    refreshed = []
+    monkeypatch.setattr(fanout, "refresh_statistics", lambda engine, table, *columns: refreshed.append(table))
+    start_campaign(world.sessions, settings, RecordingBroker(), create(world), NOW)  # 30 deliveries
+    assert refreshed == []
+    monkeypatch.setattr(fanout, "REFRESH_STATISTICS_AFTER", 30)
+    start_campaign(world.sessions, settings, RecordingBroker(), create(world, again=True), NOW)
+    assert refreshed == [Delivery]
 
 
 def test_a_marked_row_keeps_most_of_its_lease(world, settings):
