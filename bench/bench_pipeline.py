@@ -149,8 +149,8 @@ class Pipeline:
         dead = [i for i, w in enumerate(self.workers) if w.poll() is not None]
         if dead or waited:
             i = dead[0] if dead else 0
-            self.logs[i].seek(0)
-            tail = self.logs[i].read().decode("utf-8", "replace")[-3000:]
+            with open(self.logs[i].name, "rb") as log:  # not the worker's own handle, which it still writes through
+                tail = log.read().decode("utf-8", "replace")[-3000:]
             what = f"worker {self.label}{i} exited ({self.workers[i].returncode})" if dead else waited
             raise RuntimeError(f"{what}; the end of worker {self.label}{i}'s output:\n{tail}")
 

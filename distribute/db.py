@@ -238,26 +238,42 @@ def set_based(session: Session):
     session.execute(select(func.set_config("enable_nestloop", before, True)))
 
 
-STATISTICS_LOCK_TIMEOUT = "2s"  # how long a refresh waits for a VACUUM or another ANALYZE of the table
-
-
 def refresh_statistics(engine: Engine, table, *columns) -> None:
     """ANALYZE these columns of `table` on PostgreSQL, after a bulk write that changed what they
-    hold, so the next statements are planned for the rows there now. Until the autovacuum comes
-    (a minute or more), the planner would take a new campaign for a single row, and each claim
-    of a batch would read the whole campaign to find its ids: at 100,000 recipients that was
-    half the database's CPU per message. ANALYZE reads a sample of fixed size, however large
-    the table. A refresh that cannot have the table within STATISTICS_LOCK_TIMEOUT is left to
-    the autovacuum: it makes plans better, nothing depends on it."""
+    hold, so the next statements are planned for the rows there now. The autovacuum analyses a
+    table only once a tenth of it has changed: until then the planner would take a new campaign
+    for a single row, and each claim of a batch would read the whole campaign to find its ids
+    (at 100,000 recipients, half the database's CPU per message). ANALYZE reads a sample of
+    fixed size, however large the table.
+
+    SKIP_LOCKED: a VACUUM or ANALYZE of the table already running is neither waited for nor
+    cancelled (PostgreSQL cancels an autovacuum that blocks a lock request). What PostgreSQL
+    says instead of analysing (that, or a table we do not own) comes as a notice, not an error,
+    and is logged: the refresh makes plans better, nothing depends on it."""
     if engine.dialect.name != "postgresql":
         return  # SQLite plans without statistics unless asked for them
-    quote = engine.dialect.identifier_preparer.quote
+    preparer = engine.dialect.identifier_preparer
+    names = ", ".join(preparer.quote(column.expression.name) for column in columns)
+    what = preparer.format_table(table.__table__)
+    said: list[str] = []
+
+    def heard(notice) -> None:  # a psycopg Diagnostic
+        if notice.severity_nonlocalized == "WARNING":
+            said.append(notice.message_primary)
+
     try:
-        with engine.begin() as conn:
-            conn.execute(select(func.set_config("lock_timeout", STATISTICS_LOCK_TIMEOUT, True)))
-            conn.exec_driver_sql(f"ANALYZE {quote(table.__tablename__)} ({', '.join(quote(c.key) for c in columns)})")
+        with engine.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            raw.add_notice_handler(heard)
+            try:
+                conn.exec_driver_sql(f"ANALYZE (SKIP_LOCKED) {what} ({names})")
+                conn.commit()
+            finally:
+                raw.remove_notice_handler(heard)
     except OperationalError as exc:
-        log.warning("statistics of %s not refreshed, left to the autovacuum: %s", table.__tablename__, exc.orig)
+        said.append(str(exc.orig))
+    for message in said:
+        log.warning("statistics of %s not refreshed, left to the autovacuum: %s", what, message)
 
 
 @contextmanager

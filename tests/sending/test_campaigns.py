@@ -436,28 +436,28 @@ def _planned_rows(conn, campaign_id: int) -> float:
 
 def test_after_a_fan_out_postgresql_plans_for_the_campaign_it_has(world, settings, monkeypatch):
     """The fan-out refreshes the deliveries' statistics: otherwise, until the autovacuum comes,
-    PostgreSQL takes a new campaign for a handful of rows, and every claim of a batch reads the
+    PostgreSQL takes a new campaign for a single row, and every claim of a batch reads the
     whole campaign to find its ids."""
     if world.backend != "postgresql":
         pytest.skip("planner statistics are PostgreSQL's")
+    with world.engine.begin() as conn:  # none left by earlier tests, whose campaigns had these ids too
+        conn.exec_driver_sql("DELETE FROM pg_statistic WHERE starelid = 'deliveries'::regclass")
     monkeypatch.setattr(fanout, "REFRESH_STATISTICS_AFTER", 5)  # this world's campaigns are small
     for targets, again in ((["press"], False), (["fans"], True)):  # 30 deliveries, then 5: each estimated for itself
         campaign_id = create(world, targets=targets, again=again)
         start_campaign(world.sessions, settings, RecordingBroker(), campaign_id, NOW)
         with world.engine.connect() as conn:
             have = conn.scalar(select(func.count()).where(Delivery.campaign_id == campaign_id))
-            # At least half: the batches' leases since have added row versions the planner counts too.
-            assert _planned_rows(conn, campaign_id) >= have / 2
+            # Not a single row: about what there is (more, counting the row versions the batches'
+            # leases have written since).
+            assert _planned_rows(conn, campaign_id) >= have
 
 
-def test_a_fan_out_does_not_wait_long_for_fresh_statistics(world, settings, monkeypatch, caplog):
-    """Another ANALYZE or a VACUUM holding the table: the fan-out goes on, its statistics left to
-    the autovacuum, and says so."""
-    from distribute import db as db_module
-
+def test_a_fan_out_does_not_wait_for_fresh_statistics(world, settings, monkeypatch, caplog):
+    """Another ANALYZE or a VACUUM holding the table: the fan-out neither waits nor cancels it,
+    goes on with its statistics left to the autovacuum, and says so."""
     if world.backend != "postgresql":
         pytest.skip("planner statistics are PostgreSQL's")
-    monkeypatch.setattr(db_module, "STATISTICS_LOCK_TIMEOUT", "200ms")
     monkeypatch.setattr(fanout, "REFRESH_STATISTICS_AFTER", 5)
     campaign_id = create(world)
     with world.engine.connect() as holder, holder.begin():
