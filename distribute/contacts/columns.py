@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -280,17 +281,17 @@ def _address(raw: str) -> tuple[str, str, str] | str:
     return email, key, display
 
 
+@dataclass(slots=True)
 class _Cells:
     """A row's cleaned values on their way to a Row: its columns first, then the attributes
     column's JSON (a known field's column beats it; its status, kind and other attributes win),
     then the status and kind words read and the limits checked."""
 
-    __slots__ = ("values", "attributes", "tags", "status_word", "kind_word")
-
-    def __init__(self, values: dict[str, str], attributes: dict[str, Any], tags: list[Any], status_word: str,
-                 kind_word: str):
-        self.values, self.attributes, self.tags = values, attributes, tags
-        self.status_word, self.kind_word = status_word, kind_word
+    values: dict[str, str]
+    attributes: dict[str, Any]
+    tags: list[Any]
+    status_word: str
+    kind_word: str
 
     def merge_json(self, text: str) -> str | None:
         """Add an attributes column's JSON object: known keys as their fields, the rest as
